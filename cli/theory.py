@@ -1,0 +1,141 @@
+"""Theory commands: ``check-loss``, ``prove-risk``, ``losses`` (sympy only, never torch)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from symtheory.cli.app import app
+from symtheory.cli.output import console, print_json
+from symtheory.errors import BadInput
+
+
+def _show(expr, latex: bool) -> str:
+    import sympy as sp
+
+    return sp.latex(expr) if latex else sp.sstr(expr)
+
+
+@app.command("check-loss")
+def check_loss(
+    name: Optional[str] = typer.Argument(None, help="A registry loss (see `symtheory losses`)."),
+    expr: Optional[str] = typer.Option(
+        None, "--expr", help="Your own loss: an expression in p (= g_k), K, parameters, and "
+        "sum_other(f(q)) = sum over j != k of f(g_j), sum_all(f(q)) = sum over all j. "
+        "Example: \"log((a+1)/a) - log(a+p) + sum_other(log(a+q))/(K-1)\"."),
+    classes: Optional[int] = typer.Option(None, "--classes", "-K", help="A concrete number of classes K >= 2."),
+    symbolic_k: bool = typer.Option(False, "--symbolic-k", help="Prove for symbolic K (the default when --classes is not given)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A parameter value, name=value (exact: 0.1 is 1/10). Repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
+) -> None:
+    """Prove or refute that a loss is symmetric (sum_j L(g, j) = C on the simplex), with C and bounds."""
+    from symtheory.analysis import analyse_builtin, analyse_expression, parse_param_options
+
+    if (name is None) == (expr is None):
+        raise BadInput("give either a loss NAME or --expr EXPRESSION (not both)")
+    if symbolic_k and classes is not None:
+        raise BadInput("--symbolic-k and --classes exclude each other")
+    params = parse_param_options(param)
+    result = analyse_builtin(name, params, classes) if name else analyse_expression(expr, params, classes)
+    data = result.to_dict(latex)
+    if as_json:
+        print_json(data)
+        return
+    colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[data["symmetric"]]
+    console.print(f"[bold]{data['loss']}[/bold] — {data['title']}: {data['math']}")
+    console.print(f"[dim]{data['citation']}[/dim]")
+    if data["parameters"]:
+        console.print("parameters: " + ", ".join(f"{k} = {v}" for k, v in data["parameters"].items()))
+    console.print(f"symmetric: [bold {colour}]{data['symmetric']}[/bold {colour}] for {data['scope']}")
+    if data["constant"] is not None:
+        console.print(f"C = [bold]{data['constant']}[/bold]")
+    ce = data["counterexample"]
+    if ce:
+        console.print(f"counterexample (K = {ce['classes']}): sum_j L at g = ({', '.join(ce['g_a'])}) is "
+                      f"{ce['sum_a']}, at g = ({', '.join(ce['g_b'])}) is {ce['sum_b']} "
+                      f"(differ by {ce['difference']:.6g})")
+    if data["numeric_check"]:
+        console.print(data["numeric_check"])
+    if data["bounded"] is True:
+        console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}")
+    elif data["bounded"] is False:
+        console.print(f"unbounded on the simplex: L -> oo along g^(n) with {data['unbounded_along']}")
+    else:
+        console.print("boundedness: unknown")
+    console.print("[bold]proof[/bold]")
+    for i, step in enumerate(data["symmetry_steps"], 1):
+        console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""))
+
+
+@app.command("prove-risk")
+def prove_risk(
+    loss: Optional[str] = typer.Option(None, "--loss", help="Substitute this loss's constant C (it must be symmetric)."),
+    classes: Optional[int] = typer.Option(None, "--classes", "-K", help="A concrete number of classes K >= 2."),
+    as_json: bool = typer.Option(False, "--json", help="Print the derivation as JSON."),
+    latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
+) -> None:
+    """Derive R_eta = C eta/(K-1) + (1 - eta K/(K-1)) R step by step, and its three regimes."""
+    import sympy as sp
+
+    from symtheory.analysis import analyse_builtin, check_classes
+    from symtheory.expr import K
+    from symtheory.risk import C, derive_risk_relation
+
+    check_classes(classes)
+    constant, note = C, "C: the symmetry constant of the loss"
+    if loss:
+        analysis = analyse_builtin(loss, None, classes)
+        if analysis.symmetry.verdict != "proved":
+            raise BadInput(f"{analysis.name} is not proved symmetric ({analysis.symmetry.verdict}): "
+                           "the relation needs a symmetric loss")
+        constant, note = analysis.symmetry.constant, f"C = {sp.sstr(analysis.symmetry.constant)} for {analysis.name}"
+    relation = derive_risk_relation(constant, K if classes is None else sp.Integer(classes))
+    data = {
+        "constant": _show(constant, latex), "note": note, "verified": relation.verified,
+        "noisy_risk": _show(relation.noisy_risk, latex), "slope": _show(relation.slope, latex),
+        "intercept": _show(relation.intercept, latex), "threshold": _show(relation.threshold, latex),
+        "regimes": [{"when": w, "then": t} for w, t in relation.regimes],
+        "steps": [s.as_dict(latex) for s in relation.steps],
+    }
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]affine risk relation[/bold] (Patel & Sastry 2021, Theorem 1); {note}")
+    for i, step in enumerate(data["steps"], 1):
+        console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""))
+    console.print(f"R_eta(h) = [bold]{data['noisy_risk']}[/bold]  (checked exactly: {relation.verified})")
+    for regime in data["regimes"]:
+        console.print(f"  {regime['when']}: {regime['then']}")
+
+
+@app.command("losses")
+def losses(
+    classes: Optional[int] = typer.Option(None, "--classes", "-K", help="Check for this K instead of symbolic K."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+) -> None:
+    """List the registry's losses with each one's symmetry verdict, constant and boundedness."""
+    from rich.table import Table
+
+    from symtheory.analysis import analyse_builtin, check_classes
+    from symtheory.registry import LOSSES
+
+    check_classes(classes)
+    rows = []
+    for spec in LOSSES.values():
+        d = analyse_builtin(spec.name, None, classes).to_dict()
+        rows.append({"loss": spec.name, "title": spec.title, "parameters": ", ".join(p.domain for p in spec.params),
+                     "symmetric": d["symmetric"], "scope": d["scope"], "constant": d["constant"],
+                     "bounded": d["bounded"], "in_paper": spec.in_paper, "citation": spec.citation})
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="losses in the registry")
+    for col in ("loss", "parameters", "symmetric", "C", "bounded", "citation"):
+        table.add_column(col)
+    for r in rows:
+        colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[r["symmetric"]]
+        table.add_row(r["loss"], r["parameters"], f"[{colour}]{r['symmetric']}[/{colour}]", r["constant"] or "-",
+                      {True: "yes", False: "no", None: "?"}[r["bounded"]], r["citation"])
+    console.print(table)

@@ -1,0 +1,5 @@
+"""``python -m symtheory`` runs the command line."""
+
+from symtheory.cli.app import main
+
+main()

@@ -1,0 +1,145 @@
+"""One call that answers everything about a loss: symmetry (with C), boundedness and normalization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import sympy as sp
+
+from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
+from symtheory.errors import BadInput
+from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
+from symtheory.forms import LossForm
+from symtheory.parser import parse_loss_expression
+from symtheory.registry import LossSpec, Param, get_loss
+from symtheory.symmetry import SymmetryResult, check_symmetry
+
+STAND_IN_VALUE = sp.Integer(1)
+
+
+@dataclass
+class LossAnalysis:
+    """What the toolkit proves about one loss for symbolic K or one concrete K."""
+
+    name: str
+    title: str
+    math: str
+    citation: str
+    parameters: dict[str, str]
+    classes: int | None
+    form: LossForm
+    symmetry: SymmetryResult
+    bounds: BoundsResult
+
+    def to_dict(self, latex: bool = False) -> dict:
+        """JSON-ready summary (exact expressions as strings, or LaTeX)."""
+        show = (lambda e: None if e is None else (sp.latex(e) if latex else sp.sstr(e)))  # noqa: E731
+        sym, bd = self.symmetry, self.bounds
+        ce = sym.counterexample
+        return {
+            "loss": self.name,
+            "title": self.title,
+            "math": self.math,
+            "citation": self.citation,
+            "parameters": self.parameters,
+            "classes": self.classes if self.classes is not None else "symbolic",
+            "symmetric": sym.verdict,
+            "scope": sym.scope,
+            "constant": show(sym.constant),
+            "counterexample": None if ce is None else {
+                "classes": ce.classes,
+                "g_a": [sp.sstr(x) for x in ce.point_a], "sum_a": show(ce.sum_a),
+                "g_b": [sp.sstr(x) for x in ce.point_b], "sum_b": show(ce.sum_b),
+                "difference": ce.difference,
+                "parameters": {k: sp.sstr(v) for k, v in ce.parameters.items()},
+            },
+            "numeric_check": sym.numeric_check,
+            "bounded": bd.bounded,
+            "lower_bound": show(bd.lower),
+            "upper_bound": show(bd.upper),
+            "unbounded_along": bd.sequence,
+            "symmetry_steps": [s.as_dict(latex) for s in sym.steps],
+            "bounds_steps": [s.as_dict(latex) for s in bd.steps],
+        }
+
+
+def parse_param_options(options: list[str] | None) -> dict[str, str]:
+    """``["alpha=0.1", "q=1/2"]`` -> {"alpha": "0.1", "q": "1/2"}; BadInput on malformed items."""
+    out: dict[str, str] = {}
+    for item in options or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise BadInput(f"--param expects name=value, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def check_classes(classes: int | None) -> None:
+    """K must be an integer >= 2."""
+    if classes is not None and classes < 2:
+        raise BadInput(f"the number of classes K must be at least 2, got {classes}")
+
+
+def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[str, str],
+                 classes: int | None, defaults: Mapping[sp.Symbol, sp.Expr]) -> LossAnalysis:
+    """Run the symmetry proof and the bounds on an already-built form."""
+    check_classes(classes)
+    n_classes = K if classes is None else sp.Integer(classes)
+    symmetry = check_symmetry(form, classes, dict(defaults))
+    bounds = form_bounds(form.subs({K: n_classes}), n_classes)
+    return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
+
+
+def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes: int | None = None) -> LossAnalysis:
+    """Analyse a registry loss; parameters not given stay symbolic (their defaults serve counterexamples)."""
+    spec: LossSpec = get_loss(name)
+    given = dict(params or {})
+    form = spec.form(given, symbolic=True)
+    defaults = {param_symbol(k): v for k, v in spec.defaults().items() if k not in given}
+    shown = {p.name: (given.get(p.name) or f"symbolic (default {p.default})") if p.symbolic
+             else given.get(p.name, p.default) for p in spec.params}
+    return analyse_form(spec.name, spec.title, spec.math, spec.citation, form, shown, classes, defaults)
+
+
+def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None) -> LossAnalysis:
+    """Analyse a user's loss expression (see :mod:`symtheory.parser`), parsed without eval."""
+    expr = parse_loss_expression(text)
+    given = dict(params or {})
+    names = {str(s) for s in _all_symbols(expr)} - {str(P), str(Q), str(K)}
+    unknown = set(given) - names
+    if unknown:
+        raise BadInput(f"--param {sorted(unknown)[0]}: the expression has no such parameter "
+                       f"(its parameters: {', '.join(sorted(names)) or 'none'})")
+    values = {param_symbol(n): Param(n, "1").value(v) for n, v in given.items()}
+    expr = expr.subs(values)
+    defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
+    shown = {n: given.get(n, "symbolic (counterexamples use 1)") for n in sorted(names)}
+    return analyse_form("expression", "user-defined loss", text, "user", LossForm(separable=expr),
+                        shown, classes, defaults)
+
+
+def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:
+    syms = set(expr.free_symbols)
+    for node in sum_other_nodes(expr):
+        syms |= node.args[0].free_symbols
+    return syms
+
+
+def normalization_report(name: str, classes: int | None = None) -> dict:
+    """Paper Sec. 3: Lbar = L / sum_s L is symmetric with C = 1 when L is bounded and positive.
+
+    Reports L's boundedness, whether Lbar's denominator is > 0, and the symmetry proof of Lbar.
+    """
+    spec = get_loss(name)
+    form = spec.form(symbolic=True)
+    if form.normalized or form.zero_one != 0:
+        raise BadInput(f"{spec.name} is not a plain separable loss; normalize its base loss instead")
+    n_classes = K if classes is None else sp.Integer(classes)
+    base_bounds = separable_bounds(form.separable.subs(K, n_classes), n_classes)
+    normalized = LossForm(normalized=((sp.Integer(1), form.separable),))
+    symmetry = check_symmetry(normalized, classes)
+    return {"loss": spec.name, "base_bounded": base_bounds.bounded, "base_lower": base_bounds.lower,
+            "base_upper": base_bounds.upper, "unbounded_along": base_bounds.sequence,
+            "normalized_verdict": symmetry.verdict, "normalized_constant": symmetry.constant,
+            "normalized_steps": symmetry.steps}

@@ -1,0 +1,173 @@
+"""Boundedness of a loss on the open simplex: bounds when bounded, a sequence g^(n) when not.
+
+A symmetric loss is bounded (Patel & Sastry 2021, Sec. 3), so an unbounded loss (CCE) can never be
+symmetric. The bounds given are valid on the whole open simplex; they are not always the tightest ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from symtheory.expr import K, P, Q, T
+from symtheory.forms import LossForm
+from symtheory.reduce import affine_in_sums, reduce_expr
+from symtheory.steps import Step
+
+_U = sp.Symbol("u", positive=True)
+_K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
+_N = sp.Symbol("n", positive=True, integer=True)
+
+
+@dataclass
+class Range:
+    """The range of a one-variable function on t in (0, 1); ``strict`` when it is strictly monotone."""
+
+    lower: sp.Expr
+    upper: sp.Expr
+    strict: bool = False
+
+
+def interval_range(f: sp.Expr) -> Range | None:
+    """inf and sup of f(t) over t in (0, 1), from the sign of f' and the one-sided limits; None if unknown."""
+    f = sp.sympify(f)
+    if T not in f.free_symbols:
+        return Range(f, f)
+    derivative = reduce_expr(sp.diff(f, T))
+    if derivative == 0:
+        value = f.subs(T, sp.Rational(1, 2))
+        return Range(value, value)
+    on_unit = sp.cancel(sp.together(derivative.subs({T: 1 / (1 + _U), K: _K_MINUS_2 + 2})))
+    at_zero = sp.limit(f, T, 0, "+")
+    at_one = sp.limit(f, T, 1, "-")
+    if on_unit.is_positive:
+        return Range(at_zero, at_one, strict=True)
+    if on_unit.is_negative:
+        return Range(at_one, at_zero, strict=True)
+    critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
+    if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
+        values = [at_zero, at_one] + [f.subs(T, c) for c in critical]
+        return Range(sp.Min(*values), sp.Max(*values))
+    return None
+
+
+@dataclass
+class BoundsResult:
+    """Whether L is bounded on the open simplex; bounds, or a sequence along which L diverges."""
+
+    bounded: bool | None
+    lower: sp.Expr | None = None
+    upper: sp.Expr | None = None
+    sequence: str | None = None
+    sequence_limit: sp.Expr | None = None
+    steps: list[Step] = field(default_factory=list)
+
+
+def _is_infinite(x: sp.Expr) -> bool:
+    return x in (sp.oo, -sp.oo, sp.zoo) or x.has(sp.oo, -sp.oo, sp.zoo)
+
+
+def _fold_linear_sums(decomposition):
+    a = decomposition.a
+    kept = []
+    for c, f in decomposition.terms:
+        poly = sp.Poly(f, Q) if f.is_polynomial(Q) else None
+        if poly is not None and poly.degree() <= 1:
+            slope, intercept = (poly.all_coeffs() + [0])[:2] if poly.degree() == 1 else (0, poly.all_coeffs()[0])
+            a = a + c * (slope * (1 - P) + (K - 1) * intercept)
+        else:
+            kept.append((c, f))
+    return a, kept
+
+
+def separable_bounds(expr: sp.Expr, n_classes: sp.Expr = K) -> BoundsResult:
+    """Bounds of a(g_k) + sum_m c_m sum_{j!=k} f_m(g_j): range of a plus (K-1) times the range of each c_m f_m.
+
+    Sums of a linear f over the other classes are folded in exactly: sum_{j != k} g_j = 1 - g_k.
+    """
+    decomposition = affine_in_sums(expr)
+    if decomposition is None:
+        return BoundsResult(None, steps=[Step("the loss is not affine in its sums over classes: no bound derived")])
+    a, terms = _fold_linear_sums(decomposition)
+    a = a.subs(K, n_classes)
+    pieces = [("a(t) = L at g_k = t", a.subs(P, T), sp.Integer(1))]
+    pieces += [(f"(K-1) x c f(t) for the sum of {sp.sstr(f)}", (c * f.subs(Q, T)).subs(K, n_classes), n_classes - 1)
+               for c, f in terms]
+    lower, upper, steps, divergent = sp.Integer(0), sp.Integer(0), [], None
+    for label, fn, multiplicity in pieces:
+        rng = interval_range(fn)
+        if rng is None:
+            return BoundsResult(None, steps=steps + [Step(f"could not find the range of {label}", fn)])
+        steps.append(Step(f"range over t in (0,1) of {label}: [{sp.sstr(rng.lower)}, {sp.sstr(rng.upper)}]", fn))
+        lower, upper = lower + multiplicity * rng.lower, upper + multiplicity * rng.upper
+        if divergent is None and (_is_infinite(rng.lower) or _is_infinite(rng.upper)):
+            divergent = (label, fn)
+    lower, upper = _tidy_bound(lower), _tidy_bound(upper)
+    if divergent is not None:
+        result = _unbounded(expr, divergent[0], divergent[1], n_classes, steps)
+        result.lower, result.upper = lower, upper
+        return result
+    return BoundsResult(True, lower, upper, steps=steps)
+
+
+def _tidy_bound(x: sp.Expr) -> sp.Expr:
+    if _is_infinite(x):
+        return sp.oo if sp.limit(x, sp.Symbol("_never"), 0) == sp.oo or x.has(sp.oo) and not x.has(-sp.oo) else x
+    return sp.logcombine(sp.expand_log(sp.expand(x), force=True), force=True) if x.has(sp.log) else sp.factor(x)
+
+
+def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
+    from symtheory.evaluate import exact_loss
+
+    classes = int(n_classes) if sp.sympify(n_classes).is_number else 3
+    at_zero = _is_infinite(sp.limit(fn, T, 0, "+"))
+    eps = 1 / _N if at_zero else 1 - 1 / _N
+    if label.startswith("a(t)"):
+        point = [eps] + [(1 - eps) / (classes - 1)] * (classes - 1)
+        description = f"K={classes}, g_k = {sp.sstr(eps)}, the other classes (1 - g_k)/(K-1) each, label k = 1"
+    else:
+        point = [sp.Rational(1, 2), eps / 2] + [(sp.Rational(1, 2) - eps / 2) / (classes - 2)] * (classes - 2)
+        description = f"K={classes}, g_k = 1/2, g_2 = {sp.sstr(eps / 2)}, the rest equal, label k = 1"
+    value = exact_loss(expr.subs(K, classes), point, 0)
+    limit = sp.limit(value, _N, sp.oo)
+    steps.append(Step(f"{label} is unbounded; along g^(n): {description}, L -> {limit}", value))
+    return BoundsResult(False if _is_infinite(limit) else None, sequence=description, sequence_limit=limit, steps=steps)
+
+
+def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
+    """Bounds of a whole LossForm: the separable piece, [0, w] for each normalized piece whose base is >= 0,
+    [0, w] for the 0-1 piece."""
+    result = separable_bounds(form.separable, n_classes)
+    if result.bounded is not True:
+        return result
+    lower, upper, steps = result.lower, result.upper, list(result.steps)
+    for weight, base in form.normalized:
+        base_bounds = separable_bounds(base, n_classes)
+        nonneg = base_bounds.lower is not None and sp.sympify(base_bounds.lower).is_extended_nonnegative
+        if not nonneg:
+            return BoundsResult(None, steps=steps + [Step("normalized piece: base not shown nonnegative", base)])
+        steps.append(Step(f"normalized piece with weight {sp.sstr(weight)}: base >= 0, so it lies in [0, weight]"))
+        lower, upper = lower + sp.Min(0, weight), upper + sp.Max(0, weight)
+    if form.zero_one != 0:
+        steps.append(Step("0-1 piece lies in [0, weight]"))
+        lower, upper = lower + sp.Min(0, form.zero_one), upper + sp.Max(0, form.zero_one)
+    return BoundsResult(True, lower, upper, steps=steps)
+
+
+def strictly_positive(base: sp.Expr, n_classes: sp.Expr = K) -> bool:
+    """base(g, k) > 0 on the open simplex: a(t) strictly monotone with nonnegative limits, sum terms >= 0."""
+    decomposition = affine_in_sums(base)
+    if decomposition is None:
+        return False
+    a, terms = _fold_linear_sums(decomposition)
+    head = interval_range(a.subs(K, n_classes).subs(P, T))
+    if head is None or not head.strict or not sp.sympify(head.lower).is_extended_nonnegative:
+        return False
+    if not sp.sympify(head.upper).is_extended_nonnegative:
+        return False
+    for c, f in terms:
+        rng = interval_range((c * f.subs(Q, T)).subs(K, n_classes))
+        if rng is None or not sp.sympify(rng.lower).is_extended_nonnegative:
+            return False
+    return True

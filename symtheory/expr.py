@@ -1,0 +1,48 @@
+"""The symbolic vocabulary every loss is written in.
+
+A loss L(g, k) for K classes is an expression in
+
+* ``P``  -- g_k, the probability the network gives to the labelled class k;
+* ``SumOther(f(Q))`` -- sum_{j != k} f(g_j), a sum over the other K-1 classes, with ``Q`` the bound
+  variable standing for one of those probabilities;
+* ``K`` -- the number of classes, and named positive parameters (alpha, q, ...).
+
+This is the form used in the paper's definitions (Patel & Sastry 2021, Sec. 2) and is what makes a proof
+for symbolic K possible: sum_k L(g, k) = sum_i phi(g_i) whenever L is affine in the sums.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+P = sp.Symbol("p", positive=True)
+Q = sp.Symbol("q_j", positive=True)
+T = sp.Symbol("t", positive=True)
+K = sp.Symbol("K", integer=True, positive=True)
+
+
+class SumOther(sp.Function):
+    """sum_{j != k} f(g_j): the argument is f written in the bound variable ``Q``."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"\sum_{j \neq k} \left(%s\right)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "sum_other(%s)" % printer._print(self.args[0])
+
+
+def sum_all(body: sp.Expr) -> sp.Expr:
+    """sum_{j=1..K} f(g_j) = f(g_k) + sum_{j != k} f(g_j)."""
+    return body.subs(Q, P) + SumOther(body)
+
+
+def param_symbol(name: str) -> sp.Symbol:
+    """The positive real symbol used for a loss parameter."""
+    return sp.Symbol(name, positive=True)
+
+
+def sum_other_nodes(expr: sp.Expr) -> list[SumOther]:
+    """The distinct SumOther nodes of an expression, in a stable order."""
+    return sorted(expr.atoms(SumOther), key=sp.default_sort_key)

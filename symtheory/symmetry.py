@@ -1,0 +1,218 @@
+"""Prove or refute symmetry: is sum_{j=1..K} L(g, j) a constant C on the open simplex?
+
+(Patel & Sastry 2021, Sec. 3, Definition; Ghosh, Kumar & Sastry 2017.) For a loss affine in its sums over
+the other classes, L(g, k) = a(g_k) + sum_m c_m sum_{j != k} f_m(g_j), the label sum is
+sum_i phi(g_i) with phi(t) = a(t) + (K-1) sum_m c_m f_m(t). If phi'' = 0 then phi(t) = c0 + c1 t and
+the sum is K c0 + c1 for every K: symmetry for symbolic K. For K >= 3 the converse holds too (vary two
+coordinates with a fixed total), so phi'' != 0 refutes symmetry; a concrete rational g is then exhibited.
+Normalized pieces sum to their weight exactly; the 0-1 piece sums to K-1 (one argmax).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import sympy as sp
+
+from symtheory.bounds import strictly_positive
+from symtheory.evaluate import compile_loss_matrix, exact_label_sum
+from symtheory.expr import K, T
+from symtheory.forms import LossForm
+from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
+from symtheory.steps import Step
+
+Verdict = Literal["proved", "refuted", "unknown"]
+DEFAULT_K_RANGE = (2, 8)
+
+
+@dataclass
+class Counterexample:
+    """Two points of the simplex (exact rationals) where sum_j L(g, j) differs."""
+
+    classes: int
+    point_a: tuple[sp.Rational, ...]
+    sum_a: sp.Expr
+    point_b: tuple[sp.Rational, ...]
+    sum_b: sp.Expr
+    difference: float
+    parameters: dict[str, sp.Expr]
+
+
+@dataclass
+class SymmetryResult:
+    """Verdict with its scope (which K), the constant C when proved, the steps and any counterexample."""
+
+    verdict: Verdict
+    scope: str
+    constant: sp.Expr | None = None
+    steps: list[Step] = field(default_factory=list)
+    counterexample: Counterexample | None = None
+    numeric_check: str | None = None
+
+
+def _candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
+    r = sp.Rational
+    rest = lambda head: [(sp.Integer(1) - sum(head)) / (classes - len(head))] * (classes - len(head))  # noqa: E731
+    heads = [[], [r(1, 2)], [r(9, 10)], [r(1, 10)], [r(1, 2), r(1, 3)], [r(3, 5), r(1, 4)]]
+    points = []
+    for head in heads:
+        if len(head) < classes:
+            point = tuple(head + rest(head))
+            if point not in points:
+                points.append(point)
+    return points
+
+
+def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, sp.Expr]) -> Counterexample | None:
+    """Two rational points whose label sums differ by more than 1e-20 (evaluated to 40 digits)."""
+    concrete = form.subs({K: classes, **defaults})
+    sums = [(pt, exact_label_sum(concrete, pt)) for pt in _candidate_points(classes)]
+    best = None
+    for i in range(len(sums)):
+        for j in range(i + 1, len(sums)):
+            diff = abs(float((sums[i][1] - sums[j][1]).evalf(40)))
+            if diff > 1e-20 and (best is None or diff > best[2]):
+                best = (sums[i], sums[j], diff)
+    if best is None:
+        return None
+    (pa, sa), (pb, sb), diff = best
+    return Counterexample(classes, pa, sp.nsimplify(sa) if sa.is_Rational else sa, pb, sb, diff,
+                          {str(k): v for k, v in defaults.items()})
+
+
+def numeric_spot_check(form: LossForm, classes: int, defaults: dict, samples: int = 64, seed: int = 0) -> float:
+    """max - min of sum_j L(g, j) over random Dirichlet points (float64): ~1e-15 for a symmetric loss."""
+    fn = compile_loss_matrix(form.subs({K: classes, **defaults}), classes)
+    g = np.random.default_rng(seed).dirichlet(np.ones(classes), size=samples)
+    sums = fn(g).sum(axis=-1)
+    return float(sums.max() - sums.min())
+
+
+def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
+    steps, ok = [], True
+    for weight, base in form.normalized:
+        positive = strictly_positive(base, n_classes)
+        ok &= positive
+        steps.append(Step(
+            f"normalized piece: sum_k w b(g,k) / sum_s b(g,s) = w exactly, since the denominator is "
+            f"{'> 0 on the open simplex (each b > 0 there)' if positive else 'NOT shown positive'}; w =",
+            weight))
+    return ok, steps
+
+
+def _zero_one_steps(form: LossForm) -> list[Step]:
+    if form.zero_one == 0:
+        return []
+    return [Step("0-1 piece: exactly one label is the argmax (ties to the lowest index), so "
+                 "sum_k 1[argmax g != k] = K - 1; contribution", form.zero_one * (K - 1))]
+
+
+def check_symmetry(form: LossForm, classes: int | None = None,
+                   defaults: dict[sp.Symbol, sp.Expr] | None = None,
+                   k_range: tuple[int, int] = DEFAULT_K_RANGE) -> SymmetryResult:
+    """Is sum_j L(g, j) = C on the open simplex? For symbolic K (classes=None) or one concrete K.
+
+    ``defaults`` gives numbers for symbolic parameters, used only for counterexamples and spot checks.
+    """
+    defaults = defaults or {}
+    n_classes = K if classes is None else sp.Integer(classes)
+    form = form.subs({K: n_classes})
+    scope = "every K >= 2" if classes is None else f"K = {classes}"
+    norm_ok, steps = _normalized_steps(form, n_classes)
+    steps += _zero_one_steps(form)
+    constant_rest = sp.Add(*[w for w, _ in form.normalized]) + form.zero_one * (n_classes - 1)
+    if form.zero_one != 0 and classes is None:
+        scope = f"each K in {k_range[0]}..{k_range[1]} (argmax regions enumerated)"
+        for kk in range(k_range[0], k_range[1] + 1):
+            total = sum(sum(0 if j == m else 1 for j in range(kk)) for m in range(kk))
+            if total != kk * (kk - 1):
+                return SymmetryResult("refuted", f"K = {kk}", steps=steps)
+        steps.append(Step(f"checked: for K = {k_range[0]}..{k_range[1]} and each argmax m, sum_k [m != k] = K-1"))
+
+    decomposition = affine_in_sums(form.separable)
+    if decomposition is None:
+        return _concrete_range(form, classes, defaults, k_range, steps)
+    phi = decomposition.phi(n_classes)
+    steps.append(Step("separable piece: L = a(g_k) + sum_m c_m sum_{j != k} f_m(g_j) with a(g_k) =",
+                      decomposition.a))
+    for c, f in decomposition.terms:
+        steps.append(Step(f"  c = {sp.sstr(c)}, f(g_j) =", f))
+    steps.append(Step("sum_k L(g, k) = sum_i phi(g_i) with phi(t) = a(t) + (K-1) sum_m c_m f_m(t) =", phi))
+    if classes == 2:
+        residual = sp.diff(phi + phi.subs(T, 1 - T), T)
+        steps.append(Step("K = 2: sum = phi(t) + phi(1-t); its derivative in t is", reduce_expr(residual)))
+    else:
+        residual = sp.diff(phi, T, 2)
+        steps.append(Step("phi''(t) reduces to", reduce_expr(residual)))
+    zero = is_zero(residual)
+    if zero is True:
+        if classes == 2:
+            separable_c = reduce_expr(phi + phi.subs(T, 1 - T)).subs(T, sp.Rational(1, 2))
+        else:
+            c1 = reduce_expr(sp.diff(phi, T))
+            c0 = reduce_expr(phi - c1 * T)
+            if T in c0.free_symbols or T in c1.free_symbols:
+                return _unknown(form, classes or 3, defaults, scope, steps, "phi is not reducible to c0 + c1 t")
+            steps.append(Step("so phi(t) = c0 + c1 t with c0 =", tidy(c0)))
+            steps.append(Step("and c1 =", tidy(c1)))
+            separable_c = n_classes * tidy(c0) + tidy(c1)
+            steps.append(Step("sum_i phi(g_i) = K c0 + c1 sum_i g_i = K c0 + c1 =", separable_c))
+        if not norm_ok:
+            return _unknown(form, classes or 3, defaults, scope, steps, "a normalizing denominator not shown > 0")
+        constant = _present(separable_c + constant_rest)
+        steps.append(Step(f"hence sum_j L(g, j) = C for {scope}, C =", constant))
+        return SymmetryResult("proved", scope, constant, steps)
+    if zero is False:
+        ce_classes = classes or 3
+        missing = {s: v for s, v in defaults.items() if s in form.free_parameters()}
+        ce = find_counterexample(form, ce_classes, missing)
+        if ce is not None:
+            steps.append(Step(f"phi'' is not 0, so the label sum varies; concrete counterexample at K = {ce_classes}"
+                              + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
+                                 if ce.parameters else "")))
+            scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"
+            return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce)
+    return _unknown(form, classes or 3, defaults, scope, steps, "sympy could not reduce the residual")
+
+
+def _present(constant: sp.Expr) -> sp.Expr:
+    """A closed form for C: polynomial parts factored, logs kept as K log(...) rather than combined."""
+    constant = sp.expand(constant, log=False, deep=False)
+    return constant if constant.has(sp.log) else sp.factor(constant)
+
+
+def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
+    steps.append(Step(f"{why}: verdict unknown"))
+    values = {s: v for s, v in defaults.items() if s in form.free_parameters()}
+    if set(values) != form.free_parameters():
+        return SymmetryResult("unknown", scope, None, steps, numeric_check="no numeric spot check: parameters without values")
+    spread = numeric_spot_check(form, classes, values)
+    note = (f"numeric spot check at K={classes}, 64 random points: spread of sum_j L = {spread:.3g} "
+            f"({'consistent with' if spread < 1e-9 else 'against'} symmetry; not a proof)")
+    return SymmetryResult("unknown", scope, None, steps, numeric_check=note)
+
+
+def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
+    """Losses not affine in their sums: prove each K in a range with explicit coordinates g_1..g_K."""
+    ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
+    constants = {}
+    for kk in ks:
+        coords = sp.symbols(f"g1:{kk}", positive=True)
+        point = list(coords) + [1 - sum(coords)]
+        total = exact_label_sum(form.subs({K: kk}), point)
+        gradient = [is_zero(sp.diff(total, c)) for c in coords]
+        if all(g is True for g in gradient):
+            constants[kk] = tidy(reduce_expr(total.subs({c: sp.Rational(1, kk) for c in coords})))
+            continue
+        ce = find_counterexample(form, kk, {s: v for s, v in defaults.items() if s in form.free_parameters()})
+        if ce is not None:
+            steps.append(Step(f"K = {kk}: the label sum has a nonzero gradient; counterexample found"))
+            return SymmetryResult("refuted", f"K = {kk}", None, steps, counterexample=ce)
+        return _unknown(form, kk, defaults, f"K = {kk}", steps, f"K = {kk}: gradient not reducible")
+    scope = f"K = {ks[0]}" if len(ks) == 1 else f"each K in {ks[0]}..{ks[-1]} (not for all K)"
+    steps.append(Step(f"with explicit coordinates, every partial derivative of sum_j L vanishes for {scope}"))
+    constant = constants[ks[0]] if len(ks) == 1 else sp.Tuple(*constants.values())
+    return SymmetryResult("proved", scope, constant, steps)
