@@ -39,8 +39,7 @@ def interval_range(f: sp.Expr) -> Range | None:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
     on_unit = sp.cancel(sp.together(derivative.subs({T: 1 / (1 + _U), K: _K_MINUS_2 + 2})))
-    at_zero = sp.limit(f, T, 0, "+")
-    at_one = sp.limit(f, T, 1, "-")
+    at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
     if on_unit.is_positive:
         return Range(at_zero, at_one, strict=True)
     if on_unit.is_negative:
@@ -50,6 +49,14 @@ def interval_range(f: sp.Expr) -> Range | None:
         values = [at_zero, at_one] + [f.subs(T, c) for c in critical]
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def one_sided_limit(f: sp.Expr, end: int) -> sp.Expr:
+    """lim f(t) as t -> end from inside (0, 1): direct substitution when it is finite, else sympy's limit."""
+    value = f.subs(T, end)
+    if value.is_finite:
+        return value
+    return sp.limit(f, T, end, "+" if end == 0 else "-")
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import sympy as sp
 
 from symtheory.expr import K, P, Q, SumOther, sum_other_nodes
@@ -50,17 +49,20 @@ class Backend:
     zero_one: Callable[[Any], Any]
 
 
-def _numpy_zero_one(g: np.ndarray) -> np.ndarray:
-    out = np.ones_like(g)
-    np.put_along_axis(out, g.argmax(-1)[..., None], 0.0, axis=-1)
-    return out
+def numpy_backend() -> Backend:
+    """The operations in numpy (imported on first use: the proofs do not need it)."""
+    import numpy as np
 
+    def zero_one(g):
+        out = np.ones_like(g)
+        np.put_along_axis(out, g.argmax(-1)[..., None], 0.0, axis=-1)
+        return out
 
-NUMPY = Backend(
-    funcs={"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum},
-    sum_last=lambda x: x.sum(axis=-1, keepdims=True),
-    zero_one=_numpy_zero_one,
-)
+    return Backend(
+        funcs={"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum},
+        sum_last=lambda x: x.sum(axis=-1, keepdims=True),
+        zero_one=zero_one,
+    )
 
 
 def torch_backend() -> Backend:
@@ -96,8 +98,10 @@ def _compile_separable(expr: sp.Expr, n_classes: int, backend: Backend) -> Calla
     return matrix
 
 
-def compile_loss_matrix(form: LossForm, n_classes: int, backend: Backend = NUMPY) -> Callable:
-    """A function g[..., K] -> M[..., K] with M[..., j] = L(g, j); the form's parameters must be numbers."""
+def compile_loss_matrix(form: LossForm, n_classes: int, backend: Backend | None = None) -> Callable:
+    """A function g[..., K] -> M[..., K] with M[..., j] = L(g, j) (numpy unless another backend is given);
+the form's parameters must be numbers."""
+    backend = backend or numpy_backend()
     if form.free_parameters():
         names = ", ".join(sorted(str(s) for s in form.free_parameters()))
         raise ValueError(f"give values to the parameters ({names}) before evaluating numerically")

@@ -1,7 +1,7 @@
 """A whitelist parser for user-written losses: Python's ``ast`` reads the text, nothing is evaluated.
 
 ``sympy.sympify`` evaluates strings with ``eval``; this module never does. Only numbers, the names below,
-the operators + - * / ** ^ and the functions in :data:`FUNCTIONS` are accepted; anything else (attribute
+the operators + - * / ** and ^ (read as **), and the functions in :data:`FUNCTIONS` are accepted; anything else (attribute
 access, subscripts, lambdas, dunder names, keyword arguments, ...) is refused with :class:`BadInput`.
 
 Names in an expression:
@@ -43,7 +43,6 @@ _BINOPS = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
-    ast.BitXor: lambda a, b: a**b,
 }
 
 
@@ -57,7 +56,7 @@ def parse_loss_expression(text: str) -> sp.Expr:
     if len(text) > MAX_LENGTH:
         raise BadInput(f"loss expression longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise BadInput(f"cannot parse loss expression: {exc.msg} at column {exc.offset}") from None
     expr = _Builder().build(tree.body, inside_sum=False)

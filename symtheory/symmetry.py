@@ -14,7 +14,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
@@ -85,6 +84,8 @@ def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, 
 
 def numeric_spot_check(form: LossForm, classes: int, defaults: dict, samples: int = 64, seed: int = 0) -> float:
     """max - min of sum_j L(g, j) over random Dirichlet points (float64): ~1e-15 for a symmetric loss."""
+    import numpy as np
+
     fn = compile_loss_matrix(form.subs({K: classes, **defaults}), classes)
     g = np.random.default_rng(seed).dirichlet(np.ones(classes), size=samples)
     sums = fn(g).sum(axis=-1)

@@ -1,0 +1,1 @@
+"""The empirical side: torch losses, networks and the training harness (imports torch)."""

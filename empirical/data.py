@@ -1,0 +1,321 @@
+"""Image data held whole on the device: MNIST, Fashion-MNIST, CIFAR-10 and the real CIFAR-10 subset.
+
+Files follow torchvision's layout under a data directory (``MNIST/raw``, ``FashionMNIST/raw``,
+``cifar-10-batches-py``, and ``cifar-10-partial/cifar10_partial.npz`` for ``cifar10-subset``). The directory
+is ``--data-dir``, else ``$SYMTHEORY_DATA``, else ``$XDG_CACHE_HOME/symtheory/data`` (``~/.cache/...``).
+A split is one uint8 tensor [N, C, H, W] plus int64 labels [N]; normalization x -> (x/255 - mean_c)/std_c
+(per-channel statistics of the training split) and the optional flip/crop augmentation run batched on the
+device, so training needs neither PIL nor a DataLoader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from symtheory.errors import BadInput
+
+ENV_VAR = "SYMTHEORY_DATA"
+SUBSET_FILE = Path("cifar-10-partial") / "cifar10_partial.npz"
+SUBSET_SHA256 = "1fb10eafaac367890507a85a1b605ccb741a60e7a035a53896d36e6b947c1106"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset name, its torchvision class, where its files live under the data directory, and its shape."""
+
+    name: str
+    description: str
+    torchvision_class: str | None
+    folder: str
+    channels: int
+    image_size: int
+    num_classes: int = 10
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    d.name: d
+    for d in (
+        DatasetSpec("mnist", "MNIST, 60,000 train / 10,000 test, 1x28x28", "MNIST", "MNIST/raw", 1, 28),
+        DatasetSpec("fashion-mnist", "Fashion-MNIST, 60,000 train / 10,000 test, 1x28x28", "FashionMNIST",
+                    "FashionMNIST/raw", 1, 28),
+        DatasetSpec("cifar10", "CIFAR-10, 50,000 train / 10,000 test, 3x32x32", "CIFAR10", "cifar-10-batches-py", 3, 32),
+        DatasetSpec("cifar10-subset", "real CIFAR-10 subset: first 1,000 images of each batch, 5,000 train / "
+                    "1,000 test, 3x32x32", None, str(SUBSET_FILE), 3, 32),
+    )
+}
+
+
+@dataclass
+class ImageData:
+    """Train and test splits as uint8 [N, C, H, W] images and int64 labels, with per-channel statistics.
+
+    ``train_indices`` are the positions of the training images in the full training split (for --subset).
+    """
+
+    name: str
+    train_images: Tensor
+    train_labels: Tensor
+    test_images: Tensor
+    test_labels: Tensor
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    source: str
+    train_indices: Tensor
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.train_images.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_images.shape[-1])
+
+    def to(self, device: torch.device | str) -> "ImageData":
+        """The same data with every tensor on ``device``."""
+        return replace(
+            self,
+            train_images=self.train_images.to(device),
+            train_labels=self.train_labels.to(device),
+            test_images=self.test_images.to(device),
+            test_labels=self.test_labels.to(device),
+        )
+
+    def describe(self) -> dict:
+        """A JSON-ready record of what was loaded (for config.json)."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "num_train": int(self.train_images.shape[0]),
+            "num_test": int(self.test_images.shape[0]),
+            "shape": list(self.train_images.shape[1:]),
+            "num_classes": self.num_classes,
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    """The entry for ``name`` (case-insensitive); BadInput listing the choices otherwise."""
+    key = name.strip().lower()
+    if key not in DATASETS:
+        raise BadInput(f"unknown dataset {name!r}; choices: {', '.join(DATASETS)}")
+    return DATASETS[key]
+
+
+def default_data_dir() -> Path:
+    """``$SYMTHEORY_DATA`` if set, else the user cache directory ``$XDG_CACHE_HOME/symtheory/data``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "symtheory" / "data"
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """The data directory to use: the given one, else :func:`default_data_dir`."""
+    return Path(data_dir).expanduser() if data_dir else default_data_dir()
+
+
+def _how_to_provide(spec: DatasetSpec, download_possible: bool) -> str:
+    ways = f"point --data-dir DIR or {ENV_VAR}=DIR at a directory holding {spec.folder}"
+    if download_possible:
+        ways += ", or pass --download (needs internet)"
+    return ways
+
+
+def _missing(spec: DatasetSpec, root: Path, detail: str, download_possible: bool = True) -> BadInput:
+    hint = _how_to_provide(spec, download_possible)
+    if spec.name == "cifar10":
+        hint += "; where the full CIFAR-10 is not available, --dataset cifar10-subset trains on the real 5,000-image subset"
+    return BadInput(f"{spec.name} data not found or corrupt in {root / spec.folder} ({detail}); {hint}")
+
+
+def _torchvision_dataset(spec: DatasetSpec, root: Path, train: bool, download: bool):
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, spec.torchvision_class)
+    try:
+        return cls(root=str(root), train=train, download=download)
+    except (RuntimeError, OSError, ValueError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _missing(spec, root, reason) from None
+
+
+def _read_idx_gz(path: Path, md5: str, spec: DatasetSpec, root: Path) -> Tensor:
+    """An IDX file from its canonical .gz (checked against torchvision's MD5), parsed with numpy."""
+    raw = path.read_bytes()
+    if hashlib.md5(raw).hexdigest() != md5:
+        raise _missing(spec, root, f"{path.name}: MD5 differs from the canonical file")
+    data = gzip.decompress(raw)
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    return torch.from_numpy(array.reshape(dims).copy())
+
+
+def _load_idx_split(spec: DatasetSpec, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
+    """MNIST-style split via torchvision's class; from its canonical .gz files when only those are present."""
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, spec.torchvision_class)
+    raw = root / spec.folder
+    prefix = "train" if train else "t10k"
+    names = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
+    md5s = dict(cls.resources)
+    if not all((raw / n).is_file() for n in names) and all((raw / f"{n}.gz").is_file() for n in names):
+        images, labels = (_read_idx_gz(raw / f"{n}.gz", md5s[f"{n}.gz"], spec, root) for n in names)
+    else:
+        ds = _torchvision_dataset(spec, root, train, download)
+        images, labels = ds.data, ds.targets
+    expected = 60000 if train else 10000
+    if tuple(images.shape) != (expected, 28, 28) or tuple(labels.shape) != (expected,):
+        raise _missing(spec, root, f"{prefix} split has shape {tuple(images.shape)}, expected ({expected}, 28, 28)")
+    return images.unsqueeze(1).contiguous(), labels.long()
+
+
+def _load_cifar10_split(spec: DatasetSpec, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
+    ds = _torchvision_dataset(spec, root, train, download)
+    images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
+    return images, torch.as_tensor(ds.targets, dtype=torch.long)
+
+
+def _load_cifar10_subset(spec: DatasetSpec, root: Path) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    path = root / SUBSET_FILE
+    if not path.is_file():
+        raise _missing(spec, root, "file missing; it is derived from cut-short CIFAR-10 batches and cannot be "
+                       "downloaded", download_possible=False)
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != SUBSET_SHA256:
+        raise _missing(spec, root, "SHA-256 differs from the documented file", download_possible=False)
+    with np.load(path) as z:
+        train_x = torch.from_numpy(z["train_images_subset"].copy())
+        train_y = torch.from_numpy(z["train_labels"][z["train_subset_indices"]].astype(np.int64))
+        test_x = torch.from_numpy(z["test_images_subset"].copy())
+        test_y = torch.from_numpy(z["test_labels"][z["test_subset_indices"]].astype(np.int64))
+    return train_x, train_y, test_x, test_y
+
+
+def channel_stats(images: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and (population) standard deviation of uint8 images scaled to [0, 1], exactly from
+    each channel's 256-bin histogram."""
+    values = np.arange(256, dtype=np.float64) / 255
+    means, stds = [], []
+    for c in range(images.shape[1]):
+        hist = torch.bincount(images[:, c].reshape(-1).to(torch.int64), minlength=256).numpy().astype(np.float64)
+        p = hist / hist.sum()
+        mean = float(p @ values)
+        means.append(mean)
+        stds.append(float(np.sqrt(p @ (values - mean) ** 2)))
+    return tuple(means), tuple(stds)
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = False) -> ImageData:
+    """Load ``name`` from the data directory (see the module docstring) onto the CPU.
+
+    BadInput, saying where it looked and how to provide the data, when files are missing or corrupt.
+    """
+    spec = get_dataset_spec(name)
+    root = resolve_data_dir(data_dir)
+    if download and spec.torchvision_class is not None:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInput(f"cannot create data directory {root} for --download: {exc.strerror}") from None
+    if spec.name == "cifar10-subset":
+        train_x, train_y, test_x, test_y = _load_cifar10_subset(spec, root)
+    elif spec.name == "cifar10":
+        train_x, train_y = _load_cifar10_split(spec, root, True, download)
+        test_x, test_y = _load_cifar10_split(spec, root, False, download)
+    else:
+        train_x, train_y = _load_idx_split(spec, root, True, download)
+        test_x, test_y = _load_idx_split(spec, root, False, download)
+    mean, std = channel_stats(train_x)
+    return ImageData(spec.name, train_x, train_y, test_x, test_y, spec.num_classes, mean, std,
+                     str(root / spec.folder), torch.arange(train_x.shape[0]))
+
+
+def stratified_subset(labels: Tensor | np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded, class-stratified sample of ``size`` examples.
+
+    Class c gets floor(size n_c / n) examples, the remainder going to the largest fractional parts (ties to
+    the lower class); within a class the examples are a uniform sample from numpy's PCG64 seeded by
+    (seed, 2).
+    """
+    y = np.asarray(labels)
+    n = y.shape[0]
+    if not 1 <= size <= n:
+        raise BadInput(f"--subset must be between 1 and the training set size {n}, got {size}")
+    classes, counts = np.unique(y, return_counts=True)
+    exact = counts * size / n
+    quota = np.floor(exact).astype(int)
+    order = np.lexsort((classes, -(exact - quota)))
+    quota[order[: size - quota.sum()]] += 1
+    rng = np.random.default_rng([seed, 2])
+    chosen = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(chosen))
+
+
+def take_train_subset(data: ImageData, indices: np.ndarray | Tensor) -> ImageData:
+    """The data restricted to the given training positions (test split and statistics unchanged)."""
+    idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+    return replace(data, train_images=data.train_images[idx], train_labels=data.train_labels[idx],
+                   train_indices=data.train_indices[idx])
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """uint8 batch -> float input on the device: optional flip/crop, then (x/255 - mean_c)/std_c."""
+
+    scale: Tensor
+    shift: Tensor
+    augment: bool = False
+    crop_padding: int = 4
+    channels_last: bool = False
+
+    @classmethod
+    def build(cls, data: ImageData, device: torch.device | str, normalize: bool = True, augment: bool = False,
+              channels_last: bool = False) -> "Preprocess":
+        """Fold normalization into one multiply-add: x_float = x_uint8 * scale + shift."""
+        c = data.in_channels
+        mean = torch.tensor(data.mean if normalize else (0.0,) * c, dtype=torch.float32)
+        std = torch.tensor(data.std if normalize else (1.0,) * c, dtype=torch.float32)
+        scale = (1.0 / (255.0 * std)).view(1, c, 1, 1).to(device)
+        shift = (-mean / std).view(1, c, 1, 1).to(device)
+        return cls(scale, shift, augment, channels_last=channels_last)
+
+    def __call__(self, images: Tensor, generator: torch.Generator | None = None, train: bool = False) -> Tensor:
+        x = images.float().mul_(self.scale).add_(self.shift)
+        if train and self.augment:
+            x = random_crop(random_flip(x, generator), self.crop_padding, generator)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
+def random_flip(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Mirror each image left-right with probability 1/2."""
+    flip = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+
+
+def random_crop(x: Tensor, padding: int, generator: torch.Generator | None = None) -> Tensor:
+    """Zero-pad by ``padding`` on each side and cut each image at its own uniform random offset."""
+    if padding <= 0:
+        return x
+    n, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding,) * 4)
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), device=x.device, generator=generator)
+    rows = (offsets[0].view(n, 1) + torch.arange(h, device=x.device)).view(n, 1, h, 1)
+    cols = (offsets[1].view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, 1, w)
+    padded = padded.gather(2, rows.expand(n, c, h, w + 2 * padding))
+    return padded.gather(3, cols.expand(n, c, h, w))

@@ -1,0 +1,87 @@
+"""The theory commands from the command line: results, --json, bad input, and no torch import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import assert_bad_input, run_cli
+
+
+def test_check_loss_rll_proves_symbolic_k():
+    result = run_cli("check-loss", "rll")
+    assert result.returncode == 0, result.stderr
+    assert "proved" in result.stdout and "every K >= 2" in result.stdout
+    assert "C = K*log((alpha + 1)/alpha)" in result.stdout
+
+
+def test_check_loss_json_mse_refuted():
+    result = run_cli("check-loss", "mse", "--classes", "10", "--json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert data["symmetric"] == "refuted" and data["counterexample"]["classes"] == 10
+    assert data["counterexample"]["sum_a"] != data["counterexample"]["sum_b"]
+
+
+def test_check_loss_expression_latex():
+    result = run_cli("check-loss", "--expr", "2*(1-p)", "--json", "--latex")
+    data = json.loads(result.stdout)
+    assert data["symmetric"] == "proved" and data["constant"] == r"2 \left(K - 1\right)"
+
+
+def test_prove_risk_with_loss():
+    result = run_cli("prove-risk", "--loss", "mae", "--json")
+    data = json.loads(result.stdout)
+    assert data["verified"] is True
+    assert data["threshold"] == "(K - 1)/K"
+    assert len(data["regimes"]) == 3
+
+
+def test_losses_table_json():
+    data = json.loads(run_cli("losses", "--json").stdout)
+    verdicts = {row["loss"]: row["symmetric"] for row in data}
+    assert verdicts["rll"] == "proved" and verdicts["cce"] == "refuted" and len(verdicts) >= 14
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["check-loss", "nosuchloss"], "known losses: cce, mse"),
+    (["check-loss", "rll", "--param", "alpha=0"], "outside its domain"),
+    (["check-loss", "rll", "--param", "alpha=-1"], "outside its domain"),
+    (["check-loss", "rll", "--classes", "1"], "at least 2"),
+    (["check-loss", "--expr", "p +* 2"], "cannot parse"),
+    (["check-loss", "--expr", "frobnicate(p)"], "unknown function 'frobnicate'"),
+    (["check-loss", "rll", "--param", "beta=2"], "no parameter 'beta'"),
+    (["check-loss"], "either a loss NAME or --expr"),
+    (["prove-risk", "--loss", "cce"], "not proved symmetric"),
+    (["check-loss", "rll", "--classes", "abc"], "--classes"),
+])
+def test_bad_input_exits_2_with_one_line(args, fragment):
+    assert_bad_input(run_cli(*args), fragment)
+
+
+def test_malicious_expression_is_not_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    result = run_cli("check-loss", "--expr", f"__import__('os').system('touch {marker}')")
+    assert_bad_input(result, "not allowed")
+    assert not marker.exists()
+
+
+def test_theory_command_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from symtheory.cli.app import main\n"
+        "try:\n    main(['check-loss', 'rll', '--json'])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stderr.strip().splitlines()[-1] == "NO-TORCH", result.stderr
+
+
+def test_help_lists_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "check-loss" in result.stdout and "prove-risk" in result.stdout

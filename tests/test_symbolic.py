@@ -1,0 +1,171 @@
+"""Symbolic proofs: every registry verdict against the literature, constants, counterexamples, bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
+from symtheory.evaluate import compile_loss_matrix, exact_label_sum
+from symtheory.expr import K, param_symbol
+from symtheory.registry import LOSSES, get_loss
+from symtheory.risk import C, ETA, R, derive_risk_relation
+
+ALPHA = param_symbol("alpha")
+
+# Verdicts from the literature: Patel & Sastry 2021 (cce, mse, mae, rll, zero-one, nmse), Ghosh et al. 2017
+# (mae), Zhang & Sabuncu 2018 (gce: not symmetric for q < 1), Wang et al. 2019 (sce not, rce symmetric),
+# Ma et al. 2020 (nce, nfl and the APL pairs symmetric), Feng et al. 2020 (taylor-ce order >= 2 not).
+LITERATURE = {
+    "cce": "refuted", "mse": "refuted", "mae": "proved", "rll": "proved", "zero-one": "proved",
+    "nmse": "proved", "gce": "refuted", "sce": "refuted", "rce": "proved", "nce": "proved",
+    "nfl": "proved", "nce+rce": "proved", "nce+mae": "proved", "taylor-ce": "refuted",
+}
+
+
+def test_literature_table_covers_the_registry():
+    assert set(LITERATURE) == set(LOSSES)
+
+
+@pytest.mark.parametrize("name", sorted(LITERATURE))
+def test_verdict_matches_literature(name):
+    assert analyse_builtin(name).symmetry.verdict == LITERATURE[name]
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("rll", K * sp.log((ALPHA + 1) / ALPHA)),
+    ("mae", 2 * (K - 1)),
+    ("nmse", sp.Integer(1)),
+    ("nce", sp.Integer(1)),
+    ("nfl", sp.Integer(1)),
+    ("rce", param_symbol("A") * (K - 1)),
+    ("nce+mae", param_symbol("alpha") + 2 * param_symbol("beta") * (K - 1)),
+])
+def test_constant_for_symbolic_k(name, expected):
+    result = analyse_builtin(name).symmetry
+    assert result.scope == "every K >= 2"
+    assert sp.expand_log(sp.expand(result.constant - expected), force=True) == 0
+
+
+def test_zero_one_is_proved_per_k_in_a_stated_range():
+    result = analyse_builtin("zero-one").symmetry
+    assert result.scope.startswith("each K in 2..8")
+    assert sp.expand(result.constant - (K - 1)) == 0
+    for k in (2, 5, 10):
+        assert analyse_builtin("zero-one", classes=k).symmetry.constant == k - 1
+
+
+@pytest.mark.parametrize("name", ["cce", "mse"])
+@pytest.mark.parametrize("classes", [None, 2, 10])
+def test_refuted_with_exact_counterexample(name, classes):
+    result = analyse_builtin(name, classes=classes).symmetry
+    ce = result.counterexample
+    assert result.verdict == "refuted" and ce is not None
+    for point in (ce.point_a, ce.point_b):
+        assert all(isinstance(x, sp.Rational) and x > 0 for x in point)
+        assert sum(point) == 1
+    form = get_loss(name).form()
+    a, b = exact_label_sum(form.subs({K: ce.classes}), ce.point_a), exact_label_sum(form.subs({K: ce.classes}), ce.point_b)
+    assert abs(float(a - b)) == pytest.approx(ce.difference, rel=1e-12)
+    assert ce.difference > 1e-3
+
+
+def test_mse_counterexample_values_are_exact_rationals():
+    ce = analyse_builtin("mse", classes=3).symmetry.counterexample
+    assert ce.sum_a.is_Rational and ce.sum_b.is_Rational and ce.sum_a != ce.sum_b
+
+
+@pytest.mark.parametrize("name", [n for n, v in LITERATURE.items() if v == "proved"])
+@pytest.mark.parametrize("classes", [2, 3, 10])
+def test_sympy_form_sums_to_c_at_random_points(name, classes):
+    spec = get_loss(name)
+    result = analyse_builtin(name, classes=classes).symmetry
+    assert result.verdict == "proved"
+    values = {param_symbol(k): v for k, v in spec.defaults().items()}
+    constant = float(sp.sympify(result.constant).subs(values))
+    matrix = compile_loss_matrix(spec.form(symbolic=False), classes)
+    g = np.random.default_rng(classes).dirichlet(np.ones(classes) * 0.7, size=500)
+    sums = matrix(g).sum(axis=-1)
+    assert np.max(np.abs(sums - constant)) < 1e-12 * max(1.0, abs(constant))
+
+
+def test_gce_becomes_symmetric_at_q_equal_one():
+    result = analyse_builtin("gce", {"q": "1"}).symmetry
+    assert result.verdict == "proved"
+    assert sp.expand(result.constant - (K - 1)) == 0
+
+
+def test_rll_with_given_alpha_is_exact():
+    result = analyse_builtin("rll", {"alpha": "0.1"}, classes=10).symmetry
+    assert result.constant == 10 * sp.log(11)
+
+
+def test_user_expression_rll_matches_builtin():
+    result = analyse_expression("log((a+1)/a) - log(a+p) + sum_other(log(a+q))/(K-1)").symmetry
+    a = param_symbol("a")
+    assert result.verdict == "proved"
+    assert sp.expand_log(sp.expand(result.constant - K * sp.log((a + 1) / a)), force=True) == 0
+
+
+def test_user_expression_mse_refuted_and_sum_all():
+    result = analyse_expression("(1-p)^2 + sum_other(q**2)", classes=4).symmetry
+    assert result.verdict == "refuted"
+    same = analyse_expression("1 - 2*p + sum_all(q^2)", classes=4).symmetry
+    assert same.verdict == "refuted"
+
+
+def test_user_expression_with_param_value():
+    result = analyse_expression("b*(1-p)", {"b": "0.5"}, classes=3).symmetry
+    assert result.verdict == "proved" and result.constant == 1
+
+
+def test_unknown_verdict_comes_with_numeric_spot_check():
+    # sqrt(p+1) sqrt(p+2) - sqrt(p^2+3p+2) is 0 for p > 0, but expand/together/cancel cannot show it
+    result = analyse_expression("1 - p + p^2*(sqrt(p+1)*sqrt(p+2) - sqrt(p^2+3*p+2))", classes=3).symmetry
+    assert result.verdict == "unknown"
+    assert "spot check" in result.numeric_check and "consistent with symmetry" in result.numeric_check
+
+
+def test_bounds_cce_unbounded_with_sequence():
+    bounds = analyse_builtin("cce").bounds
+    assert bounds.bounded is False
+    assert bounds.sequence_limit == sp.oo
+    assert "1/n" in bounds.sequence
+
+
+@pytest.mark.parametrize("name", ["rll", "mae", "mse", "nmse", "nce+rce", "gce"])
+def test_bounds_contain_random_values(name):
+    spec = get_loss(name)
+    bounds = analyse_builtin(name, classes=10).bounds
+    assert bounds.bounded is True
+    values = {param_symbol(k): v for k, v in spec.defaults().items()}
+    lo, hi = (float(sp.sympify(x).subs(values)) for x in (bounds.lower, bounds.upper))
+    g = np.random.default_rng(1).dirichlet(np.ones(10) * 0.3, size=2000)
+    m = compile_loss_matrix(spec.form(symbolic=False), 10)(g)
+    assert m.min() >= lo - 1e-12 and m.max() <= hi + 1e-12
+
+
+def test_rll_bounds_for_symbolic_alpha():
+    bounds = analyse_builtin("rll").bounds
+    assert bounds.lower == 0
+    assert sp.expand_log(bounds.upper - 2 * sp.log((ALPHA + 1) / ALPHA), force=True) == 0
+
+
+def test_normalization_makes_bounded_mse_symmetric_and_cce_unbounded():
+    mse = normalization_report("mse")
+    assert mse["base_bounded"] is True and mse["normalized_verdict"] == "proved"
+    assert mse["normalized_constant"] == 1
+    cce = normalization_report("cce")
+    assert cce["base_bounded"] is False and cce["base_upper"] == sp.oo
+
+
+def test_risk_relation_derivation():
+    relation = derive_risk_relation()
+    assert relation.verified
+    assert sp.simplify(relation.threshold - (K - 1) / K) == 0
+    assert sp.expand(relation.noisy_risk - (C * ETA / (K - 1) + (1 - ETA * K / (K - 1)) * R)) == 0
+    at_threshold = sp.cancel(relation.noisy_risk.subs(ETA, relation.threshold))
+    assert R not in at_threshold.free_symbols and sp.cancel(at_threshold - C / K) == 0
+    slope = relation.slope.subs(K, 10)
+    assert slope.subs(ETA, sp.Rational(6, 10)) > 0 and slope.subs(ETA, sp.Rational(95, 100)) < 0
