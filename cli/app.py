@@ -26,6 +26,10 @@ app = typer.Typer(
 
 COMMAND_MODULES = [
     "symtheory.cli.theory",
+    "symtheory.cli.ranking",
+    "symtheory.cli.train",
+    "symtheory.cli.grid",
+    "symtheory.cli.checks",
 ]
 
 

@@ -20,38 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from symtheory.empirical.config import SUBSET_FILE, DatasetSpec, get_dataset_spec
 from symtheory.errors import BadInput
 
 ENV_VAR = "SYMTHEORY_DATA"
-SUBSET_FILE = Path("cifar-10-partial") / "cifar10_partial.npz"
 SUBSET_SHA256 = "1fb10eafaac367890507a85a1b605ccb741a60e7a035a53896d36e6b947c1106"
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A dataset name, its torchvision class, where its files live under the data directory, and its shape."""
-
-    name: str
-    description: str
-    torchvision_class: str | None
-    folder: str
-    channels: int
-    image_size: int
-    num_classes: int = 10
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    d.name: d
-    for d in (
-        DatasetSpec("mnist", "MNIST, 60,000 train / 10,000 test, 1x28x28", "MNIST", "MNIST/raw", 1, 28),
-        DatasetSpec("fashion-mnist", "Fashion-MNIST, 60,000 train / 10,000 test, 1x28x28", "FashionMNIST",
-                    "FashionMNIST/raw", 1, 28),
-        DatasetSpec("cifar10", "CIFAR-10, 50,000 train / 10,000 test, 3x32x32", "CIFAR10", "cifar-10-batches-py", 3, 32),
-        DatasetSpec("cifar10-subset", "real CIFAR-10 subset: first 1,000 images of each batch, 5,000 train / "
-                    "1,000 test, 3x32x32", None, str(SUBSET_FILE), 3, 32),
-    )
-}
 
 
 @dataclass
@@ -104,14 +77,6 @@ class ImageData:
         }
 
 
-def get_dataset_spec(name: str) -> DatasetSpec:
-    """The entry for ``name`` (case-insensitive); BadInput listing the choices otherwise."""
-    key = name.strip().lower()
-    if key not in DATASETS:
-        raise BadInput(f"unknown dataset {name!r}; choices: {', '.join(DATASETS)}")
-    return DATASETS[key]
-
-
 def default_data_dir() -> Path:
     """``$SYMTHEORY_DATA`` if set, else the user cache directory ``$XDG_CACHE_HOME/symtheory/data``."""
     env = os.environ.get(ENV_VAR)
@@ -146,8 +111,13 @@ def _torchvision_dataset(spec: DatasetSpec, root: Path, train: bool, download: b
     cls = getattr(tvd, spec.torchvision_class)
     try:
         return cls(root=str(root), train=train, download=download)
-    except (RuntimeError, OSError, ValueError, EOFError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (RuntimeError, OSError, ValueError, EOFError, AssertionError, TypeError) as exc:
+        if download:
+            reason = f"download failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+        elif not (root / spec.folder).is_dir():
+            reason = "no such folder"
+        else:
+            reason = "files missing or failing torchvision's integrity check"
         raise _missing(spec, root, reason) from None
 
 

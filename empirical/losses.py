@@ -32,7 +32,8 @@ def _upcast(logits: Tensor) -> Tensor:
 def _register(name: str) -> Callable[[LossFn], LossFn]:
     """Attach a loss to the registry entry ``name``: defaults filled in, unknown parameters refused, fp32."""
     spec = get_loss(name)
-    defaults = {p.name: (int(v) if p.integer else float(v)) for p, v in zip(spec.params, spec.defaults().values())}
+    values = spec.defaults()
+    defaults = {p.name: (int(values[p.name]) if p.integer else float(values[p.name])) for p in spec.params}
 
     def wrap(raw: LossFn) -> LossFn:
         @functools.wraps(raw)
@@ -53,10 +54,14 @@ def _pick(values: Tensor, targets: Tensor) -> Tensor:
     return values.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)
 
 
+def _target_mask(values: Tensor, targets: Tensor) -> Tensor:
+    """mask[n, j] = (j == targets[n]), built without a host sync."""
+    return targets.unsqueeze(-1) == torch.arange(values.shape[-1], device=values.device)
+
+
 def _sum_other(values: Tensor, targets: Tensor) -> Tensor:
     """sum_{j != targets[n]} values[n, j] for each n."""
-    mask = torch.nn.functional.one_hot(targets.long(), values.shape[-1]).bool()
-    return values.masked_fill(mask, 0.0).sum(-1)
+    return values.masked_fill(_target_mask(values, targets), 0.0).sum(-1)
 
 
 def log_one_minus_softmax(logits: Tensor) -> Tensor:
@@ -69,8 +74,8 @@ def log_one_minus_softmax(logits: Tensor) -> Tensor:
 
 def _log_one_minus_target(logits: Tensor, targets: Tensor) -> Tensor:
     """log(1 - g_k) = logsumexp_{j != k} z_j - logsumexp_j z_j, for the target class only. [N]."""
-    mask = torch.nn.functional.one_hot(targets.long(), logits.shape[-1]).bool()
-    return torch.logsumexp(logits.masked_fill(mask, float("-inf")), dim=-1) - torch.logsumexp(logits, dim=-1)
+    others = logits.masked_fill(_target_mask(logits, targets), float("-inf"))
+    return torch.logsumexp(others, dim=-1) - torch.logsumexp(logits, dim=-1)
 
 
 def _one_minus_target(logits: Tensor, targets: Tensor) -> Tensor:

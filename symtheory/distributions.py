@@ -19,12 +19,18 @@ LABEL_RULES = ("posterior", "deterministic")
 
 @dataclass(frozen=True)
 class FiniteDistribution:
-    """Support points (features), their probabilities w, and the clean posterior p(y|x)."""
+    """Support points (features), their probabilities w, the clean posterior p(y|x) and its teacher.
+
+    ``teacher`` is the weight matrix W* with p(.|x) = softmax(sharpness * x W*) before any one-hot rule;
+    structured classifiers perturb it.
+    """
 
     features: np.ndarray
     weights: np.ndarray
     posterior: np.ndarray
     label_rule: str
+    teacher: np.ndarray
+    sharpness: float
 
     @property
     def support(self) -> int:
@@ -88,4 +94,4 @@ def make_distribution(support: int, classes: int, rng: np.random.Generator, labe
     posterior = softmax(sharpness * features @ teacher)
     if label_rule == "deterministic":
         posterior = np.eye(classes)[posterior.argmax(axis=1)]
-    return FiniteDistribution(features, weights, posterior, label_rule)
+    return FiniteDistribution(features, weights, posterior, label_rule, teacher, sharpness)

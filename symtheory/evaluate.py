@@ -47,6 +47,7 @@ class Backend:
     funcs: dict[str, Callable]
     sum_last: Callable[[Any], Any]
     zero_one: Callable[[Any], Any]
+    broadcast: Callable[[Any, Any], Any]
 
 
 def numpy_backend() -> Backend:
@@ -62,6 +63,7 @@ def numpy_backend() -> Backend:
         funcs={"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum},
         sum_last=lambda x: x.sum(axis=-1, keepdims=True),
         zero_one=zero_one,
+        broadcast=lambda x, like: x if getattr(x, "shape", None) == like.shape else np.broadcast_to(x, like.shape),
     )
 
 
@@ -77,6 +79,8 @@ def torch_backend() -> Backend:
                "Min": torch.minimum, "Max": torch.maximum},
         sum_last=lambda x: x.sum(-1, keepdim=True),
         zero_one=zero_one,
+        broadcast=lambda x, like: x if getattr(x, "shape", None) == like.shape else torch.as_tensor(
+            x, dtype=like.dtype, device=like.device).expand_as(like),
     )
 
 
@@ -85,15 +89,15 @@ def _compile_separable(expr: sp.Expr, n_classes: int, backend: Backend) -> Calla
     nodes = sum_other_nodes(expr)
     slots = [sp.Symbol(f"_s{i}") for i in range(len(nodes))]
     outer = expr.xreplace(dict(zip(nodes, slots))).evalf(30)
-    outer_fn = sp.lambdify([P, *slots], outer, modules=[backend.funcs])
-    inner_fns = [sp.lambdify([Q], node.args[0].evalf(30), modules=[backend.funcs]) for node in nodes]
+    outer_fn = sp.lambdify([P, *slots], outer, modules=[backend.funcs], cse=True)
+    inner_fns = [sp.lambdify([Q], node.args[0].evalf(30), modules=[backend.funcs], cse=True) for node in nodes]
 
     def matrix(g):
         sums = []
         for fn in inner_fns:
-            per_class = fn(g) + 0 * g
+            per_class = backend.broadcast(fn(g), g)
             sums.append(backend.sum_last(per_class) - per_class)
-        return outer_fn(g, *sums) + 0 * g
+        return backend.broadcast(outer_fn(g, *sums), g)
 
     return matrix
 
@@ -105,7 +109,7 @@ the form's parameters must be numbers."""
     if form.free_parameters():
         names = ", ".join(sorted(str(s) for s in form.free_parameters()))
         raise ValueError(f"give values to the parameters ({names}) before evaluating numerically")
-    separable = _compile_separable(form.separable, n_classes, backend)
+    separable = None if form.separable == 0 else _compile_separable(form.separable, n_classes, backend)
     normalized = [
         (float(sp.sympify(w).subs(K, n_classes)), _compile_separable(base, n_classes, backend))
         for w, base in form.normalized
@@ -113,7 +117,7 @@ the form's parameters must be numbers."""
     zero_one_weight = float(sp.sympify(form.zero_one).subs(K, n_classes))
 
     def matrix(g):
-        out = separable(g)
+        out = separable(g) if separable else 0 * g
         for weight, base in normalized:
             values = base(g)
             out = out + weight * values / backend.sum_last(values)

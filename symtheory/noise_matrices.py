@@ -107,7 +107,8 @@ def load(path: str | Path, classes: int) -> np.ndarray:
     try:
         t = np.loadtxt(path, delimiter=",", ndmin=2)
     except ValueError as exc:
-        raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers ({str(exc).splitlines()[0]})") from None
+        reason = str(exc).splitlines()[0]
+        raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers ({reason})") from None
     return validate(t, classes)
 
 

@@ -95,13 +95,24 @@ def numeric_spot_check(form: LossForm, classes: int, defaults: dict, samples: in
 def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
     steps, ok = [], True
     for weight, base in form.normalized:
-        positive = strictly_positive(base, n_classes)
-        ok &= positive
+        reason = _denominator_positive(base, n_classes)
+        ok &= reason is not None
         steps.append(Step(
             f"normalized piece: sum_k w b(g,k) / sum_s b(g,s) = w exactly, since the denominator is "
-            f"{'> 0 on the open simplex (each b > 0 there)' if positive else 'NOT shown positive'}; w =",
-            weight))
+            f"{reason or 'NOT shown positive'}; w =", weight))
     return ok, steps
+
+
+def _denominator_positive(base: sp.Expr, n_classes) -> str | None:
+    """Why sum_s b(g, s) > 0 on the open simplex, or None if that cannot be shown."""
+    if strictly_positive(base, n_classes):
+        return "> 0 on the open simplex (each b(g, s) > 0 there)"
+    inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
+    if inner.verdict == "proved":
+        k2 = sp.Symbol("k2", integer=True, nonnegative=True)
+        if sp.sympify(inner.constant).subs(K, k2 + 2).is_positive:
+            return f"the constant {sp.sstr(inner.constant)} > 0 (b is itself symmetric)"
+    return None
 
 
 def _zero_one_steps(form: LossForm) -> list[Step]:

@@ -1,0 +1,63 @@
+"""``symtheory paper-check`` (the paper's claims, verdict by verdict) and ``symtheory report`` (Markdown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from symtheory.cli.app import app
+from symtheory.cli.output import console, print_json
+
+VERDICT_STYLE = {"holds": "green", "does not hold": "red", "not run": "yellow"}
+
+
+def print_claims(results, title: str) -> None:
+    """A rich table: claim, statement, measured, tolerance, verdict."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=True)
+    for column, ratio in (("claim", 1), ("statement", 3), ("measured", 5), ("tolerance", 3), ("verdict", 1)):
+        table.add_column(column, ratio=ratio, overflow="fold")
+    for r in results:
+        style = VERDICT_STYLE[r.verdict]
+        table.add_row(r.claim, r.statement, r.measured, r.tolerance, f"[{style}]{r.verdict}[/{style}]")
+    console.print(table)
+
+
+@app.command("paper-check")
+def paper_check(
+    tier: str = typer.Option("ci", "--tier", help="ci: symbolic, numeric and a small CPU grid; full: the paper's "
+                             "presets at full scale, read from --runs (trained on a GPU)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated claims, e.g. E2,E4 (default: all: "
+                                       "S1,S2,S3,N1,E1-E6)."),
+    runs: Optional[Path] = typer.Option(None, "--runs", help="ci: where the small grid is cached (default "
+                                        "runs/paper-check-ci); full: directory holding the preset grids."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root for the ci grid."),
+    no_train: bool = typer.Option(False, "--no-train", help="ci: use only runs already under --runs."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Check the paper's claims (SPEC.md section 3); exit 1 if any claim that ran does not hold."""
+    from symtheory.paper_checks.suite import run_suite
+
+    results = run_suite(tier, only, runs, progress=None if as_json else console.print,
+                        train_missing=not no_train, data_dir=data_dir)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    else:
+        print_claims(results, f"paper claims, tier {tier}")
+    if any(r.verdict == "does not hold" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    runs: Path = typer.Argument(..., help="A directory of finished runs (one or several preset grids)."),
+    output: Path = typer.Option(Path("report.md"), "--output", "-o", help="Markdown file; figures go beside it."),
+) -> None:
+    """Write a Markdown report: figures 1-5 from the runs, final J1/J2/test accuracy, each claim's verdict."""
+    from symtheory.paper_checks.report import write_report
+
+    path = write_report(runs, output)
+    console.print(f"wrote {path}")

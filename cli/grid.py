@@ -1,0 +1,99 @@
+"""``symtheory grid``: the eta x loss grid of one preset, skipping finished runs and resuming interrupted ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from symtheory.cli.app import app
+from symtheory.cli.output import console, print_json
+from symtheory.errors import BadInput
+
+
+def parse_list(text: Optional[str], kind=str, what: str = "value") -> list | None:
+    """'cce,rll' -> ['cce', 'rll']; BadInput on an empty item or a value of the wrong kind."""
+    if text is None:
+        return None
+    items = [part.strip() for part in text.split(",")]
+    if not all(items):
+        raise BadInput(f"empty {what} in {text!r}")
+    try:
+        return [kind(item) for item in items]
+    except ValueError:
+        raise BadInput(f"cannot read {what}s from {text!r}") from None
+
+
+@app.command("grid")
+def grid_command(
+    preset: Optional[str] = typer.Option(None, "--preset", help="cifar10-resnet32, cifar10-inception, mnist-resnet18, "
+                                         "cifar10-inception-authors-code; without it the free-flag defaults (mlp, mnist)."),
+    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: the preset's: cce,mse,rll,nmse)."),
+    etas: Optional[str] = typer.Option(None, "--etas", help="Comma-separated noise rates (default: 0,0.2,0.4,0.6)."),
+    seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds."),
+    out: Path = typer.Option(Path("runs/grid"), "--out", help="Grid directory; each run in <loss>-eta<eta>-seed<seed>/."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Override the dataset, e.g. cifar10-subset."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="Override the network."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the number of epochs."),
+    subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded subset of N images."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override the batch size."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then the user cache)."),
+    download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
+    backend: str = typer.Option("local", "--backend", help="local (one run after another), fused (all runs as one "
+                                "wide model on one device) or ray (a Ray cluster)."),
+    fused: bool = typer.Option(False, "--fused", help="Same as --backend fused."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray: 'auto', 'ray://host:port', or none for a local instance."),
+    gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPUs per run, a fraction shares one (default 0; e.g. 0.25)."),
+    cpus_per_run: Optional[float] = typer.Option(None, "--cpus-per-run", help="Ray: CPUs per run, also its torch threads (default 1)."),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Ray: retries of a run whose worker died or that raised (default 2)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what happened to each run as JSON."),
+) -> None:
+    """Train the eta x loss grid of a preset: finished runs are skipped, interrupted ones resumed."""
+    from symtheory.empirical.grid import BACKENDS, plan_grid, run_grid
+
+    if fused:
+        backend = "fused"
+    if backend not in BACKENDS:
+        raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
+    ray_options = {k: v for k, v in dict(address=address, gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run,
+                                         max_retries=max_retries).items() if v is not None}
+    if ray_options and backend != "ray":
+        raise BadInput(f"--{next(iter(ray_options)).replace('_', '-')} needs --backend ray")
+    overrides = dict(dataset=dataset, arch=arch, epochs=epochs, subset=subset, batch_size=batch_size, device=device)
+    runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
+                     parse_list(seeds, int, "seed"), **overrides)
+    total_epochs = sum(r.config.epochs for r in runs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
+                  disable=as_json) as progress:
+        task = progress.add_task(f"grid ({len(runs)} runs)", total=total_epochs, stats="")
+
+        def on_run(run, action):
+            progress.console.print(f"{action}: {run.label} -> {run.run_dir}")
+
+        def on_epoch(run, row):
+            progress.update(task, advance=1, stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} "
+                                                    f"J2 {row['j2']:.3f}")
+
+        outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
+                            **ray_options)
+    rows = [o.__dict__ for o in outcomes]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"grid in {out}")
+    for column in ("run", "action", "status", "J1", "J2", "test acc"):
+        table.add_column(column)
+    for o in outcomes:
+        final = o.final or {}
+        fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
+        table.add_row(o.label, o.action, o.status, fmt(final.get("j1")), fmt(final.get("j2")), fmt(final.get("test_acc")))
+    console.print(table)
+    if any(o.status not in ("finished",) for o in outcomes):
+        raise typer.Exit(1)

@@ -1,0 +1,170 @@
+"""The eta x loss grid of one experiment: plan the runs, skip finished ones, resume interrupted ones.
+
+Each run of the grid gets its own run directory ``OUT/<loss>-eta<eta>-seed<seed>`` with exactly the files
+of a single ``symtheory train`` run, so a grid can be trained one run after another (``local``), as one
+fused wide model (``fused``, :mod:`symtheory.empirical.fused`) or spread over a Ray cluster (``ray``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from symtheory.empirical.config import TrainConfig
+from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
+from symtheory.errors import BadInput
+
+BACKENDS = ("local", "fused", "ray")
+FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One cell of the grid: its config and its run directory."""
+
+    config: TrainConfig
+    run_dir: Path
+
+    @property
+    def label(self) -> str:
+        """'rll eta=0.4 seed=0'."""
+        return f"{self.config.loss} eta={self.config.eta:g} seed={self.config.seed}"
+
+
+def run_dir_name(cfg: TrainConfig) -> str:
+    """The directory name of a run inside a grid: '<loss>-eta<eta>-seed<seed>'."""
+    return f"{cfg.loss}-eta{cfg.eta:g}-seed{cfg.seed}"
+
+
+def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] | None = None,
+              etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,), **overrides: Any) -> list[GridRun]:
+    """Every (loss, eta, seed) of the grid as a validated config; the preset's losses and etas by default."""
+    if preset is not None:
+        p = get_preset(preset)
+        losses, etas = losses or p.losses, etas if etas is not None else p.etas
+    losses, etas = list(losses or PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
+    if not losses or not etas or not seeds:
+        raise BadInput("a grid needs at least one loss, one eta and one seed")
+    runs = []
+    for loss in losses:
+        for eta in etas:
+            for seed in seeds:
+                cfg = build_config(preset, loss, float(eta), seed=int(seed), **overrides)
+                runs.append(GridRun(cfg, Path(out) / run_dir_name(cfg)))
+    names = [r.run_dir.name for r in runs]
+    if len(set(names)) != len(names):
+        raise BadInput("the grid lists the same (loss, eta, seed) twice")
+    return runs
+
+
+def run_state(run_dir: Path) -> str:
+    """finished (summary says so), interrupted (a run directory exists), or new."""
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        try:
+            data = json.loads(summary.read_text())
+        except ValueError:
+            data = {}
+        if data.get("status") == FINISHED and data.get("epochs_completed") == data.get("epochs_planned"):
+            return FINISHED
+    if (run_dir / "config.json").is_file() and (run_dir / "labels.npz").is_file():
+        return INTERRUPTED
+    return NEW
+
+
+@dataclass
+class GridOutcome:
+    """What happened to one run of the grid in this call."""
+
+    label: str
+    run_dir: str
+    action: str
+    status: str
+    final: dict[str, Any] | None = None
+    message: str = ""
+
+
+def _outcome(run: GridRun, action: str, result) -> GridOutcome:
+    return GridOutcome(run.label, str(run.run_dir), action, result.status, result.summary.get("final"),
+                       result.message)
+
+
+def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, download: bool = False,
+             on_run: Callable[[GridRun, str], None] | None = None,
+             on_epoch: Callable[[GridRun, dict], None] | None = None, **backend_options: Any) -> list[GridOutcome]:
+    """Train every run that is not finished (new ones start, interrupted ones resume) with the backend."""
+    if backend not in BACKENDS:
+        raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
+    states = {run.run_dir: run_state(run.run_dir) for run in runs}
+    outcomes = [GridOutcome(r.label, str(r.run_dir), "skipped", FINISHED, _final(r.run_dir), "already finished")
+                for r in runs if states[r.run_dir] == FINISHED]
+    todo = [r for r in runs if states[r.run_dir] != FINISHED]
+    if backend == "local":
+        outcomes += _run_local(todo, states, data_dir, download, on_run, on_epoch)
+    elif backend == "fused":
+        outcomes += _run_fused(todo, states, data_dir, download, on_run, on_epoch, **backend_options)
+    else:
+        from symtheory.empirical.grid_ray import run_ray
+
+        outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run, **backend_options)
+    return outcomes
+
+
+def train_one(run: GridRun, state: str, data_dir=None, download: bool = False, on_epoch=None):
+    """Start or resume one run of the grid with the single-run trainer."""
+    from symtheory.empirical.train import train
+
+    if state == INTERRUPTED:
+        return train(None, run.run_dir, resume=True, data_dir=data_dir, download=download, on_epoch=on_epoch)
+    return train(run.config, run.run_dir, data_dir=data_dir, download=download, on_epoch=on_epoch)
+
+
+def _run_local(todo, states, data_dir, download, on_run, on_epoch) -> list[GridOutcome]:
+    outcomes = []
+    for run in todo:
+        action = "resumed" if states[run.run_dir] == INTERRUPTED else "trained"
+        if on_run:
+            on_run(run, action)
+        callback = (lambda row, run=run: on_epoch(run, row)) if on_epoch else None
+        outcomes.append(_outcome(run, action, train_one(run, states[run.run_dir], data_dir, download, callback)))
+    return outcomes
+
+
+def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) -> list[GridOutcome]:
+    """New runs train together; interrupted runs resume together when they stopped at the same epoch."""
+    from symtheory.empirical.fused import FusedOptions, train_fused
+
+    fused_options = FusedOptions(**options) if options else None
+    outcomes = []
+    groups: dict[Any, list[GridRun]] = {}
+    for run in todo:
+        key = NEW if states[run.run_dir] == NEW else ("resume", _epochs_done(run.run_dir))
+        groups.setdefault(key, []).append(run)
+    for key, members in groups.items():
+        resume = key != NEW
+        for run in members:
+            if on_run:
+                on_run(run, "resumed (fused)" if resume else "trained (fused)")
+        callback = (lambda r, row, members=members: on_epoch(members[r], row)) if on_epoch else None
+        results = train_fused(None if resume else [m.config for m in members], [m.run_dir for m in members],
+                              resume=resume, data_dir=data_dir, download=download, options=fused_options,
+                              on_epoch=callback)
+        outcomes += [_outcome(m, "resumed (fused)" if resume else "trained (fused)", res)
+                     for m, res in zip(members, results)]
+    return outcomes
+
+
+def _final(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("final")
+    except (OSError, ValueError):
+        return None
+
+
+def _epochs_done(run_dir: Path) -> int:
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.is_file():
+        return 0
+    return sum(1 for line in metrics.read_text().splitlines() if line.strip())

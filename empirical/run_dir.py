@@ -1,0 +1,169 @@
+"""A run directory: config.json, labels.npz, metrics.jsonl (one JSON object per epoch), summary.json and
+checkpoint.pt. JSON files are replaced atomically; metrics lines are appended and flushed to disk, so a
+killed run keeps every finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from symtheory.errors import BadInput
+
+CONFIG = "config.json"
+LABELS = "labels.npz"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.pt"
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(file_object)`` on a new temporary file beside ``path`` (mode 0666 less the umask), fsync
+    it, then rename it to ``path``."""
+    target = Path(path)
+    tmp = str(target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The files of one run under ``path``."""
+
+    path: Path
+
+    @staticmethod
+    def ensure_new(path: str | Path) -> None:
+        """BadInput if ``path`` exists and is not an empty directory: a run is never overwritten."""
+        p = Path(path)
+        if p.exists() and (not p.is_dir() or any(p.iterdir())):
+            raise BadInput(f"run directory {p} already exists; pass --resume {p} to continue it, or choose "
+                           "another --out")
+
+    @classmethod
+    def create(cls, path: str | Path) -> "RunDir":
+        """A new run directory; BadInput if ``path`` exists and is not empty (use --resume to continue)."""
+        p = Path(path)
+        cls.ensure_new(p)
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInput(f"cannot create run directory {p}: {exc.strerror or exc}") from None
+        return cls(p)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunDir":
+        """An existing run directory to resume; BadInput unless it holds config.json and labels.npz."""
+        p = Path(path)
+        missing = [name for name in (CONFIG, LABELS) if not (p / name).is_file()]
+        if missing:
+            raise BadInput(f"{p} is not a run directory (missing {', '.join(missing)})")
+        return cls(p)
+
+    @property
+    def labels_path(self) -> Path:
+        return self.path / LABELS
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / CHECKPOINT
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS
+
+    def write_json(self, name: str, data: Any) -> None:
+        """Replace ``name`` atomically with ``data`` as indented JSON."""
+        text = json.dumps(data, indent=2, allow_nan=False, default=str) + "\n"
+        atomic_write(self.path / name, lambda handle: handle.write(text.encode()))
+
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"cannot read {path}: {exc}") from None
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        """Append one epoch's metrics as a JSON line, flushed and fsynced."""
+        line = json.dumps(row, allow_nan=False) + "\n"
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The metrics rows in order; a trailing line cut short by a kill is ignored."""
+        if not self.metrics_path.is_file():
+            return []
+        rows = []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                break
+        return rows
+
+    def keep_metrics_through(self, epoch: int) -> list[dict[str, Any]]:
+        """Rewrite metrics.jsonl with only the rows of epochs <= ``epoch`` (before resuming); returns them."""
+        rows = [r for r in self.read_metrics() if r["epoch"] <= epoch]
+        text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows)
+        atomic_write(self.metrics_path, lambda handle: handle.write(text.encode()))
+        return rows
+
+
+def git_commit(start: Path | None = None) -> dict[str, Any] | None:
+    """The source checkout's commit and whether it has local changes; None outside a git checkout."""
+    where = start or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
+
+
+def provenance(device: str) -> dict[str, Any]:
+    """Code and library versions, the machine and the device a run used."""
+    import numpy
+    import torch
+
+    import symtheory
+
+    info: dict[str, Any] = {
+        "symtheory_version": symtheory.__version__,
+        "git": git_commit(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+    }
+    try:
+        import torchvision
+
+        info["torchvision"] = torchvision.__version__
+    except ImportError:
+        info["torchvision"] = None
+    if device.startswith("cuda"):
+        info["device_name"] = torch.cuda.get_device_name(torch.device(device))
+    return info

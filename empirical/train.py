@@ -1,0 +1,413 @@
+"""Training under label noise, recording J1 and J2 every epoch (Patel & Sastry 2021, Sec. 2).
+
+Empirical risk minimization of mean_i L(h(X_i), y~_i) on the noisy labels y~; after every epoch the network
+is evaluated in eval mode over the whole training set (J1 against y~, J2 against the clean y) and the clean
+test set. The pieces are separable so that several runs sharing data and network can later train in one
+process: data on the device with :func:`epoch_batches`, the per-step function (:func:`make_train_step`),
+prediction (:func:`predict`), the counting of :mod:`.metrics`, and the run directory of :mod:`.run_dir`.
+
+Exact resume: the batch order (and any augmentation) of epoch e comes from a generator seeded by
+(seed, e); the learning rate is a pure function of e; model, optimizer and global RNG states are
+checkpointed after the epoch's metrics line, and deterministic algorithms are on by default on the CPU.
+On a GPU the forward pass runs under bf16 autocast (the loss in fp32), in channels_last for conv nets, and
+the loop reads device values once per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from symtheory.empirical.config import TrainConfig, get_dataset_spec
+from symtheory.empirical.data import ImageData, Preprocess, load_dataset, stratified_subset, take_train_subset
+from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy_labels, save_labels
+from symtheory.empirical.metrics import accuracies, hit_count, label_counts
+from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir, provenance
+from symtheory.errors import BadInput
+
+EPOCH_STREAM = 3
+INIT_STREAM = 4
+StepFn = Callable[[Tensor, Tensor, "torch.Generator | None"], tuple[Tensor, Tensor]]
+
+
+@dataclass
+class RunResult:
+    """What a call of :func:`train` ended with: the status, a message, the summary and the metrics rows."""
+
+    run_dir: Path
+    status: str
+    message: str
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; BadInput otherwise."""
+    key = (name or "auto").strip().lower()
+    if key == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(key)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise BadInput(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"device {name!r} requested but torch sees no CUDA GPU; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise BadInput(f"device {name!r} does not exist ({torch.cuda.device_count()} CUDA device(s))")
+    return device
+
+
+def stream_seed(seed: int, *stream: int) -> int:
+    """A 63-bit seed for the sub-stream ``stream`` of ``seed`` (numpy SeedSequence mixing)."""
+    words = np.random.SeedSequence([seed, *stream]).generate_state(2, np.uint32)
+    return (int(words[0]) << 31 ^ int(words[1])) & (2**63 - 1)
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The generator of epoch ``epoch``'s batch order and augmentation, seeded by (seed, epoch)."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(stream_seed(seed, EPOCH_STREAM, epoch))
+    return generator
+
+
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[Tensor, ...]:
+    """A random permutation of 0..n-1 (on the generator's device) cut into batches of ``batch_size``.
+
+    A last batch of a single example is merged into the one before (BatchNorm needs two per batch).
+    """
+    perm = torch.randperm(n, generator=generator, device=generator.device)
+    batches = perm.split(batch_size)
+    if len(batches) > 1 and batches[-1].numel() == 1:
+        batches = batches[:-2] + (torch.cat(batches[-2:]),)
+    return batches
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """SGD (momentum, weight decay as L2) or Adam (L2 weight decay), at the config's base learning rate."""
+    extra = {"fused": True} if device.type == "cuda" else {}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay, **extra)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **extra)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def make_train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: Callable[[Tensor, Tensor], Tensor],
+                    prep: Preprocess, amp_dtype: torch.dtype | None = None) -> StepFn:
+    """step(images_uint8, labels, generator) -> (sum of per-sample losses, number of hits), both on the
+    device: one SGD/Adam step on the mean loss, the loss computed in fp32 from the logits."""
+    device = next(model.parameters()).device
+
+    def step(images: Tensor, labels: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        x = prep(images, generator, train=True)
+        with _autocast(device, amp_dtype):
+            logits = model(x)
+        per_sample = loss(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        per_sample.mean().backward()
+        optimizer.step()
+        return per_sample.detach().sum(dtype=torch.float64), hit_count(logits.detach().argmax(-1), labels)
+
+    return step
+
+
+def train_epoch(step: StepFn, images: Tensor, labels: Tensor, batches: tuple[Tensor, ...],
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Run ``step`` over the batches; the summed loss and hits stay on the device."""
+    loss_sum = torch.zeros((), dtype=torch.float64, device=images.device)
+    hits = torch.zeros((), dtype=torch.int64, device=images.device)
+    for idx in batches:
+        batch_loss, batch_hits = step(images[idx], labels[idx], generator)
+        loss_sum += batch_loss
+        hits += batch_hits
+    return loss_sum, hits
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: Tensor, prep: Preprocess, batch_size: int,
+            amp_dtype: torch.dtype | None = None) -> Tensor:
+    """argmax_k g_k(x) for every image (eval mode is the caller's job), on the device."""
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        with _autocast(images.device, amp_dtype):
+            out.append(model(prep(images[start:start + batch_size])).argmax(-1))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=images.device)
+
+
+@contextmanager
+def deterministic_algorithms(enabled: bool, device: torch.device) -> Iterator[None]:
+    """Turn torch's deterministic algorithms on (warn-only) for the block, restoring the previous setting."""
+    previous, previous_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    if enabled and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled or previous, warn_only=True if enabled else previous_warn)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
+
+
+@dataclass
+class _Setup:
+    """A run's resolved pieces (internal)."""
+
+    cfg: TrainConfig
+    run: RunDir
+    device: torch.device
+    data: ImageData
+    labels: NoisyLabels
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    deterministic: bool
+
+
+def _resolved(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    deterministic = cfg.deterministic if cfg.deterministic is not None else device.type == "cpu"
+    return (torch.bfloat16 if precision == "bf16" else None), deterministic
+
+
+def _new_labels(cfg: TrainConfig, data: ImageData) -> tuple[ImageData, NoisyLabels]:
+    if cfg.subset is not None and cfg.subset < data.train_labels.shape[0]:
+        data = take_train_subset(data, stratified_subset(data.train_labels, cfg.subset, cfg.seed))
+    matrix = np.array(cfg.noise_matrix) if cfg.noise_matrix is not None else None
+    labels = make_noisy_labels(data.train_labels.numpy(), data.num_classes, cfg.seed, cfg.noise, cfg.eta, matrix)
+    return data, labels
+
+
+def _saved_labels(run: RunDir, data: ImageData, saved: dict[str, Any]) -> tuple[ImageData, NoisyLabels]:
+    labels, indices = load_labels(run.labels_path)
+    if indices.size and (indices.max() >= data.train_labels.shape[0]):
+        raise BadInput(f"{run.labels_path} does not match the {data.name} training set here")
+    data = take_train_subset(data, indices)
+    if not np.array_equal(labels.clean, data.train_labels.numpy()):
+        raise BadInput(f"the clean labels in {run.labels_path} differ from the {data.name} data loaded now")
+    if labels.sha256 != saved["noise"]["noisy_labels_sha256"]:
+        raise BadInput(f"{run.labels_path} changed since the run started (noisy-label SHA-256 differs)")
+    return data, labels
+
+
+def _build_model(cfg: TrainConfig, data: ImageData, device: torch.device) -> nn.Module:
+    from symtheory.empirical.networks import build_network
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(cfg.seed, INIT_STREAM))
+        model = build_network(cfg.arch, data.in_channels, data.num_classes, data.image_size)
+    return model.to(device)
+
+
+def _config_record(setup: _Setup) -> dict[str, Any]:
+    from symtheory.empirical.presets import PRESETS
+
+    cfg = setup.cfg
+    return {
+        "train": cfg.to_dict(),
+        "preset": PRESETS[cfg.preset].describe() if cfg.preset in PRESETS else None,
+        "data": setup.data.describe(),
+        "noise": setup.labels.describe(),
+        "resolved": _resolved_record(setup),
+        "provenance": provenance(str(setup.device)),
+    }
+
+
+def _resolved_record(setup: _Setup) -> dict[str, Any]:
+    return {
+        "device": str(setup.device),
+        "precision": "bf16" if setup.amp_dtype == torch.bfloat16 else "fp32",
+        "channels_last": setup.channels_last,
+        "deterministic": setup.deterministic,
+        "compile": setup.cfg.compile,
+        "batch_order": "a permutation per epoch from a generator seeded by (seed, epoch)",
+        "subset": "class-stratified sample seeded by the run seed" if setup.cfg.subset else "whole training split",
+    }
+
+
+def _summary(setup: _Setup, rows: list[dict[str, Any]], status: str, message: str, wall: float) -> dict[str, Any]:
+    cfg, last = setup.cfg, (rows[-1] if rows else {})
+    best_j2 = max(rows, key=lambda r: r["j2"], default=None)
+    best_test = max(rows, key=lambda r: r["test_acc"], default=None)
+    return {
+        "status": status,
+        "message": message,
+        "run_dir": str(setup.run.path),
+        "preset": cfg.preset,
+        "dataset": setup.data.name,
+        "arch": cfg.arch,
+        "loss": cfg.loss,
+        "loss_params": dict(cfg.loss_params),
+        "noise": cfg.noise,
+        "eta": cfg.eta,
+        "seed": cfg.seed,
+        "num_train": int(setup.data.train_labels.shape[0]),
+        "realised_flip_rate": setup.labels.flip_rate,
+        "noisy_labels_sha256": setup.labels.sha256,
+        "epochs_completed": int(last.get("epoch", 0)),
+        "epochs_planned": cfg.epochs,
+        "final": {k: last.get(k) for k in ("train_loss", "j1", "j2", "acc_kept", "acc_flipped", "memorized",
+                                             "test_acc")},
+        "best_j2": {"value": best_j2["j2"], "epoch": best_j2["epoch"]} if best_j2 else None,
+        "best_test_acc": {"value": best_test["test_acc"], "epoch": best_test["epoch"]} if best_test else None,
+        "wall_seconds": wall,
+        "device": str(setup.device),
+    }
+
+
+def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, download: bool,
+             overrides: dict[str, Any], data: ImageData | None) -> _Setup:
+    from symtheory.empirical.networks import get_architecture
+
+    if resume:
+        run = RunDir.open(out)
+        saved = run.read_json(CONFIG)
+        cfg = TrainConfig.from_dict(saved["train"]).with_overrides(**overrides)
+    else:
+        if cfg is None:
+            raise BadInput("a new run needs a TrainConfig")
+        saved, run = None, None
+        RunDir.ensure_new(out)
+    cfg = cfg.validate()
+    spec = get_dataset_spec(cfg.dataset)
+    get_architecture(cfg.arch).check(spec.channels, spec.image_size)
+    device = resolve_device(cfg.device)
+    if data is None:
+        data = load_dataset(cfg.dataset, data_dir, download)
+    elif data.name != spec.name or not torch.equal(data.train_indices.cpu(), torch.arange(data.train_indices.shape[0])):
+        raise BadInput(f"the data given must be the whole {spec.name} training split, got {data.name}")
+    data, labels = _saved_labels(run, data, saved) if resume else _new_labels(cfg, data)
+    amp_dtype, deterministic = _resolved(cfg, device)
+    setup = _Setup(cfg, run or RunDir.create(out), device, data.to(device), labels, amp_dtype, False, deterministic)
+    if not resume:
+        save_labels(setup.run.labels_path, labels, data.train_indices.numpy())
+    return setup
+
+
+def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, data_dir: str | Path | None = None,
+          download: bool = False, on_start: Callable[[dict[str, Any]], None] | None = None,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None, data: ImageData | None = None,
+          **overrides: Any) -> RunResult:
+    """Train one run into the directory ``out`` (new), or continue it (``resume=True``; then ``overrides``
+    such as ``epochs`` or ``device`` may change, the rest comes from its config.json).
+
+    ``on_start(info)`` gets the planned and finished epochs, ``on_epoch(row)`` each epoch's metrics row.
+    ``data``: the whole dataset already loaded (CPU), to share one load between runs.
+    """
+    from symtheory.empirical.losses import loss_fn
+
+    session_start = time.perf_counter()
+    setup = _prepare(cfg, Path(out), resume, data_dir, download, overrides, data)
+    cfg, run, device, data = setup.cfg, setup.run, setup.device, setup.data
+    loss = loss_fn(cfg.loss, **cfg.loss_params)
+    model = _build_model(cfg, data, device)
+    setup.channels_last = (cfg.channels_last if cfg.channels_last is not None
+                           else device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()))
+    if setup.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, cfg, device)
+    forward = torch.compile(model) if cfg.compile else model
+    prep = Preprocess.build(data, device, cfg.normalize, cfg.augment, setup.channels_last)
+    step = make_train_step(forward, optimizer, loss, prep, setup.amp_dtype)
+
+    clean = torch.as_tensor(setup.labels.clean, device=device)
+    noisy = torch.as_tensor(setup.labels.noisy, device=device)
+    n = int(noisy.shape[0])
+    start_epoch, previous_wall, rows = 0, 0.0, []
+    checkpoint = load_checkpoint(run.checkpoint_path, device) if resume and run.checkpoint_path.exists() else None
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start_epoch, previous_wall = int(checkpoint["epoch"]), float(checkpoint["wall_seconds"])
+    if resume:
+        rows = run.keep_metrics_through(start_epoch)
+        record = run.read_json(CONFIG)
+        record["train"] = cfg.to_dict()
+        record.setdefault("resumes", []).append({
+            "from_epoch": start_epoch, "overrides": {k: v for k, v in overrides.items() if v is not None},
+            "resolved": _resolved_record(setup), "provenance": provenance(str(device)),
+        })
+    else:
+        record = _config_record(setup)
+    run.write_json(CONFIG, record)
+
+    def wall() -> float:
+        return previous_wall + time.perf_counter() - session_start
+
+    status, message = "finished", f"finished {cfg.epochs} epochs"
+    if on_start:
+        on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg})
+    run.write_json(SUMMARY, _summary(setup, rows, "running", "training", wall()))
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda_devices), deterministic_algorithms(setup.deterministic, device):
+            if checkpoint is not None:
+                set_rng_states(checkpoint["rng"])
+            else:
+                torch.manual_seed(stream_seed(cfg.seed, EPOCH_STREAM))
+            for epoch in range(start_epoch + 1, cfg.epochs + 1):
+                row = _run_epoch(epoch, cfg, model, forward, optimizer, step, prep, data, clean, noisy, n, setup)
+                if not math.isfinite(row["train_loss"]):
+                    status = "stopped-nonfinite"
+                    message = (f"training loss became non-finite ({row['train_loss']}) in epoch {epoch}; stopped, "
+                               f"metrics of epochs 1-{epoch - 1} kept" if epoch > 1 else
+                               f"training loss became non-finite ({row['train_loss']}) in epoch 1; stopped")
+                    break
+                rows.append(row)
+                run.append_metrics(row)
+                save_checkpoint(run.checkpoint_path, {
+                    "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "rng": rng_states(), "wall_seconds": wall(),
+                })
+                if on_epoch:
+                    on_epoch(row)
+    except KeyboardInterrupt:
+        run.write_json(SUMMARY, _summary(setup, rows, "interrupted",
+                                         f"interrupted after epoch {len(rows)}; --resume {run.path} continues", wall()))
+        raise
+    summary = _summary(setup, rows, status, message, wall())
+    run.write_json(SUMMARY, summary)
+    return RunResult(run.path, status, message, summary, rows)
+
+
+def _run_epoch(epoch: int, cfg: TrainConfig, model: nn.Module, forward: nn.Module, optimizer, step: StepFn,
+               prep: Preprocess, data: ImageData, clean: Tensor, noisy: Tensor, n: int, setup: _Setup) -> dict:
+    """One epoch of training, then evaluation; device values are read once, at the end."""
+    start = time.perf_counter()
+    lr = cfg.lr_schedule.lr_at(cfg.lr, epoch)
+    set_lr(optimizer, lr)
+    generator = epoch_generator(cfg.seed, epoch, setup.device)
+    model.train()
+    loss_sum, hits = train_epoch(step, data.train_images, noisy, epoch_batches(n, cfg.batch_size, generator), generator)
+    model.eval()
+    counts = label_counts(predict(forward, data.train_images, prep, cfg.eval_batch_size, setup.amp_dtype), clean, noisy)
+    test_hits = hit_count(predict(forward, data.test_images, prep, cfg.eval_batch_size, setup.amp_dtype), data.test_labels)
+    values = torch.cat([torch.stack([loss_sum, hits.double(), test_hits.double()]), counts.double()]).tolist()
+    loss_total, running_hits, test_total = values[:3]
+    n_test = int(data.test_labels.shape[0])
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": loss_total / n,
+        "running_acc": running_hits / n,
+        **accuracies(values[3:]),
+        "test_acc": test_total / n_test if n_test else None,
+        "seconds": time.perf_counter() - start,
+    }

@@ -1,0 +1,45 @@
+"""What the symbolic side proves about a registry loss at a concrete K, as plain numbers for numeric work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from symtheory.analysis import analyse_builtin
+from symtheory.expr import K, param_symbol
+from symtheory.registry import get_loss
+
+
+@dataclass(frozen=True)
+class LossFacts:
+    """The symmetry verdict (proved / refuted / unknown) and C (a float, at the defaults) when proved."""
+
+    name: str
+    verdict: str
+    constant: float | None
+    parameters: dict
+
+    @property
+    def symmetric(self) -> bool:
+        """True only when symmetry is proved (sum_j L(g, j) = C on the simplex)."""
+        return self.verdict == "proved"
+
+    def to_dict(self) -> dict:
+        """JSON-ready."""
+        return {"loss": self.name, "symmetric": self.verdict, "constant": self.constant,
+                "parameters": self.parameters}
+
+
+@lru_cache(maxsize=None)
+def loss_facts(name: str, classes: int) -> LossFacts:
+    """Symmetry of a registry loss for K = classes (symtheory.symmetry), C evaluated at its defaults."""
+    spec = get_loss(name)
+    analysis = analyse_builtin(spec.name, None, classes)
+    defaults = spec.defaults()
+    constant = None
+    if analysis.symmetry.verdict == "proved" and analysis.symmetry.constant is not None:
+        values = {param_symbol(k): v for k, v in defaults.items()}
+        constant = float(sp.sympify(analysis.symmetry.constant).subs(values).subs(K, classes))
+    return LossFacts(spec.name, analysis.symmetry.verdict, constant, {k: str(v) for k, v in defaults.items()})

@@ -1,0 +1,94 @@
+"""Which noise a ranking run compares against: symmetric noise at given rates, or class-conditional T.
+
+For symmetric noise the affine relation R_eta = C eta/(K-1) + (1 - eta K/(K-1)) R (Patel & Sastry
+2021, Theorem 1 and its proof) splits the rates into three regimes around (K-1)/K; any other T is
+'class-conditional', where Ghosh, Kumar & Sastry 2017 (AAAI), Theorem 3 gives a sufficient condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from symtheory import noise_matrices as nm
+from symtheory.errors import BadInput
+
+REGIME_TEXT = {
+    "below": "eta < (K-1)/K: Theorem 1 applies; symmetric losses keep the ranking (tau = 1)",
+    "at": "eta = (K-1)/K: the theorem's condition fails; slope 0, every classifier has noisy risk C/K (all tied)",
+    "above": "eta > (K-1)/K: the theorem's condition fails; slope < 0, symmetric losses reverse the ranking (tau = -1)",
+    "class-conditional": "class-conditional noise: Theorem 1 does not apply; Ghosh et al. 2017 (Thm. 3) "
+                         "keeps the risk minimizer if T[i,i] > T[i,j] (deterministic labels, R(f*) = 0)",
+}
+AT_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class NoiseSetting:
+    """One noise matrix with its label, kind and (for symmetric noise) its exact rate."""
+
+    label: str
+    kind: str
+    matrix: np.ndarray
+    rate: Fraction | None
+
+    @property
+    def eta(self) -> float | None:
+        """The symmetric rate as a float, or None for class-conditional noise."""
+        return None if self.rate is None else float(self.rate)
+
+    def regime(self) -> str:
+        """below / at / above (K-1)/K for symmetric noise (compared exactly), else class-conditional."""
+        if self.rate is None:
+            return "class-conditional"
+        diff = self.rate - nm.threshold(self.matrix.shape[0])
+        if abs(diff) <= AT_TOLERANCE:
+            return "at"
+        return "below" if diff < 0 else "above"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: label, kind, eta, regime, the matrix, and the Ghosh et al. condition."""
+        return {"label": self.label, "kind": self.kind, "eta": self.eta, "regime": self.regime(),
+                "regime_text": REGIME_TEXT[self.regime()], "matrix": self.matrix.tolist(),
+                "ghosh_condition": nm.ghosh_condition(self.matrix).to_dict()}
+
+
+def parse_rate(text: str | float | Fraction) -> Fraction:
+    """An exact rate from text ('0.6', '9/10'); BadInput unless it is a number in [0, 1]."""
+    try:
+        rate = Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError):
+        raise BadInput(f"eta: {text!r} is not a number") from None
+    if not 0 <= rate <= 1:
+        raise BadInput(f"the noise rate eta must lie in [0, 1], got {text}")
+    return rate
+
+
+def settings_for(rates: Sequence[Fraction | float | str], classes: int, kind: str = "symmetric") -> list[NoiseSetting]:
+    """One setting per rate for a named kind (symmetric, pair-flip, asymmetric)."""
+    nm.check_classes(classes)
+    out = []
+    for raw in rates:
+        rate = parse_rate(raw)
+        matrix = nm.named(kind, float(rate), classes)
+        exact = rate if kind == "symmetric" else _detected_rate(matrix)
+        out.append(NoiseSetting(f"{kind} eta={float(rate):g}", kind, matrix, exact))
+    return out
+
+
+def setting_from_matrix(matrix: np.ndarray, classes: int, label: str) -> NoiseSetting:
+    """A setting for a user's matrix (validated); symmetric noise is recognised and gets its rate."""
+    t = nm.validate(matrix, classes)
+    rate = _detected_rate(t)
+    shown = label if rate is None else f"{label} (symmetric, eta={float(rate):g})"
+    return NoiseSetting(shown, "matrix", t, rate)
+
+
+def _detected_rate(matrix: np.ndarray) -> Fraction | None:
+    eta = nm.symmetric_rate(matrix)
+    if eta is None:
+        return None
+    return Fraction(eta).limit_denominator(10**9)

@@ -1,0 +1,54 @@
+"""Plot Kendall's tau between clean and noisy rankings against the noise rate, per loss (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from symtheory.ranking import RankingReport
+
+
+def plot_tau(report: RankingReport, path: str | Path) -> Path:
+    """tau(eta) per loss, the line eta = (K-1)/K, and crosses at tau = 0 where all noisy risks tie.
+
+    Losses with identical tau at every rate (the symmetric ones, by Theorem 1) share one line. tau-b is
+    undefined when every noisy risk is tied (eta = (K-1)/K for symmetric losses): the line breaks there
+    and a cross on tau = 0 marks it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
+    etas = [report.settings[i].eta for i in indices]
+    groups: dict[tuple, list[str]] = {}
+    for name in report.config.losses:
+        taus = tuple(report.result(name, i).agreement.tau for i in indices)
+        groups.setdefault(taus, []).append(name)
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    colours = plt.get_cmap("tab20").colors
+    tied_label = "all noisy risks tied (tau undefined)"
+    for n, (taus, names) in enumerate(groups.items()):
+        symmetric = report.result(names[0], 0).loss.symmetric
+        ys = [float("nan") if t is None else t for t in taus]
+        label = ", ".join(names) if len(names) < 4 else f"{', '.join(names[:3])} + {len(names) - 3} more (identical)"
+        colour = colours[(2 * n) % len(colours)]
+        ax.plot(etas, ys, "-" if symmetric else "--", marker="o", markersize=3, color=colour, label=label)
+        tied = [e for e, t in zip(etas, taus) if t is None]
+        if tied:
+            ax.plot(tied, [0.0] * len(tied), "x", color=colour, markersize=9, label=tied_label)
+            tied_label = None
+    ax.axvline(report.threshold, color="grey", linestyle=":", label=f"(K-1)/K = {report.threshold:.4g}")
+    kinds = {report.settings[i].kind for i in indices}
+    ax.set_xlabel("noise rate eta" + (f" ({', '.join(sorted(kinds))} noise)" if kinds else ""))
+    ax.set_ylabel("Kendall tau-b, clean vs noisy risk")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_title(f"K = {report.config.classes}, {report.config.classifiers} classifiers; "
+                 "solid: symmetric losses, dashed: not")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

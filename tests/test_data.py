@@ -1,0 +1,132 @@
+"""Data: the loaded splits match SOURCES.md, missing or corrupt data gives one clear message, the subset is
+stratified and seeded, and normalization/augmentation on the device do what they say."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from symtheory.empirical.data import (
+    Preprocess,
+    default_data_dir,
+    load_dataset,
+    random_crop,
+    random_flip,
+    stratified_subset,
+    take_train_subset,
+)
+from symtheory.errors import BadInput
+
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture(scope="module")
+def mnist(data_dir):
+    return load_dataset("mnist", data_dir)
+
+
+def test_mnist_matches_sources(mnist):
+    assert tuple(mnist.train_images.shape) == (60000, 1, 28, 28)
+    assert mnist.train_images.dtype == torch.uint8
+    assert tuple(mnist.test_images.shape) == (10000, 1, 28, 28)
+    assert torch.bincount(mnist.train_labels).tolist() == MNIST_TRAIN_COUNTS
+    assert torch.bincount(mnist.test_labels).tolist() == MNIST_TEST_COUNTS
+    assert mnist.mean[0] == pytest.approx(0.1307, abs=1e-4)
+    assert mnist.std[0] == pytest.approx(0.3081, abs=1e-4)
+
+
+def test_fashion_mnist_has_6000_per_class(data_dir):
+    data = load_dataset("fashion-mnist", data_dir)
+    assert torch.bincount(data.train_labels).tolist() == [6000] * 10
+    assert torch.bincount(data.test_labels).tolist() == [1000] * 10
+
+
+def test_cifar10_subset_is_the_real_images(data_dir):
+    data = load_dataset("cifar10-subset", data_dir)
+    assert data.name == "cifar10-subset"
+    assert tuple(data.train_images.shape) == (5000, 3, 32, 32)
+    assert tuple(data.test_images.shape) == (1000, 3, 32, 32)
+    row0 = data.train_images[0].reshape(-1)
+    assert row0[:3].tolist() == [59, 43, 50] and row0[-3:].tolist() == [140, 84, 72]
+    assert torch.bincount(data.test_labels).sum() == 1000
+    assert len(data.mean) == 3
+
+
+def test_full_cifar10_missing_says_where_and_how(data_dir):
+    with pytest.raises(BadInput) as info:
+        load_dataset("cifar10", data_dir)
+    message = str(info.value)
+    for part in ("cifar-10-batches-py", "--data-dir", "SYMTHEORY_DATA", "--download", "cifar10-subset"):
+        assert part in message
+    assert "\n" not in message
+
+
+def test_empty_data_dir(tmp_path):
+    with pytest.raises(BadInput, match=str(tmp_path / "MNIST" / "raw")):
+        load_dataset("mnist", tmp_path)
+    with pytest.raises(BadInput, match="cannot be downloaded"):
+        load_dataset("cifar10-subset", tmp_path)
+
+
+def test_corrupt_mnist_file_is_reported(data_dir, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (data_dir / "MNIST" / "raw").iterdir():
+        shutil.copy(f, raw / f.name)
+    target = raw / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:1000])
+    with pytest.raises(BadInput, match="MD5 differs"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_unknown_dataset_lists_choices():
+    with pytest.raises(BadInput, match="choices: mnist, fashion-mnist, cifar10, cifar10-subset"):
+        load_dataset("svhn")
+
+
+def test_default_data_dir_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("SYMTHEORY_DATA", str(tmp_path))
+    assert default_data_dir() == tmp_path
+    monkeypatch.delenv("SYMTHEORY_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_data_dir() == tmp_path / "cache" / "symtheory" / "data"
+
+
+def test_stratified_subset(mnist):
+    idx = stratified_subset(mnist.train_labels, 4000, seed=0)
+    counts = np.bincount(mnist.train_labels.numpy()[idx], minlength=10)
+    expected = np.array(MNIST_TRAIN_COUNTS) * 4000 / 60000
+    assert counts.sum() == 4000 and np.all(np.abs(counts - expected) < 1)
+    assert np.all(np.diff(idx) > 0)
+    assert np.array_equal(idx, stratified_subset(mnist.train_labels, 4000, seed=0))
+    assert not np.array_equal(idx, stratified_subset(mnist.train_labels, 4000, seed=1))
+    sub = take_train_subset(mnist, idx)
+    assert torch.equal(sub.train_indices, torch.as_tensor(idx))
+    with pytest.raises(BadInput, match="--subset"):
+        stratified_subset(mnist.train_labels, 0, seed=0)
+
+
+def test_normalization_on_the_device_gives_zero_mean_unit_std(mnist):
+    prep = Preprocess.build(mnist, "cpu")
+    x = prep(mnist.train_images[:20000])
+    assert x.dtype == torch.float32
+    # The statistics are those of all 60,000 images; a third of them is within a few thousandths.
+    assert abs(x.mean().item()) < 0.01 and abs(x.std().item() - 1) < 0.01
+
+
+def test_flip_and_crop_are_per_image():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    g = torch.Generator().manual_seed(0)
+    flipped = random_flip(x, g)
+    for i in range(2):
+        assert torch.equal(flipped[i], x[i]) or torch.equal(flipped[i], x[i].flip(-1))
+    assert torch.equal(random_crop(x, 0, g), x)
+    cropped = random_crop(x + 1, 1, torch.Generator().manual_seed(1))
+    padded = torch.nn.functional.pad(x + 1, (1, 1, 1, 1))
+    for i in range(2):
+        windows = [padded[i, :, r:r + 4, c:c + 4] for r in range(3) for c in range(3)]
+        assert any(torch.equal(cropped[i], w) for w in windows)

@@ -1,0 +1,73 @@
+"""The empirical checks can fail: fabricated grids where each claim is true, then false."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symtheory.paper_checks import (e1_memorization, e2_rll_saturation, e3_j2_above_j1, e4_flip, e5_nmse,
+                                    e6_rll_clean_level)
+from symtheory.paper_checks.runs import RunRecord, grid_key
+
+ETAS = [0.0, 0.2, 0.4, 0.6]
+EPOCHS = 50
+
+
+def memorizing(eta: float) -> tuple[list[float], list[float]]:
+    """cce/mse-like curves: J1 -> 1; J2 rises to the clean level, then falls as labels are memorized."""
+    t = np.linspace(0, 1, EPOCHS)
+    j1 = 1 - (1 - (1 - eta) * 0.97) * np.exp(-5 * t) - 0.001
+    peak = 0.97
+    j2 = np.where(t < 0.3, peak * t / 0.3, peak - eta * 0.6 * (t - 0.3) / 0.7)
+    return list(np.clip(j1, 0, 1)), list(np.clip(j2, 0, 1))
+
+
+def resisting(eta: float) -> tuple[list[float], list[float]]:
+    """rll-like curves: J1 saturates near 1 - eta (slightly below at the clean level), J2 near 0.97."""
+    t = np.linspace(0, 1, EPOCHS)
+    rise = 1 - np.exp(-8 * t)
+    j2 = 0.1 + (0.97 - 0.1) * rise
+    j1 = 0.1 + ((1 - eta) * 0.97 + eta * 0.003 - 0.1) * rise if eta else j2
+    return list(j1), list(j2)
+
+
+def make_grid(overrides=None):
+    """The four paper losses at the four eta, with some runs replaced by ``overrides[(loss, eta)]``."""
+    overrides = overrides or {}
+    grid = {}
+    for loss, maker in (("cce", memorizing), ("mse", memorizing), ("rll", resisting), ("nmse", resisting)):
+        for eta in ETAS:
+            j1, j2 = overrides.get((loss, eta), maker(eta))
+            grid[grid_key(loss, eta)] = RunRecord(loss, eta, j1, j2)
+    return grid
+
+
+CHECKS = [e1_memorization, e2_rll_saturation, e3_j2_above_j1, e4_flip, e5_nmse, e6_rll_clean_level]
+
+
+@pytest.mark.parametrize("module", CHECKS, ids=lambda m: m.CLAIM)
+def test_holds_on_a_grid_where_the_claim_is_true(module):
+    result = module.check(make_grid())
+    assert result.verdict == "holds", result.measured
+
+
+FALSE_GRIDS = {
+    "E1": {("mse", 0.6): resisting(0.6)},
+    "E2": {("rll", 0.4): memorizing(0.4)},
+    "E3": {("rll", 0.2): (resisting(0.2)[1], resisting(0.2)[0])},
+    "E4": {("cce", 0.4): resisting(0.4)},
+    "E5": {("nmse", 0.6): memorizing(0.6)},
+    "E6": {("rll", 0.2): (resisting(0.2)[0], [x * 0.8 for x in resisting(0.2)[1]])},
+}
+
+
+@pytest.mark.parametrize("module", CHECKS, ids=lambda m: m.CLAIM)
+def test_does_not_hold_on_a_fabricated_false_grid(module):
+    result = module.check(make_grid(FALSE_GRIDS[module.CLAIM]))
+    assert result.verdict == "does not hold", result.measured
+
+
+@pytest.mark.parametrize("module", CHECKS, ids=lambda m: m.CLAIM)
+def test_not_run_when_runs_are_missing(module):
+    result = module.check({})
+    assert result.verdict == "not run" and "missing runs" in result.measured

@@ -1,0 +1,110 @@
+"""`symtheory verify-ranking` end to end (subprocess): the three regimes, the named swaps, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from symtheory.cli.ranking import parse_rates
+from symtheory.errors import BadInput
+from symtheory.loss_facts import loss_facts
+from symtheory.registry import LOSSES
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symtheory", "verify-ranking", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def default_json():
+    """The command as documented (K = 10, 200 classifiers, 1000 points) at eta 0.6, 0.9, 0.95."""
+    done = run("--eta", "0.6,0.9,0.95", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def rows(data, eta):
+    return {r["loss"]: r for r in data["results"] if r["eta"] == eta}
+
+
+def test_every_symmetric_loss_keeps_the_ranking_at_eta_0_6(default_json):
+    symmetric = [n for n in LOSSES if loss_facts(n, 10).symmetric]
+    got = rows(default_json, 0.6)
+    assert set(got) == set(LOSSES)
+    for name in symmetric:
+        assert got[name]["tau"] == 1.0 and got[name]["discordant"] == 0, name
+    for name in ("cce", "mse"):
+        swap = got[name]["worst_swap"]
+        assert got[name]["discordant"] > 0
+        assert swap["clean_better"] < swap["clean_worse"] and swap["noisy_better"] > swap["noisy_worse"]
+        assert swap["better_name"] and swap["worse_name"]
+
+
+def test_symmetric_losses_tie_at_0_9_and_reverse_at_0_95(default_json):
+    assert default_json["threshold"] == 0.9
+    at, above = rows(default_json, 0.9), rows(default_json, 0.95)
+    for name in (n for n in LOSSES if loss_facts(n, 10).symmetric):
+        assert at[name]["regime"] == "at" and at[name]["distinct_noisy_values"] == 1, name
+        assert at[name]["noisy_relative_spread"] < 1e-13
+        assert above[name]["tau"] == -1.0 and above[name]["concordant"] == 0, name
+
+
+def test_text_output_names_the_cce_and_mse_swaps():
+    done = run("--eta", "0.6", "--loss", "rll,cce,mse", "--classifiers", "80", "--support", "300", "--samples", "0")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "cce worst swap:" in out and "mse worst swap:" in out
+    assert "kept (tau=1)" in out
+    done = run("--eta", "0.95", "--loss", "rll", "--classifiers", "30", "--support", "50", "--samples", "0")
+    assert done.returncode == 0 and "condition fails" in done.stdout and "reversed (tau=-1)" in done.stdout
+
+
+def test_noise_matrix_file_and_plot(tmp_path):
+    matrix = tmp_path / "t.csv"
+    np.savetxt(matrix, [[0.6, 0.4, 0.0], [0.0, 0.6, 0.4], [0.4, 0.0, 0.6]], delimiter=",")
+    png = tmp_path / "tau.png"
+    done = run("--noise-matrix", str(matrix), "-K", "3", "--loss", "mae,cce", "--classifiers", "40",
+               "--support", "60", "--samples", "200", "--labels", "deterministic", "--plot", str(png), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["settings"][0]["regime"] == "class-conditional"
+    assert data["settings"][0]["ghosh_condition"]["holds"] is True
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--eta", "1.5"], "must lie in [0, 1]"),
+    (["--eta=-0.2"], "must lie in [0, 1]"),
+    (["--eta", "0.5", "-K", "1"], "K must be an integer >= 2"),
+    (["--eta", "0.5", "--loss", "nope"], "unknown loss"),
+    (["--noise-matrix", "NOT_STOCHASTIC", "-K", "2"], "not row-stochastic"),
+    (["--noise-matrix", "WRONG_SHAPE", "-K", "2"], "must be 2 x 2"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, phrase):
+    bad = {"NOT_STOCHASTIC": [[0.7, 0.2], [0.3, 0.7]], "WRONG_SHAPE": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}
+    resolved = []
+    for a in args:
+        if a in bad:
+            path = tmp_path / f"{a}.csv"
+            np.savetxt(path, bad[a], delimiter=",")
+            a = str(path)
+        resolved.append(a)
+    done = run(*resolved)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and phrase in lines[0] and "Traceback" not in done.stderr
+
+
+def test_eta_lists_and_ranges_are_exact():
+    rates = parse_rates("0:0.95:0.05")
+    assert len(rates) == 20 and rates[0] == 0 and rates[-1] == Fraction(19, 20) and Fraction(9, 10) in rates
+    assert parse_rates("0.2,0.6,0.2") == [Fraction(1, 5), Fraction(3, 5)]
+    for bad in ("0:1:0", "0.5:0.1:0.1", "1:2", ",", "0:0.9:0.0001"):
+        with pytest.raises(BadInput):
+            parse_rates(bad)

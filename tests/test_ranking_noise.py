@@ -1,0 +1,82 @@
+"""Noise matrices (symtheory.noise_matrices, symtheory.noise_settings) and the Ghosh et al. condition."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from symtheory import noise_matrices as nm
+from symtheory.errors import BadInput
+from symtheory.noise_settings import setting_from_matrix, settings_for
+
+
+@pytest.mark.parametrize("kind", nm.NAMED_KINDS)
+@pytest.mark.parametrize("eta", [0.0, 0.3, 0.9, 1.0])
+def test_named_matrices_are_row_stochastic_with_diagonal_one_minus_eta(kind, eta):
+    t = nm.named(kind, eta, 6)
+    assert np.allclose(t.sum(axis=1), 1.0, atol=1e-15) and (t >= 0).all()
+    assert np.allclose(np.diag(t), 1.0 - eta)
+    nm.validate(t, 6)
+
+
+def test_symmetric_matrix_spreads_the_noise_evenly():
+    t = nm.symmetric(0.6, 4)
+    assert t[0, 1] == pytest.approx(0.2) and t[3, 2] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("k", [3, 10])
+def test_ghosh_condition_flips_at_each_kinds_own_rate(k):
+    """T[i,i] > T[i,j]: symmetric below (K-1)/K, pair-flip below 1/2, asymmetric below 1/(1 + m)."""
+    share = 0.5 / (1 - 0.5 ** (k - 1))
+    largest_off = {"symmetric": 1 / (k - 1), "pair-flip": 1.0, "asymmetric": share}
+    for kind, per_eta in largest_off.items():
+        limit = 1 / (1 + per_eta)
+        assert nm.ghosh_condition(nm.named(kind, limit - 1e-6, k)).holds, kind
+        eta = limit + 1e-6
+        cond = nm.ghosh_condition(nm.named(kind, eta, k))
+        assert not cond.holds and cond.margin == pytest.approx((1 - eta) - per_eta * eta, rel=1e-6), kind
+    assert 1 / (1 + largest_off["symmetric"]) == pytest.approx((k - 1) / k)
+
+
+def test_ghosh_condition_names_the_failing_entry():
+    t = np.eye(3)
+    t[1] = [0.2, 0.3, 0.5]
+    cond = nm.ghosh_condition(t)
+    assert not cond.holds and (cond.worst_row, cond.worst_column) == (1, 2) and cond.margin == pytest.approx(-0.2)
+
+
+@pytest.mark.parametrize("matrix, message", [
+    (np.array([[0.7, 0.2], [0.3, 0.7]]), "row 0 sums to 0.9"),
+    (np.array([[1.2, -0.2], [0.3, 0.7]]), "negative"),
+    (np.eye(3), "must be 2 x 2"),
+    (np.array([[np.nan, 1.0], [0.0, 1.0]]), "not finite"),
+])
+def test_validate_rejects_bad_matrices(matrix, message):
+    with pytest.raises(BadInput, match=message):
+        nm.validate(matrix, 2)
+
+
+def test_load_csv_round_trip_and_symmetric_detection(tmp_path):
+    path = tmp_path / "t.csv"
+    np.savetxt(path, nm.symmetric(0.3, 4), delimiter=",")
+    setting = setting_from_matrix(nm.load(path, 4), 4, path.name)
+    assert setting.rate == Fraction(3, 10) and setting.regime() == "below"
+    np.savetxt(path, nm.pair_flip(0.3, 4), delimiter=",")
+    assert setting_from_matrix(nm.load(path, 4), 4, path.name).regime() == "class-conditional"
+    with pytest.raises(BadInput, match="does not exist"):
+        nm.load(tmp_path / "missing.csv", 4)
+
+
+def test_regimes_are_decided_exactly_at_the_threshold():
+    regimes = [s.regime() for s in settings_for(["0.899", "9/10", "0.9", "0.901"], 10)]
+    assert regimes == ["below", "at", "at", "above"]
+    assert settings_for(["0.5"], 2, "pair-flip")[0].regime() == "at"
+    assert settings_for(["0.3"], 3, "pair-flip")[0].regime() == "class-conditional"
+
+
+@pytest.mark.parametrize("bad", ["-0.1", "1.01", "x", "1/0"])
+def test_rates_outside_zero_one_are_bad_input(bad):
+    with pytest.raises(BadInput):
+        settings_for([bad], 10)

@@ -1,0 +1,85 @@
+"""The ``train`` and ``plot`` commands through a real subprocess: bad input gives exit 2 and one line on
+stderr, a small run prints its summary as JSON, a plot is written, and --help never imports torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import pytest
+
+from symtheory.empirical.presets import build_config
+from symtheory.empirical.train import train
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symtheory", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_and_theory_commands_never_import_torch():
+    code = (
+        "import sys\n"
+        "from symtheory.cli.app import main\n"
+        "for argv in (['--help'], ['train', '--help'], ['plot', '--help'], ['check-loss', 'rll', '--json']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, (argv, exc.code)\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "NO-TORCH"
+    assert "--resume" in done.stdout and "--kind" in done.stdout
+
+
+BAD_INPUT = {
+    "unknown arch": (["--arch", "vgg16"], "unknown architecture 'vgg16'; choices: mlp"),
+    "unknown dataset": (["--dataset", "svhn"], "unknown dataset 'svhn'; choices: mnist"),
+    "unknown loss": (["--loss", "hinge"], "unknown loss 'hinge'; known losses: cce"),
+    "unknown preset": (["--preset", "imagenet"], "unknown preset 'imagenet'; choices: cifar10-resnet32"),
+    "eta one": (["--eta", "1.0"], "eta must be in [0, 1)"),
+    "eta negative": (["--eta", "-0.2"], "eta must be in [0, 1)"),
+    "network does not fit": (["--arch", "resnet32", "--dataset", "mnist"], "resnet32 expects 3x32x32 input"),
+    "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
+    "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_exits_2_with_one_line(case, tmp_path, data_dir):
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "existing" / "config.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    template, expected = BAD_INPUT[case]
+    args = [a.format(tmp=tmp_path) for a in template]
+    if "--data-dir" not in args:
+        args += ["--data-dir", str(data_dir)]
+    done = run_cli("train", *args, "--epochs", "1", "--subset", "100", "--quiet")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("symtheory: error: ") and expected.format(tmp=tmp_path) in lines[0], lines[0]
+
+
+def test_train_json_then_plot(tmp_path, data_dir):
+    done = run_cli("train", "--dataset", "cifar10-subset", "--subset", "200", "--loss", "rll", "--eta", "0.2",
+                   "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "rll"), "--data-dir", str(data_dir),
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "finished" and summary["epochs_completed"] == 2
+    assert summary["loss"] == "rll" and summary["loss_params"] == {"alpha": 0.1}
+    assert summary["num_train"] == 200 and summary["dataset"] == "cifar10-subset"
+    assert 0 <= summary["final"]["j1"] <= 1 and 0 <= summary["final"]["j2"] <= 1
+
+    train(build_config(None, dataset="cifar10-subset", subset=200, loss="cce", eta=0.2, epochs=2, batch_size=50),
+          tmp_path / "cce", data_dir=data_dir)
+    figure = tmp_path / "fig.png"
+    done = run_cli("plot", str(tmp_path), "-o", str(figure), "--kind", "j1j2")
+    assert done.returncode == 0, done.stderr
+    assert "2 run(s)" in done.stdout
+    data = figure.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(data[16:20], "big")
+    assert width == int(2 * 4.2 * 120)  # two panels (cce, rll) at 4.2 inches and 120 dpi
