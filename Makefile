@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/symtheory: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[torch,test]"
+	$(BIN)/pip install -q -e ".[torch,test,ray]"
 	touch $(BIN)/symtheory
 
 venv: $(BIN)/symtheory

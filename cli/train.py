@@ -15,8 +15,6 @@ from symtheory.cli.app import app
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
 
-RESUMABLE = {"epochs", "device", "compile"}
-
 
 def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -> dict[str, float]:
     """--alpha and --param name=value, checked exactly against the loss's parameter domains."""
@@ -53,6 +51,10 @@ def _stats(row: dict) -> str:
             f"  test {pct(row['test_acc'])}")
 
 
+def _noise_text(kind: str, eta: float | None) -> str:
+    return "transition-matrix noise" if kind == "matrix" else f"{kind} eta={eta:g}"
+
+
 def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
@@ -75,8 +77,8 @@ def _print_summary(summary: dict) -> None:
     table.add_row("wall", f"{summary['wall_seconds']:.1f} s", summary["device"])
     console.print(table)
     console.print(f"{summary['dataset']} (n={summary['num_train']}), {summary['arch']}, {summary['loss']}, "
-                  f"{summary['noise']} eta={summary['eta']:g} (realised flip rate {summary['realised_flip_rate']:.4f}), "
-                  f"seed {summary['seed']}", soft_wrap=True)
+                  f"{_noise_text(summary['noise'], summary['eta'])} (realised flip rate "
+                  f"{summary['realised_flip_rate']:.4f}), seed {summary['seed']}", soft_wrap=True)
 
 
 @app.command("train")
@@ -129,8 +131,8 @@ def train_command(
     if resume is not None:
         given = sorted(f"--{k.replace('_', '-')}" for k, v in free.items() if v is not None)
         if given:
-            raise BadInput(f"--resume continues a run with its saved settings; only --epochs, --device and --compile "
-                           f"may be given (got {', '.join(given)})")
+            raise BadInput(f"--resume continues a run with its saved settings; only --epochs, --device, --compile "
+                           f"and --data-dir may be given (got {', '.join(given)})")
         config, target = None, resume
         overrides = {"epochs": epochs, "device": device, "compile": compile_model or None}
     else:
@@ -144,6 +146,8 @@ def train_command(
             get_preset(preset)
         matrix = None
         if noise_matrix is not None:
+            if noise not in (None, "matrix"):
+                raise BadInput(f"--noise-matrix gives matrix noise; it cannot be combined with --noise {noise}")
             from symtheory.empirical.config import get_dataset_spec
             from symtheory.empirical.label_noise import read_matrix_csv
 
@@ -173,8 +177,9 @@ def train_command(
     def on_start(info: dict) -> None:
         cfg = info["config"]
         if not as_json:
-            console.print(f"[bold]{info['run_dir']}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, {cfg.noise} "
-                          f"eta={cfg.eta:g}, seed {cfg.seed}, {cfg.optimizer} lr {cfg.lr:g}", soft_wrap=True)
+            console.print(f"[bold]{info['run_dir']}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, "
+                          f"{_noise_text(cfg.noise, cfg.eta)}, seed {cfg.seed}, {cfg.optimizer} lr {cfg.lr:g}",
+                          soft_wrap=True)
         if not quiet:
             state["progress"], state["task"] = _progress(stream, info["epochs"], info["start_epoch"])
             state["progress"].start()

@@ -33,7 +33,7 @@ from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
 from symtheory.empirical.fused_model import StackedNetwork, stack_batches
-from symtheory.empirical.label_noise import save_labels
+from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir
 from symtheory.empirical.train import (
@@ -76,7 +76,8 @@ class FusedOptions:
 class FusedGroup:
     """The device-side state of a fused group: stacked network, optimizer, data and per-run labels."""
 
-    setups: list[_Setup]
+    configs: list[TrainConfig]
+    device: torch.device
     net: StackedNetwork
     optimizer: torch.optim.Optimizer
     loss: StackedLoss
@@ -97,15 +98,11 @@ class FusedGroup:
 
     @property
     def cfg(self) -> TrainConfig:
-        return self.setups[0].cfg
-
-    @property
-    def device(self) -> torch.device:
-        return self.setups[0].device
+        return self.configs[0]
 
     @property
     def replicas(self) -> int:
-        return len(self.setups)
+        return len(self.configs)
 
     @property
     def num_train(self) -> int:
@@ -216,7 +213,7 @@ def train_step(group: FusedGroup, index: Tensor, generators: Sequence[torch.Gene
 
 def epoch_orders(group: FusedGroup, epoch: int) -> tuple[list[torch.Generator], Tensor, list[int]]:
     """Each run's generator for ``epoch``, the batch order ([R, n], or [n] when shared) and batch sizes."""
-    seeds = [group.cfg.seed] if group.shared_order else [s.cfg.seed for s in group.setups]
+    seeds = [group.cfg.seed] if group.shared_order else [c.seed for c in group.configs]
     generators = [epoch_generator(seed, epoch, group.device) for seed in seeds]
     batches = [epoch_batches(group.num_train, group.cfg.batch_size, g) for g in generators]
     sizes = [int(b.numel()) for b in batches[0]]
@@ -296,9 +293,9 @@ def _load_group_configs(configs: Sequence[TrainConfig] | None, out_dirs: Sequenc
     return [c.with_overrides(**overrides).validate() for c in configs], [None] * len(out_dirs), [None] * len(out_dirs)
 
 
-def _positions(setups: Sequence[_Setup], device: torch.device) -> Tensor | None:
+def _positions(runs: Sequence[ImageData], device: torch.device) -> Tensor | None:
     """None when every run trains on the whole split in order, [n] when all share one subset, else [R, n]."""
-    indices = [s.data.train_indices for s in setups]
+    indices = [d.train_indices for d in runs]
     if any(i.shape != indices[0].shape for i in indices):
         raise BadInput("runs of a fused group must have training sets of the same size")
     if all(torch.equal(i, indices[0]) for i in indices):
@@ -307,14 +304,46 @@ def _positions(setups: Sequence[_Setup], device: torch.device) -> Tensor | None:
     return torch.stack(indices).to(device)
 
 
-def build_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool = False,
-                data_dir: str | Path | None = None, download: bool = False, options: FusedOptions | None = None,
-                data: ImageData | None = None, **overrides: Any) -> FusedGroup:
+def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[tuple[ImageData, NoisyLabels]],
+               device: torch.device, options: FusedOptions | None = None) -> FusedGroup:
+    """The fused group of ``configs`` (checked with :func:`check_fusable`) on ``device``: each run's network
+    initialised as the single trainer does, its training data (``runs[r]``: subset and labels) indexing the
+    one copy of ``full`` on the device."""
+    options = options or FusedOptions()
+    configs = list(configs)
+    check_fusable(configs)
+    first = configs[0]
+    amp_dtype, _ = _resolved(first, device)
+    models = [_build_model(cfg, run_data, torch.device("cpu")) for cfg, (run_data, _) in zip(configs, runs)]
+    has_conv = any(isinstance(m, nn.Conv2d) for m in models[0].modules())
+    channels_last = options.channels_last if options.channels_last is not None else (
+        first.channels_last if first.channels_last is not None else device.type == "cuda" and has_conv)
+    shared_order = options.batch_order == "shared" or len({c.seed for c in configs}) == 1
+    positions = _positions([run_data for run_data, _ in runs], device)
+    if shared_order and first.augment and positions is not None and positions.dim() == 2:
+        raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
+    net = StackedNetwork(models).to(device)
+    return FusedGroup(
+        configs=configs, device=device, net=net, optimizer=make_optimizer(net, first, device),
+        loss=StackedLoss([(c.loss, c.loss_params) for c in configs], device),
+        prep=Preprocess.build(full, device, first.normalize, first.augment, channels_last=False),
+        train_images=full.train_images.to(device), positions=positions,
+        clean=torch.stack([torch.as_tensor(labels.clean) for _, labels in runs]).to(device),
+        noisy=torch.stack([torch.as_tensor(labels.noisy) for _, labels in runs]).to(device),
+        test_images=full.test_images.to(device), test_labels=full.test_labels.to(device),
+        shared_order=shared_order, channels_last=channels_last, amp_dtype=amp_dtype,
+        compiled=options.compile if options.compile is not None else device.type == "cuda",
+        compile_mode=options.compile_mode,
+    )
+
+
+def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool = False,
+                  data_dir: str | Path | None = None, download: bool = False, options: FusedOptions | None = None,
+                  data: ImageData | None = None, **overrides: Any) -> tuple[FusedGroup, list[_Setup]]:
     """Validate the configs, load the data once, draw (or read back) each run's labels, create the run
-    directories and build the stacked network and optimizer on the device."""
+    directories (only once everything checked out) and build the group."""
     from symtheory.empirical.networks import get_architecture
 
-    options = options or FusedOptions()
     paths = [Path(p) for p in out_dirs]
     if len({p.resolve() for p in paths}) != len(paths):
         raise BadInput("every run of a fused group needs its own run directory")
@@ -325,44 +354,26 @@ def build_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     get_architecture(first.arch).check(spec.channels, spec.image_size)
     device = resolve_device(first.device)
     full = data if data is not None else load_dataset(first.dataset, data_dir, download)
+    drawn = [_saved_labels(run, full, s) if resume else _new_labels(cfg, full)
+             for cfg, run, s in zip(cfgs, runs, saved)]
+    group = make_group(cfgs, full, drawn, device, options)
     amp_dtype, deterministic = _resolved(first, device)
-    drawn = [_saved_labels(run, full, s) if resume else _new_labels(cfg, full) for cfg, run, s in zip(cfgs, runs, saved)]
-    models = [_build_model(cfg, run_data, torch.device("cpu")) for cfg, (run_data, _) in zip(cfgs, drawn)]
-    has_conv = any(isinstance(m, nn.Conv2d) for m in models[0].modules())
-    channels_last = options.channels_last if options.channels_last is not None else (
-        first.channels_last if first.channels_last is not None else device.type == "cuda" and has_conv)
     setups = []
     for cfg, run, path, (run_data, labels) in zip(cfgs, runs, paths, drawn):
         run = run or RunDir.create(path)
         if not resume:
             save_labels(run.labels_path, labels, run_data.train_indices.numpy())
-        setups.append(_Setup(cfg, run, device, run_data, labels, amp_dtype, channels_last, deterministic))
-    net = StackedNetwork(models).to(device)
-    compiled = options.compile if options.compile is not None else device.type == "cuda"
-    shared_order = options.batch_order == "shared" or len({c.seed for c in cfgs}) == 1
-    positions = _positions(setups, device)
-    if shared_order and first.augment and positions is not None and positions.dim() == 2:
-        raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
-    return FusedGroup(
-        setups=setups, net=net, optimizer=make_optimizer(net, first, device),
-        loss=StackedLoss([(c.loss, c.loss_params) for c in cfgs], device),
-        prep=Preprocess.build(full, device, first.normalize, first.augment, channels_last=False),
-        train_images=full.train_images.to(device), positions=positions,
-        clean=torch.stack([torch.as_tensor(s.labels.clean) for s in setups]).to(device),
-        noisy=torch.stack([torch.as_tensor(s.labels.noisy) for s in setups]).to(device),
-        test_images=full.test_images.to(device), test_labels=full.test_labels.to(device),
-        shared_order=shared_order, channels_last=channels_last, amp_dtype=amp_dtype, compiled=compiled,
-        compile_mode=options.compile_mode,
-    )
+        setups.append(_Setup(cfg, run, device, run_data, labels, amp_dtype, group.channels_last, deterministic))
+    return group, setups
 
 
-def _fused_record(group: FusedGroup, r: int, options: FusedOptions) -> dict[str, Any]:
+def _fused_record(group: FusedGroup, setups: Sequence[_Setup], r: int, options: FusedOptions) -> dict[str, Any]:
     return {
         "replicas": group.replicas,
         "index": r,
-        "run_dirs": [str(s.run.path) for s in group.setups],
+        "run_dirs": [str(s.run.path) for s in setups],
         "batch_order": ("shared: run 0's (seed %d) batch order and augmentation" % group.cfg.seed
-                        if group.shared_order and len({s.cfg.seed for s in group.setups}) > 1
+                        if group.shared_order and len({c.seed for c in group.configs}) > 1
                         else "per run, from the run's own seed"),
         "shared_input": not group.batched_train_input,
         "compile": group.compiled,
@@ -380,11 +391,11 @@ def _single_run_rng(seed: int, device: torch.device) -> dict[str, Any]:
         return rng_states()
 
 
-def _restore(group: FusedGroup) -> tuple[int, list[float]]:
+def _restore(group: FusedGroup, setups: Sequence[_Setup]) -> tuple[int, list[float]]:
     """Load every run's checkpoint into the group; the common number of finished epochs and each run's
     wall seconds so far."""
     epochs, models, optim_states, walls = [], [], [], []
-    for s in group.setups:
+    for s in setups:
         path = s.run.checkpoint_path
         ck = load_checkpoint(path, group.device) if path.exists() else None
         epochs.append(int(ck["epoch"]) if ck else 0)
@@ -392,7 +403,7 @@ def _restore(group: FusedGroup) -> tuple[int, list[float]]:
         optim_states.append(ck["optimizer"] if ck else None)
         walls.append(float(ck["wall_seconds"]) if ck else 0.0)
     if len(set(epochs)) > 1:
-        listing = ", ".join(f"{s.run.path.name}: {e}" for s, e in zip(group.setups, epochs))
+        listing = ", ".join(f"{s.run.path.name}: {e}" for s, e in zip(setups, epochs))
         raise BadInput(f"runs of a fused group must resume from the same epoch ({listing}); resume them one by "
                        "one with `symtheory train --resume DIR`")
     if epochs[0] == 0:
@@ -407,15 +418,22 @@ def _restore(group: FusedGroup) -> tuple[int, list[float]]:
     return epochs[0], walls
 
 
-def _checkpoint(group: FusedGroup, active: Sequence[int], epoch: int, rngs: Sequence[dict],
-                wall: Callable[[int], float]) -> None:
+def _checkpoint(group: FusedGroup, setups: Sequence[_Setup], active: Sequence[int], epoch: int,
+                rngs: Sequence[dict], wall: Callable[[int], float]) -> None:
     state = group.optimizer.state_dict()
     shapes = [p.shape for p in group.net.parameters()]
     for r in active:
-        save_checkpoint(group.setups[r].run.checkpoint_path, {
+        save_checkpoint(setups[r].run.checkpoint_path, {
             "epoch": epoch, "model": group.net.run_state_dict(r), "optimizer": split_optimizer_state(state, shapes, r),
             "rng": rngs[r], "wall_seconds": wall(r),
         })
+
+
+def _nonfinite_message(loss: float, epoch: int) -> str:
+    if epoch > 1:
+        return (f"training loss became non-finite ({loss}) in epoch {epoch}; stopped, "
+                f"metrics of epochs 1-{epoch - 1} kept")
+    return f"training loss became non-finite ({loss}) in epoch 1; stopped"
 
 
 def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool = False,
@@ -433,17 +451,17 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     """
     session_start = time.perf_counter()
     options = options or FusedOptions()
-    group = build_group(configs, out_dirs, resume=resume, data_dir=data_dir, download=download, options=options,
-                        data=data, **overrides)
+    group, setups = prepare_group(configs, out_dirs, resume=resume, data_dir=data_dir, download=download,
+                                  options=options, data=data, **overrides)
     cfg, device, R = group.cfg, group.device, group.replicas
-    start_epoch, previous = _restore(group) if resume else (0, [0.0] * R)
-    rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in group.setups]
-    for r, s in enumerate(group.setups):
+    start_epoch, previous = _restore(group, setups) if resume else (0, [0.0] * R)
+    rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in setups]
+    for r, s in enumerate(setups):
         record = _config_record(s)
         record["resolved"]["compile"] = group.compiled
-        record["resolved"]["fused"] = _fused_record(group, r, options)
+        record["resolved"]["fused"] = _fused_record(group, setups, r, options)
         s.run.write_json(CONFIG, record)
-    rngs = [_single_run_rng(s.cfg.seed, device) for s in group.setups]
+    rngs = [_single_run_rng(c.seed, device) for c in group.configs]
 
     def wall(r: int) -> float:
         return previous[r] + time.perf_counter() - session_start
@@ -452,35 +470,32 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     message = [f"finished {cfg.epochs} epochs"] * R
     active = list(range(R))
     summaries: dict[int, dict[str, Any]] = {}
-    for r, s in enumerate(group.setups):
+    for r, s in enumerate(setups):
         if on_start:
             on_start(r, {"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(s.run.path), "config": s.cfg})
         s.run.write_json(SUMMARY, _summary(s, rows[r], "running", "training", wall(r)))
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    deterministic = setups[0].deterministic
     tune = options.cudnn_benchmark if options.cudnn_benchmark is not None else (
-        device.type == "cuda" and not group.setups[0].deterministic)
+        device.type == "cuda" and not deterministic)
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=cuda_devices), \
-                deterministic_algorithms(group.setups[0].deterministic, device), _cudnn_benchmark(tune):
+        with torch.random.fork_rng(devices=cuda_devices), deterministic_algorithms(deterministic, device), \
+                _cudnn_benchmark(tune):
             set_rng_states(rngs[0])
             for epoch in range(start_epoch + 1, cfg.epochs + 1):
                 epoch_rows = run_epoch(group, epoch)
                 for r in list(active):
                     row = epoch_rows[r]
                     if not math.isfinite(row["train_loss"]):
-                        status[r] = "stopped-nonfinite"
-                        message[r] = (f"training loss became non-finite ({row['train_loss']}) in epoch {epoch}; "
-                                      f"stopped, metrics of epochs 1-{epoch - 1} kept" if epoch > 1 else
-                                      f"training loss became non-finite ({row['train_loss']}) in epoch 1; stopped")
+                        status[r], message[r] = "stopped-nonfinite", _nonfinite_message(row["train_loss"], epoch)
                         active.remove(r)
-                        s = group.setups[r]
-                        summaries[r] = _summary(s, rows[r], status[r], message[r], wall(r))
-                        s.run.write_json(SUMMARY, summaries[r])
+                        summaries[r] = _summary(setups[r], rows[r], status[r], message[r], wall(r))
+                        setups[r].run.write_json(SUMMARY, summaries[r])
                         continue
                     rows[r].append(row)
-                    group.setups[r].run.append_metrics(row)
+                    setups[r].run.append_metrics(row)
                 if active and (epoch % options.checkpoint_every == 0 or epoch == cfg.epochs):
-                    _checkpoint(group, active, epoch, rngs, wall)
+                    _checkpoint(group, setups, active, epoch, rngs, wall)
                 for r in active:
                     if on_epoch:
                         on_epoch(r, epoch_rows[r])
@@ -488,12 +503,12 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
                     break
     except KeyboardInterrupt:
         for r in active:
-            s = group.setups[r]
+            s = setups[r]
             s.run.write_json(SUMMARY, _summary(s, rows[r], "interrupted", f"interrupted after epoch {len(rows[r])}; "
                                                f"--resume {s.run.path} continues", wall(r)))
         raise
     results = []
-    for r, s in enumerate(group.setups):
+    for r, s in enumerate(setups):
         summary = summaries.get(r) or _summary(s, rows[r], status[r], message[r], wall(r))
         if r not in summaries:
             s.run.write_json(SUMMARY, summary)

@@ -36,11 +36,11 @@ class StackedLoss:
             LossGroup(loss_fn(name, **dict(params)), torch.tensor(runs, device=device), tuple(runs))
             for (name, params), runs in keys.items()
         ]
-        self.identity = len(self.groups) == 1
+        self.single = len(self.groups) == 1
 
     def __call__(self, logits: Tensor, targets: Tensor) -> Tensor:
         r, b, k = logits.shape
-        if self.identity:
+        if self.single:
             return self.groups[0].fn(logits.reshape(r * b, k), targets.reshape(r * b)).view(r, b)
         out = logits.new_empty((r, b))
         for group in self.groups:

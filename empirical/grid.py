@@ -108,7 +108,8 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
     else:
         from symtheory.empirical.grid_ray import run_ray
 
-        outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run, **backend_options)
+        outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
+                            **backend_options)
     return outcomes
 
 

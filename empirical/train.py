@@ -256,7 +256,7 @@ def _summary(setup: _Setup, rows: list[dict[str, Any]], status: str, message: st
         "loss": cfg.loss,
         "loss_params": dict(cfg.loss_params),
         "noise": cfg.noise,
-        "eta": cfg.eta,
+        "eta": None if cfg.noise == "matrix" else cfg.eta,
         "seed": cfg.seed,
         "num_train": int(setup.data.train_labels.shape[0]),
         "realised_flip_rate": setup.labels.flip_rate,

