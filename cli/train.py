@@ -18,15 +18,11 @@ from symtheory.errors import BadInput
 
 def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -> dict[str, float]:
     """--alpha and --param name=value, checked exactly against the loss's parameter domains."""
+    from symtheory.analysis import parse_param_options
     from symtheory.registry import get_loss
 
     spec = get_loss(loss)
-    given: dict[str, str] = {}
-    for item in params or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise BadInput(f"--param wants name=value, got {item!r}")
-        given[name.strip()] = value.strip()
+    given = parse_param_options(params)
     if alpha is not None:
         given["alpha"] = alpha
     return {name: float(spec.param(name).value(value)) for name, value in given.items()}

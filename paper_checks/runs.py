@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,34 +36,38 @@ def grid_key(loss: str, eta: float) -> tuple[str, float]:
     return loss, round(float(eta), 6)
 
 
-def load_run(run_dir: str | Path) -> RunRecord:
-    """A RunRecord from a run directory written by ``symtheory train`` (config.json + metrics.jsonl)."""
-    run_dir = Path(run_dir)
-    config = _config(run_dir)
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    if not rows:
+def _read(run_dir: str | Path):
+    """The run directory as ``symtheory.empirical.plots`` reads it (config.json once, metrics.jsonl once)."""
+    from symtheory.empirical.plots import load_run as read_run_dir
+
+    record = read_run_dir(run_dir)
+    if not record.rows:
         raise ValueError(f"{run_dir}: metrics.jsonl has no epochs")
+    return record
+
+
+def _curves(record) -> RunRecord:
+    rows, train = record.rows, record.train
     return RunRecord(
-        loss=config["loss"], eta=float(config["eta"]),
+        loss=train["loss"], eta=float(train["eta"]),
         j1=[r["j1"] for r in rows], j2=[r["j2"] for r in rows],
-        test_accuracy=[r.get("test_acc", float("nan")) for r in rows], source=str(run_dir),
+        test_accuracy=[r.get("test_acc", float("nan")) for r in rows], source=str(record.path),
     )
 
 
-def _config(run_dir: Path) -> dict:
-    """The training config of a run directory (config.json's "train" record)."""
-    config = json.loads((run_dir / "config.json").read_text())
-    return config.get("train", config)
+def load_run(run_dir: str | Path) -> RunRecord:
+    """A RunRecord from a run directory written by ``symtheory train`` (config.json + metrics.jsonl)."""
+    return _curves(_read(run_dir))
 
 
 def load_grids_by_preset(root: str | Path) -> dict[str, Grid]:
     """Run directories under ``root`` grouped by '<preset>/<dataset>' (one grid per experiment)."""
     grids: dict[str, Grid] = {}
     for metrics in sorted(Path(root).rglob("metrics.jsonl")):
-        config = _config(metrics.parent)
-        name = f"{config.get('preset') or config.get('arch')}/{config.get('dataset')}"
-        record = load_run(metrics.parent)
-        grids.setdefault(name, {})[grid_key(record.loss, record.eta)] = record
+        record = _read(metrics.parent)
+        name = f"{record.train.get('preset') or record.train.get('arch')}/{record.train.get('dataset')}"
+        curves = _curves(record)
+        grids.setdefault(name, {})[grid_key(curves.loss, curves.eta)] = curves
     return grids
 
 
