@@ -38,8 +38,9 @@ from symtheory.empirical.data import ImageData, Preprocess
 from symtheory.empirical.fused import (FusedOptions, epoch_orders, make_group, predict_all, train_step)
 from symtheory.empirical.losses import loss_fn
 from symtheory.empirical.presets import get_preset
-from symtheory.empirical.train import (_build_model, _new_labels, _resolved, epoch_batches, epoch_generator,
-                                       make_optimizer, make_train_step, predict, resolve_device)
+from symtheory.empirical.run_setup import build_model, new_labels, resolve_precision
+from symtheory.empirical.train import (epoch_batches, epoch_generator, make_optimizer, make_train_step, predict,
+                                       resolve_device)
 
 MODELS = (  # arch, preset, channels, size, n_train, n_test
     ("resnet32", "cifar10-resnet32", 3, 32, 50_000, 10_000),
@@ -172,7 +173,7 @@ def time_baseline(cfg: TrainConfig, data: ImageData, device: torch.device, args,
     """(a): DataLoader + per-sample transforms, fp32, plain SGD/Adam, loss.item() every step."""
     _reset_memory(device)
     torch.manual_seed(0)
-    model = _build_model(cfg, data, device)
+    model = build_model(cfg, data, device)
     if cfg.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     else:
@@ -227,8 +228,8 @@ def time_fast(cfg: TrainConfig, data: ImageData, device: torch.device, args, n_t
               steps_per_epoch: int) -> ModeTiming:
     """(b): the single-run trainer's step on device-resident data."""
     _reset_memory(device)
-    model = _build_model(cfg, data, device)
-    amp_dtype, _ = _resolved(cfg, device)
+    model = build_model(cfg, data, device)
+    amp_dtype, _ = resolve_precision(cfg, device)
     channels_last = device.type == "cuda" and cfg.arch != "mlp"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -263,7 +264,7 @@ def time_fused(configs: list[TrainConfig], data: ImageData, device: torch.device
     """(c): the fused group of ``configs`` (R runs) on device-resident data."""
     _reset_memory(device)
     options = FusedOptions(compile=args.compile, compile_mode=args.compile_mode)
-    group = make_group(configs, data, [_new_labels(cfg, data) for cfg in configs], device, options)
+    group = make_group(configs, data, [new_labels(cfg, data) for cfg in configs], device, options)
     generators, order, sizes = epoch_orders(group, 1)
     batches = [b for b, s in zip(order.split(sizes, dim=-1), sizes) if s == configs[0].batch_size]
     group.net.train()

@@ -1,21 +1,28 @@
 """Time and memory of the exact-risk ranking check at scale (default: 10^4 classifiers x 10^3 points x K = 10).
 
 Usage: .venv/bin/python benchmarks/ranking_speed.py [--classifiers 10000] [--support 1000] [--classes 10]
-       [--losses all|cce,rll] [--workers N]
+       [--losses all|cce,rll] [--workers N] [--repeat 3] [--target 2.0]
 
-Rows: generating the classifier outputs alone; per loss, the exact clean and noisy (symmetric, eta = 0.6)
-risks of every classifier, outputs included ('risks', wall clock; 'CPU', process CPU time of all threads,
-which a busy machine inflates less) and net of the output generation ('loss only'), then the ranking
-statistics (tau, swaps, worst pair, affine fit, first-swap bisection); last, all losses in one pass over
-the family, as `verify-ranking` does it. Peak memory: tracemalloc's peak of Python/numpy
-allocations during the all-loss pass, and the process's maximum resident set size.
+One table row per loss, each figure the median (and the best) of --repeat runs, wall clock:
+  risks          the exact clean, label-sum and noisy (symmetric, eta = 0.6) risks of every classifier,
+                 generating the classifier outputs included (the first row times that generation alone);
+  ranking stats  Kendall tau and swapped pairs, the worst swapped pair, the affine fit and the first-swap
+                 bisection, i.e. everything `verify-ranking` reports for one loss and one eta;
+  total          risks + ranking stats, the figure the target (--target, seconds) is about;
+  end to end     `verify_ranking()` itself for this loss alone (drawing the distribution and the family,
+                 compiling the loss from its sympy form, its symmetry facts, then all of the above).
+Then all losses in one pass over the family (as `verify-ranking --loss all` does it), and peak memory:
+tracemalloc's peak of Python/numpy allocations during that pass (a separate, untimed run, since
+tracing slows allocation) and the process's maximum resident set size.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import resource
+import statistics
 import time
 import tracemalloc
 
@@ -25,19 +32,26 @@ from symtheory.classifiers import make_family
 from symtheory.distributions import make_distribution
 from symtheory.finite_risk import compile_losses, default_workers, risk_sums
 from symtheory.noise_matrices import symmetric
+from symtheory.noise_settings import settings_for
 from symtheory.rank_stats import affine_fit, agreement, worst_swap
-from symtheory.ranking import first_swap
+from symtheory.ranking import RankingConfig, first_swap, verify_ranking
 from symtheory.registry import LOSSES
 
 ETA = 0.6
 
 
-def _clock(fn):
-    """(wall seconds, process CPU seconds (user + system, all threads), fn())."""
-    start, cpu = time.perf_counter(), os.times()
-    value = fn()
-    end = os.times()
-    return time.perf_counter() - start, (end.user - cpu.user) + (end.system - cpu.system), value
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """(median, best) wall seconds of ``repeat`` calls of fn()."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def _fmt(pair: tuple[float, float]) -> str:
+    return f"{pair[0]:.2f} ({pair[1]:.2f})"
 
 
 def main() -> None:
@@ -47,11 +61,13 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--losses", default="all")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--target", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     names = list(LOSSES) if args.losses == "all" else args.losses.split(",")
     workers = args.workers or default_workers()
-    k = args.classes
+    k, repeat = args.classes, args.repeat
 
     rng = np.random.default_rng(args.seed)
     dist = make_distribution(args.support, k, rng)
@@ -59,40 +75,48 @@ def main() -> None:
     n = dist.support
     weights = np.stack([dist.label_weights(), np.broadcast_to(dist.weights[:, None], (n, k)),
                         dist.label_weights(symmetric(ETA, k))], axis=-1)
-    entries = args.classifiers * n * k
-    print(f"{args.classifiers} classifiers x {n} support points x K = {k} = {entries:.3g} loss values per loss; "
-          f"{workers} worker thread(s); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{args.classifiers} classifiers x {n} support points x K = {k} = {args.classifiers * n * k:.3g} loss "
+          f"values per loss; {workers} worker thread(s); {os.cpu_count()} CPUs ({platform.processor() or 'cpu'}), "
+          f"load average {os.getloadavg()[0]:.2f} at start; numpy {np.__version__}; median (best) of {repeat} runs")
 
-    gen, gen_cpu, _ = _clock(lambda: risk_sums(family, {}, weights, workers=workers))
-    rows = [("classifier outputs (softmax, floor)", gen, gen_cpu, None, None)]
+    outputs = _timed(lambda: risk_sums(family, {}, weights, workers=workers), repeat)
+    header = (f"{'loss':12s} {'risks [s]':>12s} {'ranking stats [s]':>18s} {'total [s]':>12s} "
+              f"{'end to end [s]':>15s}  under {args.target:g} s?")
+    rows = [f"{'(outputs)':12s} {_fmt(outputs):>12s}"]
     for name in names:
         fns = compile_losses([name], k)
-        t_risk, cpu_risk, sums = _clock(lambda: risk_sums(family, fns, weights, workers=workers))
-        first = sums[next(iter(fns))].first
+        risks = _timed(lambda: risk_sums(family, fns, weights, workers=workers), repeat)
+        first = risk_sums(family, fns, weights, workers=workers)[name].first
         clean, label_sum, noisy = first[:, 0], first[:, 1], first[:, 2]
 
         def stats():
             agreement(clean, noisy)
             worst_swap(clean, noisy)
             affine_fit(clean, noisy)
-            return first_swap(clean, label_sum, k)
+            first_swap(clean, label_sum, k)
 
-        t_stats, _, _ = _clock(stats)
-        rows.append((name, t_risk, cpu_risk, t_risk - gen, t_stats))
+        ranking = _timed(stats, repeat)
+        total = (risks[0] + ranking[0], risks[1] + ranking[1])
+        config = RankingConfig(classes=k, classifiers=args.classifiers, support=args.support, losses=(name,),
+                               mc_samples=0)
+        end = _timed(lambda: verify_ranking(settings_for([str(ETA)], k), config, np.random.default_rng(args.seed),
+                                            workers=workers), repeat)
+        verdict = "yes" if end[0] < args.target else "NO"
+        rows.append(f"{name:12s} {_fmt(risks):>12s} {_fmt(ranking):>18s} {_fmt(total):>12s} {_fmt(end):>15s}  {verdict}")
 
     fns = compile_losses(names, k)
+    every = _timed(lambda: risk_sums(family, fns, weights, workers=workers), max(1, repeat // 2))
     tracemalloc.start()
-    t_all, cpu_all, _ = _clock(lambda: risk_sums(family, fns, weights, workers=workers))
+    risk_sums(family, fns, weights, workers=workers)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"{'step':38s} {'risks [s]':>10s} {'CPU [s]':>8s} {'loss only [s]':>14s} {'ranking stats [s]':>18s}")
-    for label, total, cpu, net, st in rows:
-        print(f"{label:38s} {total:10.2f} {cpu:8.2f} {('-' if net is None else f'{net:.2f}'):>14s} "
-              f"{('-' if st is None else f'{st:.3f}'):>18s}")
-    print(f"{f'all {len(names)} losses in one pass':38s} {t_all:10.2f} {cpu_all:8.2f}")
-    print(f"peak memory: tracemalloc {peak / 2**20:.0f} MiB during the all-loss pass; max RSS {rss:.0f} MiB")
+    print(header)
+    print("\n".join(rows))
+    print(f"all {len(names)} losses in one pass over the family: risks {_fmt(every)} s")
+    print(f"peak memory: tracemalloc {peak / 2**20:.0f} MiB during the all-loss pass; max RSS {rss:.0f} MiB; "
+          f"load average {os.getloadavg()[0]:.2f} at end")
 
 
 if __name__ == "__main__":

@@ -36,10 +36,12 @@ from symtheory.empirical.fused_model import StackedNetwork, stack_batches
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir
+from symtheory.empirical.run_setup import (
+    RunSetup, build_model, config_record, new_labels, resolve_precision, run_summary, saved_labels,
+)
+from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
-    EPOCH_STREAM, RunResult, _build_model, _config_record, _new_labels, _resolved, _saved_labels, _Setup,
-    _summary, deterministic_algorithms, epoch_batches, epoch_generator, make_optimizer, resolve_device, set_lr,
-    stream_seed,
+    RunResult, deterministic_algorithms, epoch_batches, epoch_generator, make_optimizer, resolve_device, set_lr,
 )
 from symtheory.errors import BadInput
 
@@ -313,8 +315,8 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     configs = list(configs)
     check_fusable(configs)
     first = configs[0]
-    amp_dtype, _ = _resolved(first, device)
-    models = [_build_model(cfg, run_data, torch.device("cpu")) for cfg, (run_data, _) in zip(configs, runs)]
+    amp_dtype, _ = resolve_precision(first, device)
+    models = [build_model(cfg, run_data, torch.device("cpu")) for cfg, (run_data, _) in zip(configs, runs)]
     has_conv = any(isinstance(m, nn.Conv2d) for m in models[0].modules())
     channels_last = options.channels_last if options.channels_last is not None else (
         first.channels_last if first.channels_last is not None else device.type == "cuda" and has_conv)
@@ -339,7 +341,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
 
 def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool = False,
                   data_dir: str | Path | None = None, download: bool = False, options: FusedOptions | None = None,
-                  data: ImageData | None = None, **overrides: Any) -> tuple[FusedGroup, list[_Setup]]:
+                  data: ImageData | None = None, **overrides: Any) -> tuple[FusedGroup, list[RunSetup]]:
     """Validate the configs, load the data once, draw (or read back) each run's labels, create the run
     directories (only once everything checked out) and build the group."""
     from symtheory.empirical.networks import get_architecture
@@ -354,20 +356,20 @@ def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str 
     get_architecture(first.arch).check(spec.channels, spec.image_size)
     device = resolve_device(first.device)
     full = data if data is not None else load_dataset(first.dataset, data_dir, download)
-    drawn = [_saved_labels(run, full, s) if resume else _new_labels(cfg, full)
+    drawn = [saved_labels(run, full, s) if resume else new_labels(cfg, full)
              for cfg, run, s in zip(cfgs, runs, saved)]
     group = make_group(cfgs, full, drawn, device, options)
-    amp_dtype, deterministic = _resolved(first, device)
+    amp_dtype, deterministic = resolve_precision(first, device)
     setups = []
     for cfg, run, path, (run_data, labels) in zip(cfgs, runs, paths, drawn):
         run = run or RunDir.create(path)
         if not resume:
             save_labels(run.labels_path, labels, run_data.train_indices.numpy())
-        setups.append(_Setup(cfg, run, device, run_data, labels, amp_dtype, group.channels_last, deterministic))
+        setups.append(RunSetup(cfg, run, device, run_data, labels, amp_dtype, group.channels_last, deterministic))
     return group, setups
 
 
-def _fused_record(group: FusedGroup, setups: Sequence[_Setup], r: int, options: FusedOptions) -> dict[str, Any]:
+def _fused_record(group: FusedGroup, setups: Sequence[RunSetup], r: int, options: FusedOptions) -> dict[str, Any]:
     return {
         "replicas": group.replicas,
         "index": r,
@@ -391,7 +393,7 @@ def _single_run_rng(seed: int, device: torch.device) -> dict[str, Any]:
         return rng_states()
 
 
-def _restore(group: FusedGroup, setups: Sequence[_Setup]) -> tuple[int, list[float]]:
+def _restore(group: FusedGroup, setups: Sequence[RunSetup]) -> tuple[int, list[float]]:
     """Load every run's checkpoint into the group; the common number of finished epochs and each run's
     wall seconds so far."""
     epochs, models, optim_states, walls = [], [], [], []
@@ -418,7 +420,7 @@ def _restore(group: FusedGroup, setups: Sequence[_Setup]) -> tuple[int, list[flo
     return epochs[0], walls
 
 
-def _checkpoint(group: FusedGroup, setups: Sequence[_Setup], active: Sequence[int], epoch: int,
+def _checkpoint(group: FusedGroup, setups: Sequence[RunSetup], active: Sequence[int], epoch: int,
                 rngs: Sequence[dict], wall: Callable[[int], float]) -> None:
     state = group.optimizer.state_dict()
     shapes = [p.shape for p in group.net.parameters()]
@@ -457,7 +459,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     start_epoch, previous = _restore(group, setups) if resume else (0, [0.0] * R)
     rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in setups]
     for r, s in enumerate(setups):
-        record = _config_record(s)
+        record = config_record(s)
         record["resolved"]["compile"] = group.compiled
         record["resolved"]["fused"] = _fused_record(group, setups, r, options)
         s.run.write_json(CONFIG, record)
@@ -473,7 +475,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     for r, s in enumerate(setups):
         if on_start:
             on_start(r, {"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(s.run.path), "config": s.cfg})
-        s.run.write_json(SUMMARY, _summary(s, rows[r], "running", "training", wall(r)))
+        s.run.write_json(SUMMARY, run_summary(s, rows[r], "running", "training", wall(r)))
     deterministic = setups[0].deterministic
     tune = options.cudnn_benchmark if options.cudnn_benchmark is not None else (
         device.type == "cuda" and not deterministic)
@@ -489,7 +491,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
                     if not math.isfinite(row["train_loss"]):
                         status[r], message[r] = "stopped-nonfinite", _nonfinite_message(row["train_loss"], epoch)
                         active.remove(r)
-                        summaries[r] = _summary(setups[r], rows[r], status[r], message[r], wall(r))
+                        summaries[r] = run_summary(setups[r], rows[r], status[r], message[r], wall(r))
                         setups[r].run.write_json(SUMMARY, summaries[r])
                         continue
                     rows[r].append(row)
@@ -504,12 +506,12 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     except KeyboardInterrupt:
         for r in active:
             s = setups[r]
-            s.run.write_json(SUMMARY, _summary(s, rows[r], "interrupted", f"interrupted after epoch {len(rows[r])}; "
+            s.run.write_json(SUMMARY, run_summary(s, rows[r], "interrupted", f"interrupted after epoch {len(rows[r])}; "
                                                f"--resume {s.run.path} continues", wall(r)))
         raise
     results = []
     for r, s in enumerate(setups):
-        summary = summaries.get(r) or _summary(s, rows[r], status[r], message[r], wall(r))
+        summary = summaries.get(r) or run_summary(s, rows[r], status[r], message[r], wall(r))
         if r not in summaries:
             s.run.write_json(SUMMARY, summary)
         results.append(RunResult(s.run.path, status[r], message[r], summary, rows[r]))

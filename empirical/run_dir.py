@@ -24,6 +24,11 @@ SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.pt"
 
 
+def _unstarted_leftover(path: Path) -> bool:
+    """A file a run start leaves when killed before its config.json exists: labels.npz or a write temporary."""
+    return path.is_file() and (path.name == LABELS or (path.name.startswith(".") and path.name.endswith(".tmp")))
+
+
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(file_object)`` on a new temporary file beside ``path`` (mode 0666 less the umask), fsync
     it, then rename it to ``path``."""
@@ -50,19 +55,26 @@ class RunDir:
 
     @staticmethod
     def ensure_new(path: str | Path) -> None:
-        """BadInput if ``path`` exists and is not an empty directory: a run is never overwritten."""
+        """BadInput if ``path`` exists and is not an empty directory: a run is never overwritten.
+
+        A directory holding only what a start killed before writing its config.json leaves (labels.npz,
+        temporary files of :func:`atomic_write`) counts as empty: no epoch ran there.
+        """
         p = Path(path)
-        if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        if p.exists() and (not p.is_dir() or any(not _unstarted_leftover(q) for q in p.iterdir())):
             raise BadInput(f"run directory {p} already exists; pass --resume {p} to continue it, or choose "
                            "another --out")
 
     @classmethod
     def create(cls, path: str | Path) -> "RunDir":
-        """A new run directory; BadInput if ``path`` exists and is not empty (use --resume to continue)."""
+        """A new run directory; BadInput if ``path`` exists and is not empty (use --resume to continue).
+        The leftovers of an unstarted run (see :meth:`ensure_new`) are removed."""
         p = Path(path)
         cls.ensure_new(p)
         try:
             p.mkdir(parents=True, exist_ok=True)
+            for leftover in p.iterdir():
+                leftover.unlink()
         except OSError as exc:
             raise BadInput(f"cannot create run directory {p}: {exc.strerror or exc}") from None
         return cls(p)

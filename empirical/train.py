@@ -23,20 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from symtheory.empirical.config import TrainConfig, get_dataset_spec
-from symtheory.empirical.data import ImageData, Preprocess, load_dataset, stratified_subset, take_train_subset
-from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy_labels, save_labels
+from symtheory.empirical.data import ImageData, Preprocess, load_dataset
+from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir, provenance
+from symtheory.empirical.run_setup import (
+    RunSetup, build_model, config_record, new_labels, resolve_precision, resolved_record, run_summary, saved_labels,
+)
+from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
 
-EPOCH_STREAM = 3
-INIT_STREAM = 4
 StepFn = Callable[[Tensor, Tensor, "torch.Generator | None"], tuple[Tensor, Tensor]]
 
 
@@ -67,12 +68,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise BadInput(f"device {name!r} does not exist ({torch.cuda.device_count()} CUDA device(s))")
     return device
-
-
-def stream_seed(seed: int, *stream: int) -> int:
-    """A 63-bit seed for the sub-stream ``stream`` of ``seed`` (numpy SeedSequence mixing)."""
-    words = np.random.SeedSequence([seed, *stream]).generate_state(2, np.uint32)
-    return (int(words[0]) << 31 ^ int(words[1])) & (2**63 - 1)
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -167,113 +162,8 @@ def deterministic_algorithms(enabled: bool, device: torch.device) -> Iterator[No
         torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
 
 
-@dataclass
-class _Setup:
-    """A run's resolved pieces (internal)."""
-
-    cfg: TrainConfig
-    run: RunDir
-    device: torch.device
-    data: ImageData
-    labels: NoisyLabels
-    amp_dtype: torch.dtype | None
-    channels_last: bool
-    deterministic: bool
-
-
-def _resolved(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
-    deterministic = cfg.deterministic if cfg.deterministic is not None else device.type == "cpu"
-    return (torch.bfloat16 if precision == "bf16" else None), deterministic
-
-
-def _new_labels(cfg: TrainConfig, data: ImageData) -> tuple[ImageData, NoisyLabels]:
-    if cfg.subset is not None and cfg.subset < data.train_labels.shape[0]:
-        data = take_train_subset(data, stratified_subset(data.train_labels, cfg.subset, cfg.seed))
-    matrix = np.array(cfg.noise_matrix) if cfg.noise_matrix is not None else None
-    labels = make_noisy_labels(data.train_labels.numpy(), data.num_classes, cfg.seed, cfg.noise, cfg.eta, matrix)
-    return data, labels
-
-
-def _saved_labels(run: RunDir, data: ImageData, saved: dict[str, Any]) -> tuple[ImageData, NoisyLabels]:
-    labels, indices = load_labels(run.labels_path)
-    if indices.size and (indices.max() >= data.train_labels.shape[0]):
-        raise BadInput(f"{run.labels_path} does not match the {data.name} training set here")
-    data = take_train_subset(data, indices)
-    if not np.array_equal(labels.clean, data.train_labels.numpy()):
-        raise BadInput(f"the clean labels in {run.labels_path} differ from the {data.name} data loaded now")
-    if labels.sha256 != saved["noise"]["noisy_labels_sha256"]:
-        raise BadInput(f"{run.labels_path} changed since the run started (noisy-label SHA-256 differs)")
-    return data, labels
-
-
-def _build_model(cfg: TrainConfig, data: ImageData, device: torch.device) -> nn.Module:
-    from symtheory.empirical.networks import build_network
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(stream_seed(cfg.seed, INIT_STREAM))
-        model = build_network(cfg.arch, data.in_channels, data.num_classes, data.image_size)
-    return model.to(device)
-
-
-def _config_record(setup: _Setup) -> dict[str, Any]:
-    from symtheory.empirical.presets import PRESETS
-
-    cfg = setup.cfg
-    return {
-        "train": cfg.to_dict(),
-        "preset": PRESETS[cfg.preset].describe() if cfg.preset in PRESETS else None,
-        "data": setup.data.describe(),
-        "noise": setup.labels.describe(),
-        "resolved": _resolved_record(setup),
-        "provenance": provenance(str(setup.device)),
-    }
-
-
-def _resolved_record(setup: _Setup) -> dict[str, Any]:
-    return {
-        "device": str(setup.device),
-        "precision": "bf16" if setup.amp_dtype == torch.bfloat16 else "fp32",
-        "channels_last": setup.channels_last,
-        "deterministic": setup.deterministic,
-        "compile": setup.cfg.compile,
-        "batch_order": "a permutation per epoch from a generator seeded by (seed, epoch)",
-        "subset": "class-stratified sample seeded by the run seed" if setup.cfg.subset else "whole training split",
-    }
-
-
-def _summary(setup: _Setup, rows: list[dict[str, Any]], status: str, message: str, wall: float) -> dict[str, Any]:
-    cfg, last = setup.cfg, (rows[-1] if rows else {})
-    best_j2 = max(rows, key=lambda r: r["j2"], default=None)
-    best_test = max(rows, key=lambda r: r["test_acc"], default=None)
-    return {
-        "status": status,
-        "message": message,
-        "run_dir": str(setup.run.path),
-        "preset": cfg.preset,
-        "dataset": setup.data.name,
-        "arch": cfg.arch,
-        "loss": cfg.loss,
-        "loss_params": dict(cfg.loss_params),
-        "noise": cfg.noise,
-        "eta": None if cfg.noise == "matrix" else cfg.eta,
-        "seed": cfg.seed,
-        "num_train": int(setup.data.train_labels.shape[0]),
-        "realised_flip_rate": setup.labels.flip_rate,
-        "noisy_labels_sha256": setup.labels.sha256,
-        "epochs_completed": int(last.get("epoch", 0)),
-        "epochs_planned": cfg.epochs,
-        "final": {k: last.get(k) for k in ("train_loss", "j1", "j2", "acc_kept", "acc_flipped", "memorized",
-                                             "test_acc")},
-        "best_j2": {"value": best_j2["j2"], "epoch": best_j2["epoch"]} if best_j2 else None,
-        "best_test_acc": {"value": best_test["test_acc"], "epoch": best_test["epoch"]} if best_test else None,
-        "wall_seconds": wall,
-        "device": str(setup.device),
-    }
-
-
 def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, download: bool,
-             overrides: dict[str, Any], data: ImageData | None) -> _Setup:
+             overrides: dict[str, Any], data: ImageData | None) -> RunSetup:
     from symtheory.empirical.networks import get_architecture
 
     if resume:
@@ -293,9 +183,9 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
         data = load_dataset(cfg.dataset, data_dir, download)
     elif data.name != spec.name or not torch.equal(data.train_indices.cpu(), torch.arange(data.train_indices.shape[0])):
         raise BadInput(f"the data given must be the whole {spec.name} training split, got {data.name}")
-    data, labels = _saved_labels(run, data, saved) if resume else _new_labels(cfg, data)
-    amp_dtype, deterministic = _resolved(cfg, device)
-    setup = _Setup(cfg, run or RunDir.create(out), device, data.to(device), labels, amp_dtype, False, deterministic)
+    data, labels = saved_labels(run, data, saved) if resume else new_labels(cfg, data)
+    amp_dtype, deterministic = resolve_precision(cfg, device)
+    setup = RunSetup(cfg, run or RunDir.create(out), device, data.to(device), labels, amp_dtype, False, deterministic)
     if not resume:
         save_labels(setup.run.labels_path, labels, data.train_indices.numpy())
     return setup
@@ -317,7 +207,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     setup = _prepare(cfg, Path(out), resume, data_dir, download, overrides, data)
     cfg, run, device, data = setup.cfg, setup.run, setup.device, setup.data
     loss = loss_fn(cfg.loss, **cfg.loss_params)
-    model = _build_model(cfg, data, device)
+    model = build_model(cfg, data, device)
     setup.channels_last = (cfg.channels_last if cfg.channels_last is not None
                            else device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()))
     if setup.channels_last:
@@ -342,10 +232,10 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
         record["train"] = cfg.to_dict()
         record.setdefault("resumes", []).append({
             "from_epoch": start_epoch, "overrides": {k: v for k, v in overrides.items() if v is not None},
-            "resolved": _resolved_record(setup), "provenance": provenance(str(device)),
+            "resolved": resolved_record(setup), "provenance": provenance(str(device)),
         })
     else:
-        record = _config_record(setup)
+        record = config_record(setup)
     run.write_json(CONFIG, record)
 
     def wall() -> float:
@@ -354,7 +244,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     status, message = "finished", f"finished {cfg.epochs} epochs"
     if on_start:
         on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg})
-    run.write_json(SUMMARY, _summary(setup, rows, "running", "training", wall()))
+    run.write_json(SUMMARY, run_summary(setup, rows, "running", "training", wall()))
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=cuda_devices), deterministic_algorithms(setup.deterministic, device):
@@ -379,16 +269,16 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
                 if on_epoch:
                     on_epoch(row)
     except KeyboardInterrupt:
-        run.write_json(SUMMARY, _summary(setup, rows, "interrupted",
+        run.write_json(SUMMARY, run_summary(setup, rows, "interrupted",
                                          f"interrupted after epoch {len(rows)}; --resume {run.path} continues", wall()))
         raise
-    summary = _summary(setup, rows, status, message, wall())
+    summary = run_summary(setup, rows, status, message, wall())
     run.write_json(SUMMARY, summary)
     return RunResult(run.path, status, message, summary, rows)
 
 
 def _run_epoch(epoch: int, cfg: TrainConfig, model: nn.Module, forward: nn.Module, optimizer, step: StepFn,
-               prep: Preprocess, data: ImageData, clean: Tensor, noisy: Tensor, n: int, setup: _Setup) -> dict:
+               prep: Preprocess, data: ImageData, clean: Tensor, noisy: Tensor, n: int, setup: RunSetup) -> dict:
     """One epoch of training, then evaluation; device values are read once, at the end."""
     start = time.perf_counter()
     lr = cfg.lr_schedule.lr_at(cfg.lr, epoch)

@@ -35,6 +35,13 @@ TEMPERATURE_RANGE = (0.05, 20.0)
 TEACHER_NOISE_RANGE = (0.05, 3.0)
 
 
+def _rows_view(out: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """out[rows] as a view when the rows are consecutive (they are: kinds are laid out in runs), else None."""
+    if rows[-1] - rows[0] + 1 == rows.size:
+        return out[rows[0]:rows[-1] + 1]
+    return None
+
+
 def _log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
     return np.exp(rng.uniform(np.log(low), np.log(high), size))
 
@@ -68,7 +75,8 @@ class ClassifierFamily:
 
     def logits(self, block: int) -> np.ndarray:
         """Logits z with g = softmax(z) for one block of classifiers, float32, shape (B, n, K)."""
-        start, stop = self.blocks()[block]
+        start = block * self.block_size
+        stop = min(start + self.block_size, len(self))
         dist = self.distribution
         n, k = dist.support, dist.classes
         out = np.empty((stop - start, n, k), dtype=np.float32)
@@ -77,32 +85,47 @@ class ClassifierFamily:
             rows = np.flatnonzero(kinds == j)
             if rows.size == 0:
                 continue
+            part = _rows_view(out, rows)
             idx = start + rows
             scale = self.scale[idx, None, None]
             if name == "random":
-                u = np.random.default_rng([self.entropy, block]).random((rows.size, n, k), dtype=np.float32)
+                rng = np.random.default_rng([self.entropy, block])
+                if part is None:
+                    u = rng.random((rows.size, n, k), dtype=np.float32)
+                else:
+                    u = rng.random((rows.size, n, k), dtype=np.float32, out=part)
                 u -= np.float32(0.5)
-                out[rows] = u * (scale * np.sqrt(12.0)).astype(np.float32)
+                u *= (scale * np.sqrt(12.0)).astype(np.float32)
             elif name == "linear":
                 weights = (scale * (dist.teacher + self.perturbation[idx])).astype(np.float32)
-                out[rows] = np.matmul(dist.features.astype(np.float32)[None], weights)
+                u = np.matmul(dist.features.astype(np.float32)[None], weights, out=part)
             else:
                 other = 1.0 / k if name == "posterior" else np.roll(dist.posterior, 1, axis=1)
                 lam = self.mix[idx, None, None].astype(np.float32)
-                mixed = (1 - lam) * dist.posterior.astype(np.float32) + lam * np.float32(other)
-                np.maximum(mixed, np.float32(1e-30), out=mixed)
-                np.log(mixed, out=mixed)
-                out[rows] = mixed * (1.0 / scale).astype(np.float32)
+                u = np.multiply(1 - lam, dist.posterior.astype(np.float32), out=part)
+                u += lam * np.float32(other)
+                np.maximum(u, np.float32(1e-30), out=u)
+                np.log(u, out=u)
+                u *= (1.0 / scale).astype(np.float32)
+            if part is None:
+                out[rows] = u
         return out
 
     def outputs(self, block: int) -> np.ndarray:
-        """g = floored softmax of one block's logits, float64, shape (B, n, K); rows sum to 1."""
-        z = self.logits(block)
-        z -= z.max(axis=-1, keepdims=True)
+        """g[k, b, x]: the floored softmax of one block's logits, class-major, float64, shape (K, B, n).
+
+        Class-major so that every operation over the K classes (max, sum, normalization) runs along long
+        contiguous rows; g[:, b, x] sums to 1.
+        """
+        z = np.ascontiguousarray(self.logits(block).transpose(2, 0, 1))
+        k = z.shape[0]
+        z -= np.maximum.reduce(z, axis=0)
         np.exp(z, out=z)
         g = z.astype(np.float64)
-        k = g.shape[-1]
-        g *= 1.0 / (g.sum(axis=-1, keepdims=True) * (1.0 + k * FLOOR))
+        total = g.sum(axis=0)
+        total *= 1.0 + k * FLOOR
+        np.divide(1.0, total, out=total)
+        g *= total
         g += FLOOR / (1.0 + k * FLOOR)
         return g
 

@@ -1,7 +1,9 @@
 """Evaluate a LossForm: exactly at rational points (sympy), or vectorized over many points (numpy / torch).
 
 The vectorized path computes the whole loss matrix M[..., j] = L(g, j) for every label j at once, using
-sum_{i != j} f(g_i) = sum_i f(g_i) - f(g_j), so it costs O(K) per point whatever the loss.
+sum_{i != j} f(g_i) = sum_i f(g_i) - f(g_j), so it costs O(K) per point whatever the loss. The class axis is
+the backend's: the last one (numpy, torch), or the first (:func:`class_major_backend`, the fast layout for
+many points with few classes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from symtheory.expr import K, P, Q, SumOther, sum_other_nodes
+from symtheory.expr import K, P, Q, sum_other_nodes
 from symtheory.forms import LossForm
 
 
@@ -42,16 +44,56 @@ def exact_label_sum(form: LossForm, g: Sequence[sp.Expr]) -> sp.Expr:
 
 @dataclass(frozen=True)
 class Backend:
-    """The array operations the vectorized evaluation needs, for numpy or torch."""
+    """The array operations the vectorized evaluation needs, for numpy or torch.
+
+    ``funcs`` also maps ``real_pow(x, a)`` (x^a for a non-integer exponent) and ``int_pow(x, n)`` (x^n for
+    an integer n other than 0, 1, 2), the forms :func:`fast_powers` rewrites powers into.
+    """
 
     funcs: dict[str, Callable]
-    sum_last: Callable[[Any], Any]
+    sum_classes: Callable[[Any], Any]
     zero_one: Callable[[Any], Any]
     broadcast: Callable[[Any, Any], Any]
 
 
+REAL_POW = sp.Function("real_pow")
+INT_POW = sp.Function("int_pow")
+
+
+def _int_pow(x, n: int):
+    """x^n by repeated squaring (n a non-zero integer): a few multiplications instead of a libm pow."""
+    if n < 0:
+        return 1.0 / _int_pow(x, -n)
+    result, base = None, x
+    while n:
+        if n & 1:
+            result = base if result is None else result * base
+        n >>= 1
+        if n:
+            base = base * base
+    return result
+
+
+def _numpy_funcs() -> dict[str, Callable]:
+    import numpy as np
+
+    def real_pow(x, a):
+        with np.errstate(divide="ignore"):
+            return np.exp(a * np.log(x))
+
+    return {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum,
+            "real_pow": real_pow, "int_pow": lambda x, n: _int_pow(x, int(n))}
+
+
+def _broadcast_numpy(x, like):
+    import numpy as np
+
+    return x if getattr(x, "shape", None) == like.shape else np.broadcast_to(x, like.shape)
+
+
 def numpy_backend() -> Backend:
-    """The operations in numpy (imported on first use: the proofs do not need it)."""
+    """The operations in numpy, classes on the last axis (numpy is imported on first use: the proofs do not
+    need it)."""
     import numpy as np
 
     def zero_one(g):
@@ -59,12 +101,25 @@ def numpy_backend() -> Backend:
         np.put_along_axis(out, g.argmax(-1)[..., None], 0.0, axis=-1)
         return out
 
-    return Backend(
-        funcs={"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum},
-        sum_last=lambda x: x.sum(axis=-1, keepdims=True),
-        zero_one=zero_one,
-        broadcast=lambda x, like: x if getattr(x, "shape", None) == like.shape else np.broadcast_to(x, like.shape),
-    )
+    return Backend(funcs=_numpy_funcs(), sum_classes=lambda x: x.sum(axis=-1, keepdims=True),
+                   zero_one=zero_one, broadcast=_broadcast_numpy)
+
+
+def class_major_backend() -> Backend:
+    """The operations in numpy with the classes on the first axis, g[k, ...]: every reduction over the K
+    classes is then K - 1 operations on long contiguous rows instead of many reductions of length K."""
+    import numpy as np
+
+    def zero_one(g):
+        best, winner = g[0].copy(), np.zeros(g.shape[1:], dtype=np.intp)
+        for j in range(1, g.shape[0]):
+            ahead = g[j] > best
+            winner[ahead] = j
+            np.maximum(best, g[j], out=best)
+        return (np.arange(g.shape[0]).reshape((-1,) + (1,) * (g.ndim - 1)) != winner).astype(g.dtype)
+
+    return Backend(funcs=_numpy_funcs(), sum_classes=lambda x: x.sum(axis=0, keepdims=True),
+                   zero_one=zero_one, broadcast=_broadcast_numpy)
 
 
 def torch_backend() -> Backend:
@@ -76,35 +131,67 @@ def torch_backend() -> Backend:
 
     return Backend(
         funcs={"log": torch.log, "exp": torch.exp, "sqrt": torch.sqrt, "Abs": torch.abs,
-               "Min": torch.minimum, "Max": torch.maximum},
-        sum_last=lambda x: x.sum(-1, keepdim=True),
+               "Min": torch.minimum, "Max": torch.maximum, "real_pow": torch.pow,
+               "int_pow": lambda x, n: torch.pow(x, int(n))},
+        sum_classes=lambda x: x.sum(-1, keepdim=True),
         zero_one=zero_one,
         broadcast=lambda x, like: x if getattr(x, "shape", None) == like.shape else torch.as_tensor(
             x, dtype=like.dtype, device=like.device).expand_as(like),
     )
 
 
+def fast_powers(expr: sp.Expr) -> sp.Expr:
+    """Powers x^a with a numeric exponent rewritten for speed: a non-integer a (not +-1/2, which print as
+    sqrt) as real_pow(x, a) = exp(a log x), an integer |a| >= 3 as int_pow(x, a) (repeated squaring)."""
+    def rewrite(e):
+        a = e.exp
+        if a.is_Integer:
+            return INT_POW(e.base, a)
+        return REAL_POW(e.base, a)
+
+    def wanted(e):
+        if not (e.is_Pow and e.exp.is_Number):
+            return False
+        if e.exp.is_Integer:
+            return abs(int(e.exp)) >= 3
+        return e.exp not in (sp.S.Half, -sp.S.Half)
+
+    return expr.replace(wanted, rewrite)
+
+
+def _numeric(expr: sp.Expr) -> sp.Expr:
+    return fast_powers(sp.sympify(expr)).evalf(30)
+
+
 def _compile_separable(expr: sp.Expr, n_classes: int, backend: Backend) -> Callable:
+    """M[..., k] = L(g, k) for a separable expression, computing each summand f_i once per class:
+
+    with F_i = f_i(g) elementwise, sum_{j != k} f_i(g_j) = sum_j F_i[j] - F_i[k], and an occurrence of
+    f_i(g_k) in the outer expression is read from F_i[k] rather than computed again (e.g. rll's log(alpha + p)).
+    """
     expr = sp.sympify(expr).subs(K, n_classes)
     nodes = sum_other_nodes(expr)
-    slots = [sp.Symbol(f"_s{i}") for i in range(len(nodes))]
-    outer = expr.xreplace(dict(zip(nodes, slots))).evalf(30)
-    outer_fn = sp.lambdify([P, *slots], outer, modules=[backend.funcs], cse=True)
-    inner_fns = [sp.lambdify([Q], node.args[0].evalf(30), modules=[backend.funcs], cse=True) for node in nodes]
+    summands = [node.args[0].xreplace({Q: P}) for node in nodes]
+    own = [sp.Symbol(f"_f{i}") for i in range(len(nodes))]
+    others = [sp.Symbol(f"_s{i}") for i in range(len(nodes))]
+    outer = expr.xreplace(dict(zip(nodes, others)))
+    outer = outer.xreplace({f: F for f, F in zip(summands, own) if not f.is_Atom})
+    outer_fn = sp.lambdify([P, *own, *others], _numeric(outer), modules=[backend.funcs], cse=True)
+    if not nodes:
+        return lambda g: backend.broadcast(outer_fn(g), g)
+    inner_fn = sp.lambdify([P], [_numeric(f) for f in summands], modules=[backend.funcs], cse=True)
 
     def matrix(g):
-        sums = []
-        for fn in inner_fns:
-            per_class = backend.broadcast(fn(g), g)
-            sums.append(backend.sum_last(per_class) - per_class)
-        return backend.broadcast(outer_fn(g, *sums), g)
+        values = [backend.broadcast(v, g) for v in inner_fn(g)]
+        sums = [backend.sum_classes(v) - v for v in values]
+        return backend.broadcast(outer_fn(g, *values, *sums), g)
 
     return matrix
 
 
 def compile_loss_matrix(form: LossForm, n_classes: int, backend: Backend | None = None) -> Callable:
-    """A function g[..., K] -> M[..., K] with M[..., j] = L(g, j) (numpy unless another backend is given);
-the form's parameters must be numbers."""
+    """A function g -> M with M[..., j] = L(g, j) along the backend's class axis (numpy, classes last,
+    unless another backend is given); the form's parameters must be numbers."""
     backend = backend or numpy_backend()
     if form.free_parameters():
         names = ", ".join(sorted(str(s) for s in form.free_parameters()))
@@ -117,12 +204,14 @@ the form's parameters must be numbers."""
     zero_one_weight = float(sp.sympify(form.zero_one).subs(K, n_classes))
 
     def matrix(g):
-        out = separable(g) if separable else 0 * g
+        out = separable(g) if separable else None
         for weight, base in normalized:
             values = base(g)
-            out = out + weight * values / backend.sum_last(values)
+            values = (weight / backend.sum_classes(values)) * values
+            out = values if out is None else out + values
         if zero_one_weight:
-            out = out + zero_one_weight * backend.zero_one(g)
-        return out
+            values = zero_one_weight * backend.zero_one(g)
+            out = values if out is None else out + values
+        return 0 * g if out is None else out
 
     return matrix

@@ -2,8 +2,8 @@
 
 A label distribution on the support is a weight array W[x, y] (W = w_x p(y|x) for the clean risk,
 w_x (p(.|x) T)_y for the noisy risk, counts/m for an empirical risk). Then sum_{x,y} W[x, y] L(h(x), y)
-is a dot product with the loss matrix M[h, x, y] = L(h(x), y) (:func:`symtheory.evaluate.compile_loss_matrix`),
-so one evaluation of M per block of classifiers serves every W as a column of one matrix product.
+is a dot product with the loss matrix M[y, h, x] = L(h(x), y) (:func:`symtheory.evaluate.compile_loss_matrix`,
+class-major), so one evaluation of M per chunk of classifiers serves every W as a column of one matrix product.
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ import numpy as np
 
 from symtheory.blas_threads import single_threaded_blas
 from symtheory.classifiers import ClassifierFamily
-from symtheory.evaluate import compile_loss_matrix
+from symtheory.evaluate import class_major_backend, compile_loss_matrix
 from symtheory.registry import get_loss
+
+CHUNK_ENTRIES = 1 << 16
 
 
 def compile_losses(names: Iterable[str], classes: int) -> dict[str, Callable]:
-    """name -> vectorized L(g, .) for K classes, each loss at its registry defaults."""
+    """name -> vectorized g[k, ...] -> L(g, k) (class-major) for K classes, each loss at its registry defaults."""
+    backend = class_major_backend()
     out = {}
     for name in names:
         spec = get_loss(name)
-        out[spec.name] = compile_loss_matrix(spec.form(symbolic=False), classes)
+        out[spec.name] = compile_loss_matrix(spec.form(symbolic=False), classes, backend)
     return out
 
 
@@ -57,27 +60,31 @@ def risk_sums(family: ClassifierFamily, losses: Mapping[str, Callable], weights:
 
     ``weights`` has shape (n, K, c); ``square_weights`` (n, K, c2) asks for sums of L^2 too (for
     standard errors). Work is split into the family's blocks, run on ``workers`` threads (each with a
-    single-threaded BLAS); ``progress`` is called with the number of classifiers each finished block covered.
+    single-threaded BLAS); within a block, losses are evaluated on chunks of about CHUNK_ENTRIES loss values,
+    whose temporaries stay in cache and are recycled by the allocator; ``progress`` is called with the number of classifiers each finished block covered.
     """
     n, k = family.distribution.support, family.distribution.classes
-    flat = np.ascontiguousarray(weights.reshape(n * k, -1))
-    flat_sq = None if square_weights is None else np.ascontiguousarray(square_weights.reshape(n * k, -1))
+    by_class = np.ascontiguousarray(weights.transpose(1, 0, 2))
+    by_class_sq = None if square_weights is None else np.ascontiguousarray(square_weights.transpose(1, 0, 2))
     size = len(family)
-    out = {name: RiskSums(np.empty((size, flat.shape[1])),
-                          None if flat_sq is None else np.empty((size, flat_sq.shape[1])), np.empty(size))
+    chunk = max(1, CHUNK_ENTRIES // (n * k))
+    out = {name: RiskSums(np.empty((size, by_class.shape[-1])),
+                          None if by_class_sq is None else np.empty((size, by_class_sq.shape[-1])), np.empty(size))
            for name in losses}
 
     def run(block: int) -> int:
         start, stop = family.blocks()[block]
         with single_threaded_blas():
-            g = family.outputs(block)
-            for name, matrix in losses.items():
-                values = matrix(g).reshape(stop - start, n * k)
-                out[name].first[start:stop] = values @ flat
-                out[name].largest[start:stop] = values.max(axis=1)
-                if flat_sq is not None:
-                    np.multiply(values, values, out=values)
-                    out[name].second[start:stop] = values @ flat_sq
+            outputs = family.outputs(block)
+            for lo in range(0, stop - start, chunk):
+                g = outputs[:, lo:lo + chunk]
+                rows = slice(start + lo, start + lo + g.shape[1])
+                for name, matrix in losses.items():
+                    values = matrix(g)
+                    out[name].first[rows] = np.matmul(values, by_class).sum(axis=0)
+                    out[name].largest[rows] = values.max(axis=(0, 2))
+                    if by_class_sq is not None:
+                        out[name].second[rows] = np.matmul(np.square(values), by_class_sq).sum(axis=0)
         return stop - start
 
     blocks = range(len(family.blocks()))

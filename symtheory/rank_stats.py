@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -122,6 +123,27 @@ def agreement(first: np.ndarray, second: np.ndarray, rtol: float = RTOL) -> Agre
     t12 = tied_pairs(a * (int(b.max()) + 1) + b)
     concordant = pairs - t1 - t2 + t12 - discordant
     return Agreement(n, pairs, concordant, discordant, t1, t2, t12, int(b.max()) + 1)
+
+
+def swap_detector(first: np.ndarray, rtol: float = RTOL) -> Callable[[np.ndarray], bool]:
+    """A test 'is some pair swapped between the ranking by ``first`` and by ``second``?' for many ``second``.
+
+    The first ranking is sorted once; each call ranks ``second`` (ties within rtol, as in :func:`agreement`)
+    and asks whether some element's second rank is below the largest second rank of a strictly
+    earlier first-tie group: O(n log n) per call, with no pair counting.
+    """
+    a = tie_ranks(first, rtol)
+    order = np.argsort(a, kind="stable")
+    starts = np.flatnonzero(np.diff(a[order], prepend=-1))
+    group_of = np.cumsum(np.diff(a[order], prepend=-1) > 0) - 1
+
+    def swapped(second: np.ndarray) -> bool:
+        b = tie_ranks(second, rtol)[order]
+        before = np.maximum.accumulate(np.maximum.reduceat(b, starts))
+        earlier = np.concatenate([[-1], before[:-1]])[group_of]
+        return bool(np.any(b < earlier))
+
+    return swapped
 
 
 @dataclass

@@ -26,7 +26,8 @@ from symtheory.finite_risk import compile_losses, risk_sums
 from symtheory.loss_facts import LossFacts, loss_facts
 from symtheory.monte_carlo import MonteCarloCheck, draw_labels, monte_carlo_check
 from symtheory.noise_settings import REGIME_TEXT, NoiseSetting
-from symtheory.rank_stats import RTOL, AffineFit, Agreement, SwappedPair, affine_fit, agreement, worst_swap
+from symtheory.rank_stats import (RTOL, AffineFit, Agreement, SwappedPair, affine_fit, agreement, swap_detector,
+                                  worst_swap)
 from symtheory.registry import LOSSES, get_loss
 from symtheory.risk import affine_intercept, affine_slope
 
@@ -207,16 +208,17 @@ def first_swap(clean: np.ndarray, label_sum: np.ndarray, classes: int, rtol: flo
     swapped pairs only grows with eta: bisection on 'some pair is swapped' is exact to 2^-steps.
     Returns that eta, the agreement just above it and the pair with the largest clean gap swapped there.
     """
-    def compare(eta: float) -> Agreement:
-        return agreement(clean, symmetric_noisy_risk(clean, label_sum, eta, classes), rtol)
+    def noisy(eta: float) -> np.ndarray:
+        return symmetric_noisy_risk(clean, label_sum, eta, classes)
 
-    if compare(1.0).discordant == 0:
+    swapped = swap_detector(clean, rtol)
+    if not swapped(noisy(1.0)):
         return None, None, None
     lo, hi = 0.0, 1.0
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if compare(mid).discordant else (mid, hi)
-    return hi, compare(hi), worst_swap(clean, symmetric_noisy_risk(clean, label_sum, hi, classes), rtol)
+        lo, hi = (lo, mid) if swapped(noisy(mid)) else (mid, hi)
+    return hi, agreement(clean, noisy(hi), rtol), worst_swap(clean, noisy(hi), rtol)
 
 
 def _ghosh(facts: LossFacts, largest: float, distribution: FiniteDistribution, setting: NoiseSetting) -> GhoshCheck:

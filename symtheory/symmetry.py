@@ -10,7 +10,6 @@ Normalized pieces sum to their weight exactly; the 0-1 piece sums to K-1 (one ar
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Literal
 

@@ -172,6 +172,19 @@ def test_existing_run_directory_is_refused(cifar, tmp_path):
         train(small(), tmp_path / "busy", data=cifar)
 
 
+def test_start_killed_before_its_config_is_started_again(cifar, tmp_path):
+    run = tmp_path / "unstarted"
+    run.mkdir()
+    (run / "labels.npz").write_bytes(b"half-written")
+    (run / ".config.json.123.abc.tmp").write_text("{")
+    result = train(small(epochs=1), run, data=cifar)
+    assert result.status == "finished"
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "labels.npz", "metrics.jsonl",
+                                                     "summary.json"]
+    with np.load(run / "labels.npz") as saved:
+        assert saved["noisy"].shape[0] == result.summary["num_train"]
+
+
 def test_resume_refuses_changed_labels(cifar, tmp_path):
     train(small(epochs=1), tmp_path / "run", data=cifar)
     with np.load(tmp_path / "run" / "labels.npz") as z:

@@ -1,0 +1,133 @@
+"""The pieces of one run, resolved before its first step, shared by :mod:`.train` and :mod:`.fused`:
+noisy labels (new or saved), the seeded network, the precision options, and the config and summary records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from symtheory.empirical.config import TrainConfig
+from symtheory.empirical.data import ImageData, stratified_subset, take_train_subset
+from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy_labels
+from symtheory.empirical.run_dir import RunDir, provenance
+from symtheory.empirical.seeds import INIT_STREAM, stream_seed
+from symtheory.errors import BadInput
+
+
+@dataclass
+class RunSetup:
+    """A run's resolved pieces: config, directory, device, data, noisy labels and precision options."""
+
+    cfg: TrainConfig
+    run: RunDir
+    device: torch.device
+    data: ImageData
+    labels: NoisyLabels
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    deterministic: bool
+
+
+def resolve_precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None, deterministic): bf16 autocast by default on CUDA only, deterministic
+    algorithms by default on the CPU only."""
+    precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    deterministic = cfg.deterministic if cfg.deterministic is not None else device.type == "cpu"
+    return (torch.bfloat16 if precision == "bf16" else None), deterministic
+
+
+def new_labels(cfg: TrainConfig, data: ImageData) -> tuple[ImageData, NoisyLabels]:
+    """The run's training data (its class-stratified subset if asked) and freshly drawn noisy labels
+    (symmetric or matrix noise at rate eta, from the run seed; Patel & Sastry 2021, Sec. 2)."""
+    if cfg.subset is not None and cfg.subset < data.train_labels.shape[0]:
+        data = take_train_subset(data, stratified_subset(data.train_labels, cfg.subset, cfg.seed))
+    matrix = np.array(cfg.noise_matrix) if cfg.noise_matrix is not None else None
+    labels = make_noisy_labels(data.train_labels.numpy(), data.num_classes, cfg.seed, cfg.noise, cfg.eta, matrix)
+    return data, labels
+
+
+def saved_labels(run: RunDir, data: ImageData, saved: dict[str, Any]) -> tuple[ImageData, NoisyLabels]:
+    """The training data and noisy labels of a run being resumed, read from its labels.npz; BadInput if they
+    no longer match the data loaded now or the SHA-256 recorded in its config."""
+    labels, indices = load_labels(run.labels_path)
+    if indices.size and (indices.max() >= data.train_labels.shape[0]):
+        raise BadInput(f"{run.labels_path} does not match the {data.name} training set here")
+    data = take_train_subset(data, indices)
+    if not np.array_equal(labels.clean, data.train_labels.numpy()):
+        raise BadInput(f"the clean labels in {run.labels_path} differ from the {data.name} data loaded now")
+    if labels.sha256 != saved["noise"]["noisy_labels_sha256"]:
+        raise BadInput(f"{run.labels_path} changed since the run started (noisy-label SHA-256 differs)")
+    return data, labels
+
+
+def build_model(cfg: TrainConfig, data: ImageData, device: torch.device) -> nn.Module:
+    """The run's network, initialized from the run seed's init stream (the global RNG is left untouched)."""
+    from symtheory.empirical.networks import build_network
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(cfg.seed, INIT_STREAM))
+        model = build_network(cfg.arch, data.in_channels, data.num_classes, data.image_size)
+    return model.to(device)
+
+
+def config_record(setup: RunSetup) -> dict[str, Any]:
+    """The config.json record of a new run: its config, preset, data, noise, resolved options, provenance."""
+    from symtheory.empirical.presets import PRESETS
+
+    cfg = setup.cfg
+    return {
+        "train": cfg.to_dict(),
+        "preset": PRESETS[cfg.preset].describe() if cfg.preset in PRESETS else None,
+        "data": setup.data.describe(),
+        "noise": setup.labels.describe(),
+        "resolved": resolved_record(setup),
+        "provenance": provenance(str(setup.device)),
+    }
+
+
+def resolved_record(setup: RunSetup) -> dict[str, Any]:
+    """What "auto" options resolved to for this run, and how batches and subsets are drawn."""
+    return {
+        "device": str(setup.device),
+        "precision": "bf16" if setup.amp_dtype == torch.bfloat16 else "fp32",
+        "channels_last": setup.channels_last,
+        "deterministic": setup.deterministic,
+        "compile": setup.cfg.compile,
+        "batch_order": "a permutation per epoch from a generator seeded by (seed, epoch)",
+        "subset": "class-stratified sample seeded by the run seed" if setup.cfg.subset else "whole training split",
+    }
+
+
+def run_summary(setup: RunSetup, rows: list[dict[str, Any]], status: str, message: str, wall: float) -> dict[str, Any]:
+    """summary.json: status, final and best J1/J2/test accuracy, wall time, from the metrics rows so far."""
+    cfg, last = setup.cfg, (rows[-1] if rows else {})
+    best_j2 = max(rows, key=lambda r: r["j2"], default=None)
+    best_test = max(rows, key=lambda r: r["test_acc"], default=None)
+    return {
+        "status": status,
+        "message": message,
+        "run_dir": str(setup.run.path),
+        "preset": cfg.preset,
+        "dataset": setup.data.name,
+        "arch": cfg.arch,
+        "loss": cfg.loss,
+        "loss_params": dict(cfg.loss_params),
+        "noise": cfg.noise,
+        "eta": None if cfg.noise == "matrix" else cfg.eta,
+        "seed": cfg.seed,
+        "num_train": int(setup.data.train_labels.shape[0]),
+        "realised_flip_rate": setup.labels.flip_rate,
+        "noisy_labels_sha256": setup.labels.sha256,
+        "epochs_completed": int(last.get("epoch", 0)),
+        "epochs_planned": cfg.epochs,
+        "final": {k: last.get(k) for k in ("train_loss", "j1", "j2", "acc_kept", "acc_flipped", "memorized",
+                                             "test_acc")},
+        "best_j2": {"value": best_j2["j2"], "epoch": best_j2["epoch"]} if best_j2 else None,
+        "best_test_acc": {"value": best_test["test_acc"], "epoch": best_test["epoch"]} if best_test else None,
+        "wall_seconds": wall,
+        "device": str(setup.device),
+    }
