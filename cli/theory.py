@@ -59,7 +59,8 @@ def check_loss(
     if data["numeric_check"]:
         console.print(data["numeric_check"])
     if data["bounded"] is True:
-        console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}")
+        console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}"
+                      f" ({_bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})")
     elif data["bounded"] is False:
         console.print(f"unbounded on the simplex: L -> oo along g^(n) with {data['unbounded_along']}")
     else:
@@ -139,3 +140,14 @@ def losses(
         table.add_row(r["loss"], r["parameters"], f"[{colour}]{r['symmetric']}[/{colour}]", r["constant"] or "-",
                       {True: "yes", False: "no", None: "?"}[r["bounded"]], r["citation"])
     console.print(table)
+
+
+def _bound_exactness(lower_exact: bool, upper_exact: bool) -> str:
+    """Which of the printed bounds are the infimum / supremum of L, for the check-loss line."""
+    if lower_exact and upper_exact:
+        return "inf and sup"
+    if lower_exact:
+        return "inf; the upper bound may not be tight"
+    if upper_exact:
+        return "sup; the lower bound may not be tight"
+    return "valid bounds, not shown tight"

@@ -18,7 +18,7 @@ def _slug(name: str) -> str:
 def _figures(name: str, grid: Grid, folder: Path) -> list[tuple[str, Path]]:
     from symtheory.empirical.plots import load_run, plot_runs
 
-    records = [load_run(r.source) for r in grid.values()]
+    records = [r.run if r.run is not None else load_run(r.source) for r in grid.values()]
     out = []
     for kind, caption in (("j1", "training accuracy J1 per eta (paper Figs. 1-3)"),
                           ("j1j2", "J1 solid, J2 dashed (paper Figs. 4-5)")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -16,6 +17,7 @@ class RunRecord:
     j2: list[float]
     test_accuracy: list[float] = field(default_factory=list)
     source: str = ""
+    run: Any = field(default=None, repr=False, compare=False)  # the empirical.plots record it was read from
 
     @property
     def final_j1(self) -> float:
@@ -51,7 +53,7 @@ def _curves(record) -> RunRecord:
     return RunRecord(
         loss=train["loss"], eta=float(train["eta"]),
         j1=[r["j1"] for r in rows], j2=[r["j2"] for r in rows],
-        test_accuracy=[r.get("test_acc", float("nan")) for r in rows], source=str(record.path),
+        test_accuracy=[r.get("test_acc", float("nan")) for r in rows], source=str(record.path), run=record,
     )
 
 

@@ -58,6 +58,8 @@ class LossAnalysis:
             "bounded": bd.bounded,
             "lower_bound": show(bd.lower),
             "upper_bound": show(bd.upper),
+            "lower_bound_exact": bd.lower_exact,
+            "upper_bound_exact": bd.upper_exact,
             "unbounded_along": bd.sequence,
             "symmetry_steps": [s.as_dict(latex) for s in sym.steps],
             "bounds_steps": [s.as_dict(latex) for s in bd.steps],

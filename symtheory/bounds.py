@@ -1,7 +1,9 @@
 """Boundedness of a loss on the open simplex: bounds when bounded, a sequence g^(n) when not.
 
 A symmetric loss is bounded (Patel & Sastry 2021, Sec. 3), so an unbounded loss (CCE) can never be
-symmetric. The bounds given are valid on the whole open simplex; they are not always the tightest ones.
+symmetric. The bounds given are valid on the whole open simplex. A bound is marked exact (the infimum or
+supremum) when it is: always for a loss of g_k alone, and the supremum (infimum) whenever every piece is
+convex (concave), since a convex function on the simplex takes its largest value at a vertex.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class BoundsResult:
     sequence: str | None = None
     sequence_limit: sp.Expr | None = None
     steps: list[Step] = field(default_factory=list)
+    lower_exact: bool = False
+    upper_exact: bool = False
 
 
 def _is_infinite(x: sp.Expr) -> bool:
@@ -115,7 +119,78 @@ def separable_bounds(expr: sp.Expr, n_classes: sp.Expr = K) -> BoundsResult:
         result = _unbounded(expr, divergent[0], divergent[1], n_classes, steps)
         result.lower, result.upper = lower, upper
         return result
-    return BoundsResult(True, lower, upper, steps=steps)
+    if not terms:
+        steps.append(Step("L depends on g_k alone, which takes every value in (0,1): the bounds are its inf and sup"))
+        return BoundsResult(True, lower, upper, steps=steps, lower_exact=True, upper_exact=True)
+    result = BoundsResult(True, lower, upper, steps=steps)
+    _vertex_refinement(result, pieces[0][1], sp.Add(*[fn for _, fn, _ in pieces[1:]]), n_classes)
+    return result
+
+
+def curvature_sign(f: sp.Expr) -> int | None:
+    """+1 if f'' >= 0 on (0, 1) (convex), -1 if f'' <= 0 (concave), 0 if f'' = 0 (affine); None if unknown."""
+    on_unit = sp.cancel(sp.together(sp.diff(f, T, 2).subs({T: 1 / (1 + _U), K: _K_MINUS_2 + 2})))
+    if on_unit == 0:
+        return 0
+    if on_unit.is_nonnegative:
+        return 1
+    if on_unit.is_nonpositive:
+        return -1
+    return None
+
+
+def vertex_values(a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp.Expr]:
+    """Limits of L = a(g_k) + sum_{j!=k} F(g_j) at the simplex's vertices: g = e_k gives a(1) + (K-1) F(0),
+    g = e_j (j != k) gives a(0) + F(1) + (K-2) F(0)."""
+    f0, f1 = one_sided_limit(sum_part, 0), one_sided_limit(sum_part, 1)
+    own = one_sided_limit(a, 1) + (n_classes - 1) * f0
+    other = one_sided_limit(a, 0) + f1 + (n_classes - 2) * f0
+    return _tidy_bound(own), _tidy_bound(other)
+
+
+def _larger_first(x: sp.Expr, y: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    difference = sp.cancel(sp.together(sp.expand_log(x - y, force=True).subs(K, _K_MINUS_2 + 2)))
+    if difference.is_nonnegative:
+        return x, y
+    if difference.is_nonpositive:
+        return y, x
+    return None
+
+
+def _vertex_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr) -> None:
+    """Mark a bound exact when a vertex attains it in the limit; replace it by the vertex value when every piece
+    is convex (upper) or concave (lower), since a convex function on the simplex peaks at a vertex."""
+    own, other = vertex_values(a, sum_part, n_classes)
+    if _is_infinite(own) or _is_infinite(other):
+        return
+    values = f"L(e_k) = {sp.sstr(own)}, L(e_j) = {sp.sstr(other)}"
+    for side in ("lower", "upper"):
+        bound = getattr(result, side)
+        if any(_same(bound, v) for v in (own, other)):
+            setattr(result, f"{side}_exact", True)
+            result.steps.append(Step(f"the {side} bound is approached at a vertex ({values}), so it is the "
+                                     f"{'inf' if side == 'lower' else 'sup'}", bound))
+    if result.lower_exact and result.upper_exact:
+        return
+    signs = {curvature_sign(a), curvature_sign(sum_part)}
+    if None in signs or {-1, 1} <= signs:
+        return
+    ordered = _larger_first(own, other)
+    if ordered is None:
+        return
+    if -1 not in signs and not result.upper_exact:
+        result.upper, result.upper_exact = ordered[0], True
+        result.steps.append(Step(f"a(t) and F(t) = sum_m c_m f_m(t) are convex, so L is convex on the simplex and "
+                                 f"its sup is the larger vertex value ({values})", ordered[0]))
+    if 1 not in signs and not result.lower_exact:
+        result.lower, result.lower_exact = ordered[1], True
+        result.steps.append(Step(f"a(t) and F(t) = sum_m c_m f_m(t) are concave, so L is concave on the simplex and "
+                                 f"its inf is the smaller vertex value ({values})", ordered[1]))
+
+
+def _same(x: sp.Expr, y: sp.Expr) -> bool:
+    difference = sp.expand(sp.expand_log(x - y, force=True))
+    return difference == 0 or sp.cancel(sp.together(difference)) == 0
 
 
 def _tidy_bound(x: sp.Expr) -> sp.Expr:
@@ -159,7 +234,13 @@ def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
     if form.zero_one != 0:
         steps.append(Step("0-1 piece lies in [0, weight]"))
         lower, upper = lower + sp.Min(0, form.zero_one), upper + sp.Max(0, form.zero_one)
-    return BoundsResult(True, lower, upper, steps=steps)
+    if not form.normalized and form.zero_one == 0:
+        return result
+    constant_rest = result.lower_exact and result.upper_exact and sp.simplify(result.lower - result.upper) == 0
+    exact = constant_rest and not form.normalized
+    if exact:
+        steps.append(Step("the rest is constant and the 0-1 piece takes both its values: the bounds are exact"))
+    return BoundsResult(True, lower, upper, steps=steps, lower_exact=exact, upper_exact=exact)
 
 
 def strictly_positive(base: sp.Expr, n_classes: sp.Expr = K) -> bool:

@@ -16,6 +16,7 @@ def test_check_loss_rll_proves_symbolic_k():
     assert result.returncode == 0, result.stderr
     assert "proved" in result.stdout and "every K >= 2" in result.stdout
     assert "C = K*log((alpha + 1)/alpha)" in result.stdout
+    assert "(inf; the upper bound may not be tight)" in " ".join(result.stdout.split())
 
 
 def test_check_loss_json_mse_refuted():
@@ -24,6 +25,8 @@ def test_check_loss_json_mse_refuted():
     assert result.returncode == 0
     assert data["symmetric"] == "refuted" and data["counterexample"]["classes"] == 10
     assert data["counterexample"]["sum_a"] != data["counterexample"]["sum_b"]
+    assert (data["lower_bound"], data["upper_bound"]) == ("0", "2")
+    assert data["lower_bound_exact"] and data["upper_bound_exact"]
 
 
 def test_check_loss_expression_latex():

@@ -71,3 +71,33 @@ def test_does_not_hold_on_a_fabricated_false_grid(module):
 def test_not_run_when_runs_are_missing(module):
     result = module.check({})
     assert result.verdict == "not run" and "missing runs" in result.measured
+
+
+def write_run_dirs(root, grid, preset="mnist-resnet18", dataset="mnist"):
+    """The fabricated grid as run directories, the way `symtheory train` writes config.json and metrics.jsonl."""
+    import json
+
+    for (loss, eta), run in grid.items():
+        folder = root / f"{loss}-eta{eta:g}"
+        folder.mkdir(parents=True)
+        train = {"loss": loss, "eta": eta, "preset": preset, "arch": "resnet18", "dataset": dataset}
+        (folder / "config.json").write_text(json.dumps({"train": train, "data": {"name": dataset}}))
+        rows = [{"epoch": i + 1, "j1": a, "j2": b, "test_acc": b} for i, (a, b) in enumerate(zip(run.j1, run.j2))]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_report_reads_each_run_once_and_tabulates_every_claim(tmp_path, monkeypatch):
+    from symtheory.empirical import plots
+    from symtheory.paper_checks.report import write_report
+
+    write_run_dirs(tmp_path / "runs", make_grid())
+    reads = []
+    real_load = plots.load_run
+    monkeypatch.setattr(plots, "load_run", lambda path: reads.append(str(path)) or real_load(path))
+    report = write_report(tmp_path / "runs", tmp_path / "out" / "report.md")
+    text = report.read_text()
+    assert len(reads) == 16 and len(set(reads)) == 16
+    assert "## mnist-resnet18/mnist" in text and "| rll | 0.4 | 50 |" in text
+    for claim in ("E1", "E2", "E3", "E4", "E5", "E6"):
+        assert f"| {claim} [mnist-resnet18/mnist] |" in text
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2

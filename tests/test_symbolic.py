@@ -7,8 +7,9 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
+from symtheory.bounds import curvature_sign
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
-from symtheory.expr import K, param_symbol
+from symtheory.expr import K, T, param_symbol
 from symtheory.registry import LOSSES, get_loss
 from symtheory.risk import C, ETA, R, derive_risk_relation
 
@@ -144,6 +145,40 @@ def test_bounds_contain_random_values(name):
     g = np.random.default_rng(1).dirichlet(np.ones(10) * 0.3, size=2000)
     m = compile_loss_matrix(spec.form(symbolic=False), 10)(g)
     assert m.min() >= lo - 1e-12 and m.max() <= hi + 1e-12
+
+
+def test_mse_bounds_are_its_inf_and_sup_for_every_k():
+    bounds = analyse_builtin("mse").bounds
+    assert (bounds.lower, bounds.upper) == (0, 2)
+    assert bounds.lower_exact and bounds.upper_exact
+
+
+def test_mixed_curvature_keeps_a_valid_bound_unmarked():
+    bounds = analyse_builtin("rll").bounds
+    assert bounds.lower_exact and not bounds.upper_exact
+
+
+@pytest.mark.parametrize("f, sign", [("t**2", 1), ("log(t + 1)", -1), ("3*t - 1", 0), ("(t - 1/2)**3", None)])
+def test_curvature_sign(f, sign):
+    assert curvature_sign(sp.sympify(f, locals={"t": T})) == sign
+
+
+@pytest.mark.parametrize("name", [n for n in LOSSES if n not in ("cce", "sce")])
+def test_bounds_marked_exact_are_approached_near_vertices(name):
+    spec = get_loss(name)
+    bounds = analyse_builtin(name, classes=10).bounds
+    assert bounds.bounded is True
+    values = {param_symbol(k): v for k, v in spec.defaults().items()}
+    eps = 1e-9
+    corners = np.full((10, 10), eps / 9) + np.eye(10) * (1 - eps - eps / 9)
+    centre = np.full((1, 10), 0.1)
+    m = compile_loss_matrix(spec.form(symbolic=False), 10)(np.vstack([corners, centre]))
+    lo, hi = (float(sp.sympify(x).subs(values)) for x in (bounds.lower, bounds.upper))
+    assert m.min() >= lo - 1e-9 and m.max() <= hi + 1e-9
+    if bounds.lower_exact:
+        assert m.min() == pytest.approx(lo, abs=1e-4)
+    if bounds.upper_exact:
+        assert m.max() == pytest.approx(hi, abs=1e-4)
 
 
 def test_rll_bounds_for_symbolic_alpha():
