@@ -180,6 +180,7 @@ def _print_report(report, seed: int) -> None:
         if setting.regime() == "class-conditional":
             _print_ghosh(ghosh_condition(setting.matrix))
             console.print(_class_conditional_table(rows))
+            _print_bound_sources(rows)
         else:
             console.print(_symmetric_table(rows))
         _print_monte_carlo(rows)
@@ -222,6 +223,16 @@ def _class_conditional_table(rows):
         table.add_row(r.loss.name, SYMMETRIC_MARK[r.loss.verdict], _tau(r.agreement.tau), str(r.agreement.discordant),
                       hypotheses, f"[{colour}]{r.verdict}[/{colour}]")
     return table
+
+
+def _print_bound_sources(rows) -> None:
+    by_source: dict[str, list[str]] = {}
+    for r in rows:
+        if r.ghosh.symmetric:
+            by_source.setdefault(r.ghosh.bound_source, []).append(r.loss.name)
+    if by_source:
+        console.print("L <= C/(K-1) checked with " + "; ".join(
+            f"the {source} ({', '.join(names)})" for source, names in sorted(by_source.items(), reverse=True)))
 
 
 def _print_ghosh(cond) -> None:

@@ -2,8 +2,9 @@
 
 A symmetric loss is bounded (Patel & Sastry 2021, Sec. 3), so an unbounded loss (CCE) can never be
 symmetric. The bounds given are valid on the whole open simplex. A bound is marked exact (the infimum or
-supremum) when it is: always for a loss of g_k alone, and the supremum (infimum) whenever every piece is
-convex (concave), since a convex function on the simplex takes its largest value at a vertex.
+supremum) when it is shown to be: always for a loss of g_k alone; for a(g_k) + sum_{j!=k} F(g_j) with F convex
+or concave, by reducing to the extreme points of each face g_k = t (Jensen, or a convex function peaking at a
+vertex); otherwise when a simplex vertex attains the bound in the limit.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def interval_range(f: sp.Expr) -> Range | None:
 
 
 def one_sided_limit(f: sp.Expr, end: int) -> sp.Expr:
-    """lim f(t) as t -> end from inside (0, 1): direct substitution when it is finite, else sympy's limit."""
+    """lim f(t) as t -> end from inside (0, 1): direct substitution when it is finite (or, with symbolic K, when
+    nothing infinite or undefined appears in it: an elementary function is continuous where it is defined),
+    else sympy's limit."""
     value = f.subs(T, end)
-    if value.is_finite:
+    if value.is_finite or (value.is_finite is None and not value.has(sp.oo, -sp.oo, sp.zoo, sp.nan)):
         return value
     return sp.limit(f, T, end, "+" if end == 0 else "-")
 
@@ -123,8 +126,44 @@ def separable_bounds(expr: sp.Expr, n_classes: sp.Expr = K) -> BoundsResult:
         steps.append(Step("L depends on g_k alone, which takes every value in (0,1): the bounds are its inf and sup"))
         return BoundsResult(True, lower, upper, steps=steps, lower_exact=True, upper_exact=True)
     result = BoundsResult(True, lower, upper, steps=steps)
-    _vertex_refinement(result, pieces[0][1], sp.Add(*[fn for _, fn, _ in pieces[1:]]), n_classes)
+    a_t, sum_part = pieces[0][1], sp.Add(*[fn for _, fn, _ in pieces[1:]])
+    _vertex_refinement(result, a_t, sum_part, n_classes)
+    if not (result.lower_exact and result.upper_exact):
+        _face_refinement(result, a_t, sum_part, n_classes)
     return result
+
+
+def face_profiles(a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp.Expr]:
+    """L restricted to g_k = t at the two extreme points of its face: the other classes equal,
+    a(t) + (K-1) F((1-t)/(K-1)), and one other class holding all of 1 - t, a(t) + F(1-t) + (K-2) F(0+)."""
+    spread = a + (n_classes - 1) * sum_part.subs(T, (1 - T) / (n_classes - 1))
+    corner = a + sum_part.subs(T, 1 - T) + (n_classes - 2) * one_sided_limit(sum_part, 0)
+    return spread, corner
+
+
+def _face_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr) -> None:
+    """Exact inf and sup when F = sum_m c_m f_m has a known curvature: with g_k = t fixed, sum_{j!=k} F(g_j)
+    over the face sum g_j = 1 - t is extreme where the others are equal (Jensen) or at a corner of the face
+    (a convex function peaks at a vertex); what is left is a range over t in (0, 1)."""
+    sign = curvature_sign(sum_part)
+    if sign is None:
+        return
+    spread, corner = face_profiles(a, sum_part, n_classes)
+    shape = {1: "convex", -1: "concave", 0: "affine"}[sign]
+    sup_profile, inf_profile = {1: (corner, spread), -1: (spread, corner), 0: (spread, spread)}[sign]
+    for side, profile in (("upper", sup_profile), ("lower", inf_profile)):
+        if getattr(result, f"{side}_exact"):
+            continue
+        rng = interval_range(profile)
+        value = None if rng is None else _tidy_bound(rng.upper if side == "upper" else rng.lower)
+        if value is None or _is_infinite(value) or value.has(sp.Min, sp.Max):
+            continue
+        setattr(result, side, value)
+        setattr(result, f"{side}_exact", True)
+        where = "the other classes equal" if profile is spread else "one other class holding 1 - g_k"
+        result.steps.append(Step(f"F is {shape}, so at g_k = t the {'sup' if side == 'upper' else 'inf'} over the "
+                                 f"other classes is at {where}; its {'sup' if side == 'upper' else 'inf'} over t "
+                                 f"in (0,1) is {sp.sstr(value)}", profile))
 
 
 def curvature_sign(f: sp.Expr) -> int | None:
@@ -196,7 +235,10 @@ def _same(x: sp.Expr, y: sp.Expr) -> bool:
 def _tidy_bound(x: sp.Expr) -> sp.Expr:
     if _is_infinite(x):
         return sp.oo if sp.limit(x, sp.Symbol("_never"), 0) == sp.oo or x.has(sp.oo) and not x.has(-sp.oo) else x
-    return sp.logcombine(sp.expand_log(sp.expand(x), force=True), force=True) if x.has(sp.log) else sp.factor(x)
+    if not x.has(sp.log):
+        return sp.factor(x)
+    combined = sp.logcombine(sp.expand_log(sp.expand(x), force=True), force=True)
+    return combined.replace(sp.log, lambda arg: sp.log(sp.factor(arg)))
 
 
 def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:

@@ -14,12 +14,14 @@ from symtheory.registry import get_loss
 
 @dataclass(frozen=True)
 class LossFacts:
-    """The symmetry verdict (proved / refuted / unknown) and C (a float, at the defaults) when proved."""
+    """The symmetry verdict (proved / refuted / unknown), C when proved and sup L over the simplex when it is
+    proved exact (floats, at the defaults)."""
 
     name: str
     verdict: str
     constant: float | None
     parameters: dict
+    supremum: float | None = None
 
     @property
     def symmetric(self) -> bool:
@@ -29,7 +31,7 @@ class LossFacts:
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"loss": self.name, "symmetric": self.verdict, "constant": self.constant,
-                "parameters": self.parameters}
+                "supremum": self.supremum, "parameters": self.parameters}
 
 
 @lru_cache(maxsize=None)
@@ -38,8 +40,11 @@ def loss_facts(name: str, classes: int) -> LossFacts:
     spec = get_loss(name)
     analysis = analyse_builtin(spec.name, None, classes)
     defaults = spec.defaults()
-    constant = None
+    values = {param_symbol(k): v for k, v in defaults.items()}
+    constant = supremum = None
     if analysis.symmetry.verdict == "proved" and analysis.symmetry.constant is not None:
-        values = {param_symbol(k): v for k, v in defaults.items()}
         constant = float(sp.sympify(analysis.symmetry.constant).subs(values).subs(K, classes))
-    return LossFacts(spec.name, analysis.symmetry.verdict, constant, {k: str(v) for k, v in defaults.items()})
+    if analysis.bounds.bounded and analysis.bounds.upper_exact:
+        supremum = float(sp.sympify(analysis.bounds.upper).subs(values).subs(K, classes))
+    return LossFacts(spec.name, analysis.symmetry.verdict, constant, {k: str(v) for k, v in defaults.items()},
+                     supremum)

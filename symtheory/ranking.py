@@ -79,6 +79,7 @@ class GhoshCheck:
     bounded: bool
     deterministic: bool
     condition: bool
+    bound_source: str = "family maximum"
 
     def failing(self) -> list[str]:
         """The hypotheses that do not hold here, in words."""
@@ -95,7 +96,7 @@ class GhoshCheck:
         """JSON-ready."""
         return {"symmetric_loss": self.symmetric, "max_loss_at_most_C_over_K_minus_1": self.bounded,
                 "deterministic_labels": self.deterministic, "T_diagonal_dominant": self.condition,
-                "applies": self.applies}
+                "bound_checked_with": self.bound_source, "applies": self.applies}
 
 
 @dataclass
@@ -222,10 +223,13 @@ def first_swap(clean: np.ndarray, label_sum: np.ndarray, classes: int, rtol: flo
 
 
 def _ghosh(facts: LossFacts, largest: float, distribution: FiniteDistribution, setting: NoiseSetting) -> GhoshCheck:
+    """Ghosh et al. 2017, Thm. 3 hypotheses; L <= C/(K-1) is checked with the proved sup of L when there is one,
+    else with the largest loss value over the classifier family (which can miss a larger sup)."""
     bound = None if facts.constant is None else facts.constant / (distribution.classes - 1)
-    bounded = bound is not None and largest <= bound * (1 + 1e-9) + 1e-12
+    top, source = (facts.supremum, "proved sup") if facts.supremum is not None else (largest, "family maximum")
+    bounded = bound is not None and top <= bound * (1 + 1e-9) + 1e-12
     return GhoshCheck(facts.symmetric, bounded, distribution.label_rule == "deterministic",
-                      nm.ghosh_condition(setting.matrix).holds)
+                      nm.ghosh_condition(setting.matrix).holds, source)
 
 
 def _verdict(facts: LossFacts, regime: str, agree: Agreement, kept: bool, ghosh: GhoshCheck | None,

@@ -16,7 +16,7 @@ def test_check_loss_rll_proves_symbolic_k():
     assert result.returncode == 0, result.stderr
     assert "proved" in result.stdout and "every K >= 2" in result.stdout
     assert "C = K*log((alpha + 1)/alpha)" in result.stdout
-    assert "(inf; the upper bound may not be tight)" in " ".join(result.stdout.split())
+    assert "(inf and sup)" in " ".join(result.stdout.split())
 
 
 def test_check_loss_json_mse_refuted():

@@ -158,12 +158,14 @@ def test_class_conditional_noise_and_the_ghosh_condition():
     for loss in ("mae", "zero-one"):
         kept = rep.result(loss, 0)
         assert kept.ghosh.applies and kept.minimizer_kept and kept.as_predicted is True
+        assert kept.ghosh.bound_source == "proved sup"
         changed = rep.result(loss, 1)
         assert not changed.ghosh.applies and not changed.minimizer_kept
         memorizer = int(np.argmin(changed.noisy))
         assert KINDS[rep.family.kinds[memorizer]] == "flip-posterior"
     rll = rep.result("rll", 0)
-    assert rll.ghosh.failing() == ["L > C/(K-1)"]
+    assert rll.ghosh.failing() == ["L > C/(K-1)"] and rll.ghosh.bound_source == "proved sup"
+    assert rll.loss.supremum == pytest.approx(np.log(11) + np.log((0.1 + 1 / (K - 1)) / 0.1), rel=1e-12)
 
 
 def test_bad_config_is_bad_input():

@@ -75,7 +75,17 @@ def test_noise_matrix_file_and_plot(tmp_path):
     data = json.loads(done.stdout)
     assert data["settings"][0]["regime"] == "class-conditional"
     assert data["settings"][0]["ghosh_condition"]["holds"] is True
+    mae = next(r for r in data["results"] if r["loss"] == "mae")
+    assert mae["ghosh"]["bound_checked_with"] == "proved sup" and mae["ghosh"]["applies"] is True
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_text_names_how_the_ghosh_bound_was_checked():
+    done = run("--noise-matrix", "pair-flip", "--eta", "0.3", "--loss", "mae,rll,nce", "--classifiers", "40",
+               "--support", "60", "--samples", "0", "--labels", "deterministic")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "L <= C/(K-1) checked with the proved sup (mae, rll); the family maximum (nce)" in text
 
 
 @pytest.mark.parametrize("args, phrase", [

@@ -153,9 +153,14 @@ def test_mse_bounds_are_its_inf_and_sup_for_every_k():
     assert bounds.lower_exact and bounds.upper_exact
 
 
-def test_mixed_curvature_keeps_a_valid_bound_unmarked():
+def test_rll_sup_is_at_the_centre_of_the_face_g_k_to_0():
+    # a convex, F concave: the sup is at g_k -> 0 with the other classes equal, not at a vertex
     bounds = analyse_builtin("rll").bounds
-    assert bounds.lower_exact and not bounds.upper_exact
+    expected = sp.log((ALPHA + 1) / ALPHA) + sp.log((ALPHA + 1 / (K - 1)) / ALPHA)
+    assert bounds.lower_exact and bounds.upper_exact
+    for classes in (3, 10, 100):
+        gap = (bounds.upper - expected).subs(K, classes)
+        assert sp.simplify(sp.expand_log(gap, force=True)) == 0
 
 
 @pytest.mark.parametrize("f, sign", [("t**2", 1), ("log(t + 1)", -1), ("3*t - 1", 0), ("(t - 1/2)**3", None)])
@@ -163,16 +168,22 @@ def test_curvature_sign(f, sign):
     assert curvature_sign(sp.sympify(f, locals={"t": T})) == sign
 
 
+def face_points(classes: int, eps: float = 1e-9) -> np.ndarray:
+    """Points with g_0 = t on a grid of (0, 1): the other classes equal, or one of them holding 1 - t."""
+    t = np.concatenate([[eps], np.linspace(0.005, 0.995, 199), [1 - eps]])
+    spread = np.column_stack([t] + [(1 - t) / (classes - 1)] * (classes - 1))
+    rest = 1e-7 * (1 - t)
+    corner = np.column_stack([t, 1 - t - rest] + [rest / (classes - 2)] * (classes - 2))
+    return np.vstack([spread, corner])
+
+
 @pytest.mark.parametrize("name", [n for n in LOSSES if n not in ("cce", "sce")])
-def test_bounds_marked_exact_are_approached_near_vertices(name):
+def test_bounds_marked_exact_are_approached(name):
     spec = get_loss(name)
     bounds = analyse_builtin(name, classes=10).bounds
     assert bounds.bounded is True
     values = {param_symbol(k): v for k, v in spec.defaults().items()}
-    eps = 1e-9
-    corners = np.full((10, 10), eps / 9) + np.eye(10) * (1 - eps - eps / 9)
-    centre = np.full((1, 10), 0.1)
-    m = compile_loss_matrix(spec.form(symbolic=False), 10)(np.vstack([corners, centre]))
+    m = compile_loss_matrix(spec.form(symbolic=False), 10)(face_points(10))[:, 0]
     lo, hi = (float(sp.sympify(x).subs(values)) for x in (bounds.lower, bounds.upper))
     assert m.min() >= lo - 1e-9 and m.max() <= hi + 1e-9
     if bounds.lower_exact:
@@ -181,8 +192,8 @@ def test_bounds_marked_exact_are_approached_near_vertices(name):
         assert m.max() == pytest.approx(hi, abs=1e-4)
 
 
-def test_rll_bounds_for_symbolic_alpha():
-    bounds = analyse_builtin("rll").bounds
+def test_rll_bounds_for_symbolic_alpha_reduce_to_two_logs_at_k2():
+    bounds = analyse_builtin("rll", classes=2).bounds
     assert bounds.lower == 0
     assert sp.expand_log(bounds.upper - 2 * sp.log((ALPHA + 1) / ALPHA), force=True) == 0
 
