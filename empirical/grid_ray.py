@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from symtheory.empirical.grid import (FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, _epochs_done, _final,
+from symtheory.empirical.grid import (FINISHED, INTERRUPTED, GridOutcome, GridRun, _epochs_done, _final,
                                       run_state, train_one)
 from symtheory.errors import BadInput
 
@@ -80,25 +80,12 @@ def train_task(run: GridRun, data_dir: str | None, download: bool, threads: int 
     state = run_state(run.run_dir)
     if state == FINISHED:
         return TaskResult("skipped (ray)", FINISHED, _final(run.run_dir), "already finished")
-    if state == NEW:
-        clear_stub(run.run_dir)
     action = "resumed (ray)" if state == INTERRUPTED else "trained (ray)"
     try:
         result = train_one(run, state, data_dir, download)
     except BadInput as exc:
         return TaskResult(action, FAILED, None, str(exc))
     return TaskResult(action, result.status, result.summary.get("final"), result.message, result.rows)
-
-
-def clear_stub(run_dir: Path) -> None:
-    """Remove what a run killed before writing its config.json leaves behind (labels.npz, temporary
-    files), so the retry can start it afresh; anything else in the directory is left alone."""
-    if not run_dir.is_dir() or (run_dir / "config.json").exists():
-        return
-    entries = list(run_dir.iterdir())
-    if entries and all(e.is_file() and (e.name == "labels.npz" or e.name.endswith(".tmp")) for e in entries):
-        for entry in entries:
-            entry.unlink()
 
 
 def run_ray(todo: Sequence[GridRun], states: dict[Path, str], *, data_dir=None, download: bool = False,

@@ -2,9 +2,9 @@
 
 A symmetric loss is bounded (Patel & Sastry 2021, Sec. 3), so an unbounded loss (CCE) can never be
 symmetric. The bounds given are valid on the whole open simplex. A bound is marked exact (the infimum or
-supremum) when it is shown to be: always for a loss of g_k alone; for a(g_k) + sum_{j!=k} F(g_j) with F convex
-or concave, by reducing to the extreme points of each face g_k = t (Jensen, or a convex function peaking at a
-vertex); otherwise when a simplex vertex attains the bound in the limit.
+supremum) when it is shown to be: always for a loss of g_k alone; when a simplex vertex attains the bound in
+the limit; and for a(g_k) + sum_{j!=k} F(g_j) with F convex or concave, by reducing to the extreme points of
+each face g_k = t (Jensen, or a convex function peaking at a vertex).
 """
 
 from __future__ import annotations
@@ -187,18 +187,9 @@ def vertex_values(a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr = K) -> tupl
     return _tidy_bound(own), _tidy_bound(other)
 
 
-def _larger_first(x: sp.Expr, y: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
-    difference = sp.cancel(sp.together(sp.expand_log(x - y, force=True).subs(K, _K_MINUS_2 + 2)))
-    if difference.is_nonnegative:
-        return x, y
-    if difference.is_nonpositive:
-        return y, x
-    return None
-
-
 def _vertex_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_classes: sp.Expr) -> None:
-    """Mark a bound exact when a vertex attains it in the limit; replace it by the vertex value when every piece
-    is convex (upper) or concave (lower), since a convex function on the simplex peaks at a vertex."""
+    """Mark a bound exact when a vertex of the simplex attains it in the limit (a bound that some limit of L
+    reaches is its inf or sup)."""
     own, other = vertex_values(a, sum_part, n_classes)
     if _is_infinite(own) or _is_infinite(other):
         return
@@ -209,22 +200,6 @@ def _vertex_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_cl
             setattr(result, f"{side}_exact", True)
             result.steps.append(Step(f"the {side} bound is approached at a vertex ({values}), so it is the "
                                      f"{'inf' if side == 'lower' else 'sup'}", bound))
-    if result.lower_exact and result.upper_exact:
-        return
-    signs = {curvature_sign(a), curvature_sign(sum_part)}
-    if None in signs or {-1, 1} <= signs:
-        return
-    ordered = _larger_first(own, other)
-    if ordered is None:
-        return
-    if -1 not in signs and not result.upper_exact:
-        result.upper, result.upper_exact = ordered[0], True
-        result.steps.append(Step(f"a(t) and F(t) = sum_m c_m f_m(t) are convex, so L is convex on the simplex and "
-                                 f"its sup is the larger vertex value ({values})", ordered[0]))
-    if 1 not in signs and not result.lower_exact:
-        result.lower, result.lower_exact = ordered[1], True
-        result.steps.append(Step(f"a(t) and F(t) = sum_m c_m f_m(t) are concave, so L is concave on the simplex and "
-                                 f"its inf is the smaller vertex value ({values})", ordered[1]))
 
 
 def _same(x: sp.Expr, y: sp.Expr) -> bool:

@@ -75,8 +75,7 @@ class ClassifierFamily:
 
     def logits(self, block: int) -> np.ndarray:
         """Logits z with g = softmax(z) for one block of classifiers, float32, shape (B, n, K)."""
-        start = block * self.block_size
-        stop = min(start + self.block_size, len(self))
+        start, stop = self.blocks()[block]
         dist = self.distribution
         n, k = dist.support, dist.classes
         out = np.empty((stop - start, n, k), dtype=np.float32)

@@ -61,7 +61,8 @@ def risk_sums(family: ClassifierFamily, losses: Mapping[str, Callable], weights:
     ``weights`` has shape (n, K, c); ``square_weights`` (n, K, c2) asks for sums of L^2 too (for
     standard errors). Work is split into the family's blocks, run on ``workers`` threads (each with a
     single-threaded BLAS); within a block, losses are evaluated on chunks of about CHUNK_ENTRIES loss values,
-    whose temporaries stay in cache and are recycled by the allocator; ``progress`` is called with the number of classifiers each finished block covered.
+    whose temporaries stay in cache and are recycled by the allocator; ``progress`` is called with the number
+    of classifiers each finished block covered.
     """
     n, k = family.distribution.support, family.distribution.classes
     by_class = np.ascontiguousarray(weights.transpose(1, 0, 2))

@@ -219,7 +219,8 @@ def first_swap(clean: np.ndarray, label_sum: np.ndarray, classes: int, rtol: flo
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if swapped(noisy(mid)) else (mid, hi)
-    return hi, agreement(clean, noisy(hi), rtol), worst_swap(clean, noisy(hi), rtol)
+    above = noisy(hi)
+    return hi, agreement(clean, above, rtol), worst_swap(clean, above, rtol)
 
 
 def _ghosh(facts: LossFacts, largest: float, distribution: FiniteDistribution, setting: NoiseSetting) -> GhoshCheck:

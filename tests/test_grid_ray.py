@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from symtheory.empirical.grid import plan_grid, run_grid, run_state
-from symtheory.empirical.grid_ray import INSTALL_HINT, clear_stub, run_ray
+from symtheory.empirical.grid_ray import INSTALL_HINT, run_ray
+from symtheory.empirical.run_dir import RunDir
 from symtheory.errors import BadInput
 
 COMPARED = ("epoch", "j1", "j2", "train_loss", "test_acc")
@@ -155,19 +156,21 @@ def test_impossible_requests_are_bad_input(ray_cluster, tmp_path):
         run_ray(runs, {}, max_retries=-1)
 
 
-def test_clear_stub_removes_only_what_a_killed_start_leaves(tmp_path):
+def test_a_killed_start_is_cleared_and_nothing_else_is(tmp_path):
+    # what a retried Ray task relies on: RunDir.create clears the leftovers of a start killed before config.json
     stub = tmp_path / "stub"
     stub.mkdir()
     (stub / "labels.npz").write_bytes(b"x")
     (stub / ".summary.json.1.ab.tmp").write_bytes(b"x")
-    clear_stub(stub)
+    RunDir.create(stub)
     assert stub.is_dir() and not any(stub.iterdir())
     for extra in ("config.json", "notes.txt"):
         kept = tmp_path / extra
         kept.mkdir()
         (kept / "labels.npz").write_bytes(b"x")
         (kept / extra).write_text("{}")
-        clear_stub(kept)
+        with pytest.raises(BadInput, match="already exists"):
+            RunDir.create(kept)
         assert sorted(p.name for p in kept.iterdir()) == sorted(["labels.npz", extra])
 
 
