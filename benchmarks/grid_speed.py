@@ -5,7 +5,10 @@
 (b) fast path: the harness's single-run step (:func:`symtheory.empirical.train.make_train_step`): uint8
     data on the device, batches gathered by index, on CUDA bf16 autocast and channels_last, no per-step sync;
 (c) fused: R runs of the preset's eta x loss grid as one stacked model (:mod:`symtheory.empirical.fused`),
-    on CUDA with torch.compile by default.
+    once per ``--variants`` entry: the vmap layout (grouped kernels) or the loop layout (R kernels per
+    layer), compiled by inductor (the trainer's CUDA default), inductor with CUDA graphs
+    (reduce-overhead), the cudagraphs backend (the traced graph's own kernels replayed), or eager.
+    Ratios and the grid projection use the fastest variant.
 
 Each mode times ``--steps`` training steps after ``--warmup`` untimed ones (which include compilation) and
 ``--eval-chunks`` evaluation batches, and extrapolates to an epoch: ceil(n_train / batch) steps plus one
@@ -15,8 +18,12 @@ the pixels random. Per model-epoch = epoch seconds / runs in the mode. Grid = fo
 its epochs (200, 100, 200) one at a time for (a) and (b), ceil(16 / R) fused groups for (c) plus its
 warm-up once. Targets (H100): ResNet-32 (a)/(c) >= 10 per model-epoch; whole grid under 60 minutes.
 
-    python benchmarks/grid_speed.py --device cuda --steps 50 --out results.json   # the GPU measurement
-    python benchmarks/grid_speed.py --device cpu --steps 2 --replicas 2           # CPU smoke test
+With ``--budget S`` no new measurement starts after S seconds; the order is (a), (b) and the first variant
+of every network, then the other variants, and ``--out`` is rewritten after every measurement, so a run
+cut short still leaves every figure it took.
+
+    python benchmarks/grid_speed.py --device cuda --budget 360 --out results.json   # the GPU measurement
+    python benchmarks/grid_speed.py --device cpu --steps 2 --replicas 2             # CPU smoke test
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,10 +43,12 @@ import torch
 
 from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.data import ImageData, Preprocess
-from symtheory.empirical.fused import (FusedOptions, epoch_orders, make_group, predict_all, train_step)
+from symtheory.empirical.fused import (COMPILE_BACKENDS, FusedOptions, epoch_orders, make_group, predict_all,
+                                        train_step)
 from symtheory.empirical.losses import loss_fn
 from symtheory.empirical.presets import get_preset
 from symtheory.empirical.run_setup import build_model, new_labels, resolve_precision
+from symtheory.errors import BadInput
 from symtheory.empirical.train import (epoch_batches, epoch_generator, make_optimizer, make_train_step, predict,
                                        resolve_device)
 
@@ -48,6 +58,7 @@ MODELS = (  # arch, preset, channels, size, n_train, n_test
     ("resnet18", "mnist-resnet18", 1, 28, 60_000, 10_000),
 )
 GRID_RUNS = 16
+DEFAULT_VARIANTS = ("vmap,vmap+reduce-overhead,loop+cudagraphs", "vmap")  # CUDA, CPU
 
 
 @dataclass
@@ -75,6 +86,7 @@ class ModelResult:
     n_test: int
     steps_per_epoch: int
     modes: dict[str, ModeTiming] = field(default_factory=dict)
+    best_fused: str | None = None
     ratio_a_c: float | None = None
     ratio_b_c: float | None = None
     grid_seconds: dict[str, float] = field(default_factory=dict)
@@ -95,6 +107,9 @@ class BenchmarkResult:
     extrapolation: str
     models: list[ModelResult]
     grid_total_seconds: dict[str, float]
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    budget: float | None = None
 
 
 def _sync(device: torch.device) -> None:
@@ -259,11 +274,30 @@ def time_fast(cfg: TrainConfig, data: ImageData, device: torch.device, args, n_t
     return _timing("b-fast", 1, step, steps_per_epoch, per_image * (n_train + n_test), warmup, _peak_gib(device), note)
 
 
+def parse_variant(text: str) -> tuple[str, FusedOptions]:
+    """'layout[+how]' -> (mode name, options): how is a torch.compile backend (inductor, cudagraphs,
+    aot_eager), an inductor mode (reduce-overhead, max-autotune, ...) or eager (no compile); bare 'layout'
+    is the trainer's default (inductor on CUDA)."""
+    layout, _, how = text.strip().partition("+")
+    if not how or how == "inductor":
+        options = dict(layout=layout)
+    elif how == "eager":
+        options = dict(layout=layout, compile=False)
+    elif how in COMPILE_BACKENDS:
+        options = dict(layout=layout, compile=True, compile_backend=how)
+    else:
+        options = dict(layout=layout, compile=True, compile_mode=how)
+    try:
+        return f"c-fused:{text.strip()}", FusedOptions(**options)
+    except BadInput as exc:
+        raise ValueError(f"variant {text!r}: {exc}") from None
+
+
 def time_fused(configs: list[TrainConfig], data: ImageData, device: torch.device, args, n_train: int, n_test: int,
-               steps_per_epoch: int) -> ModeTiming:
-    """(c): the fused group of ``configs`` (R runs) on device-resident data."""
+               steps_per_epoch: int, mode: str = "c-fused:vmap", options: FusedOptions | None = None) -> ModeTiming:
+    """(c): the fused group of ``configs`` (R runs) on device-resident data, run as ``options`` say."""
     _reset_memory(device)
-    options = FusedOptions(compile=args.compile, compile_mode=args.compile_mode)
+    options = options or FusedOptions()
     group = make_group(configs, data, [new_labels(cfg, data) for cfg in configs], device, options)
     generators, order, sizes = epoch_orders(group, 1)
     batches = [b for b, s in zip(order.split(sizes, dim=-1), sizes) if s == configs[0].batch_size]
@@ -281,13 +315,19 @@ def time_fused(configs: list[TrainConfig], data: ImageData, device: torch.device
         predict_all(group, eval_images, None)
         group.net.train()
 
-    warmup = _timed(device, lambda: (steps(args.warmup, 0), evaluate()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warmup = _timed(device, lambda: (steps(args.warmup, 0), evaluate()))
     step = _timed(device, lambda: steps(args.steps, args.warmup)) / args.steps
     per_image = _timed(device, evaluate) / eval_images.shape[0]
-    note = (f"R={group.replicas}, {'bf16' if group.amp_dtype else 'fp32'}, channels_last {group.channels_last}, "
-            f"compile {group.compiled}{' (' + group.compile_mode + ')' if group.compile_mode else ''}, "
-            f"{'one batch shared by all runs' if not group.batched_train_input else 'a batch per run'}")
-    return _timing("c-fused", group.replicas, step, steps_per_epoch, per_image * (n_train + n_test), warmup,
+    how = (f"compile {group.compile_backend}" + (f" ({group.compile_mode})" if group.compile_mode else "")
+           if group.compiled else "eager")
+    failed = [str(w.message) for w in caught if "torch.compile failed" in str(w.message)]
+    note = (f"R={group.replicas}, {group.net.layout}, {how}, {'bf16' if group.amp_dtype else 'fp32'}, "
+            f"channels_last {group.channels_last}, "
+            f"{'one batch shared by all runs' if not group.batched_train_input else 'a batch per run'}"
+            + (f"; {failed[0]}" if failed else ""))
+    return _timing(mode, group.replicas, step, steps_per_epoch, per_image * (n_train + n_test), warmup,
                    _peak_gib(device), note)
 
 
@@ -298,46 +338,86 @@ def _timing(mode: str, runs: int, step: float, steps_per_epoch: int, eval_epoch:
     return ModeTiming(mode, runs, step, train_epoch, eval_epoch, epoch, epoch / runs, warmup, peak, note)
 
 
-def measure(args, device: torch.device) -> BenchmarkResult:
-    models = []
-    for arch, preset, channels, size, n_train, n_test in MODELS:
-        if arch not in args.models:
-            continue
-        held = min(n_train, args.images) if args.images else n_train
-        eval_held = args.eval_chunks * args.eval_batch_size
-        data = random_data(channels, size, held, eval_held)
-        configs = grid_configs(preset, args.replicas, args.batch_size, args.eval_batch_size, str(device),
-                               args.seeds == "distinct")
-        epochs = configs[0].epochs
-        result = ModelResult(arch, preset, epochs, n_train, n_test, math.ceil(n_train / args.batch_size))
-        print(f"measuring {arch} ({preset}) on {device} ...", flush=True)
-        for mode in args.modes:
-            if mode == "a":
-                timing = time_baseline(configs[0], data, device, args, n_train, n_test, result.steps_per_epoch)
-            elif mode == "b":
-                timing = time_fast(configs[0], data, device, args, n_train, n_test, result.steps_per_epoch)
-            else:
-                timing = time_fused(configs, data, device, args, n_train, n_test, result.steps_per_epoch)
-            result.modes[timing.mode] = timing
-            print(f"  {timing.mode}: {timing.per_model_epoch_seconds:.3f} s per model-epoch", flush=True)
-        fused = result.modes.get("c-fused")
-        for key, mode in (("ratio_a_c", "a-baseline"), ("ratio_b_c", "b-fast")):
-            if fused and mode in result.modes:
-                setattr(result, key, result.modes[mode].per_model_epoch_seconds / fused.per_model_epoch_seconds)
-        for name, t in result.modes.items():
-            groups = math.ceil(GRID_RUNS / t.runs)
-            result.grid_seconds[name] = groups * epochs * t.epoch_seconds + (t.warmup_seconds if t.runs > 1 else 0.0)
-        models.append(result)
-    totals = {m: sum(r.grid_seconds.get(m, 0.0) for r in models) for m in ("a-baseline", "b-fast", "c-fused")
-              if all(m in r.grid_seconds for r in models)}
+def plan(args) -> list[tuple[tuple, str]]:
+    """What to time, most needed first, so that a ``--budget`` cut drops the least: for every network its
+    (a), (b) and first fused variant (what the ratios and the grid projection need), then the other
+    fused variants network by network."""
+    models = [m for m in MODELS if m[0] in args.models]
+    single = [name for key, name in (("a", "a-baseline"), ("b", "b-fast")) if key in args.modes]
+    fused = [f"c-fused:{v}" for v in args.variants] if "c" in args.modes else []
+    return [(m, mode) for m in models for mode in single + fused[:1]] + [(m, mode) for m in models for mode in fused[1:]]
+
+
+def summarize(result: "ModelResult") -> None:
+    """Ratios against the fastest fused variant, and each mode's grid projection: 16 runs x the preset's
+    epochs, ceil(16 / R) groups for a fused mode plus its warm-up once."""
+    fused = {k: t for k, t in result.modes.items() if k.startswith("c-fused")}
+    best = min(fused, key=lambda k: fused[k].per_model_epoch_seconds) if fused else None
+    result.best_fused = best
+    for key, mode in (("ratio_a_c", "a-baseline"), ("ratio_b_c", "b-fast")):
+        value = None
+        if best and mode in result.modes:
+            value = result.modes[mode].per_model_epoch_seconds / fused[best].per_model_epoch_seconds
+        setattr(result, key, value)
+    result.grid_seconds = {}
+    for name, t in result.modes.items():
+        groups = math.ceil(GRID_RUNS / t.runs)
+        result.grid_seconds[name] = groups * result.epochs * t.epoch_seconds + (t.warmup_seconds if t.runs > 1 else 0.0)
+
+
+def grid_totals(models: list["ModelResult"]) -> dict[str, float]:
+    """The whole grid per mode (a, b, and the best fused variant of each network), where every network has it."""
+    totals = {m: sum(r.grid_seconds[m] for r in models) for m in ("a-baseline", "b-fast")
+              if models and all(m in r.grid_seconds for r in models)}
+    if models and all(r.best_fused for r in models):
+        totals["c-fused (best variant per network)"] = sum(r.grid_seconds[r.best_fused] for r in models)
+    return totals
+
+
+def measure(args, device: torch.device, on_progress: Callable[[BenchmarkResult], None] | None = None) -> BenchmarkResult:
+    """Time the plan in order; stop starting new items once ``args.budget`` seconds have passed (the rest
+    is listed as skipped). ``on_progress`` gets the result so far after every item."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    return BenchmarkResult(
+    res = BenchmarkResult(
         str(device), name, torch.__version__, datetime.datetime.now().isoformat(timespec="seconds"), args.replicas,
         args.batch_size, args.steps, args.warmup, args.eval_batch_size, args.workers,
         f"{args.steps} timed steps of batch {args.batch_size} after {args.warmup} warm-up steps, times "
         f"ceil(n_train / batch) steps per epoch (CIFAR-10 50,000, MNIST 60,000 training images), plus "
         f"{args.eval_chunks} timed evaluation batches of {args.eval_batch_size} scaled to n_train + n_test images",
-        models, totals)
+        [], {}, budget=args.budget)
+    start = time.perf_counter()
+    cache: dict[str, tuple[ImageData, list[TrainConfig], ModelResult]] = {}
+    for (arch, preset, channels, size, n_train, n_test), mode in plan(args):
+        if args.budget is not None and time.perf_counter() - start > args.budget:
+            res.skipped.append(f"{arch} {mode}")
+            continue
+        if arch not in cache:
+            held = min(n_train, args.images) if args.images else n_train
+            data = random_data(channels, size, held, args.eval_chunks * args.eval_batch_size)
+            configs = grid_configs(preset, args.replicas, args.batch_size, args.eval_batch_size, str(device),
+                                   args.seeds == "distinct")
+            result = ModelResult(arch, preset, configs[0].epochs, n_train, n_test, math.ceil(n_train / args.batch_size))
+            cache[arch] = data, configs, result
+            res.models.append(result)
+        data, configs, result = cache[arch]
+        print(f"measuring {arch} ({preset}) {mode} on {device} ...", flush=True)
+        common = (data, device, args, n_train, n_test, result.steps_per_epoch)
+        if mode == "a-baseline":
+            timing = time_baseline(configs[0], *common)
+        elif mode == "b-fast":
+            timing = time_fast(configs[0], *common)
+        else:
+            timing = time_fused(configs, *common, *parse_variant(mode.removeprefix("c-fused:")))
+        result.modes[timing.mode] = timing
+        print(f"  {timing.mode}: {timing.per_model_epoch_seconds:.3f} s per model-epoch "
+              f"(warm-up {timing.warmup_seconds:.1f} s)", flush=True)
+        summarize(result)
+        res.grid_total_seconds = grid_totals(res.models)
+        res.seconds = time.perf_counter() - start
+        if on_progress:
+            on_progress(res)
+    res.seconds = time.perf_counter() - start
+    return res
 
 
 def _fmt(seconds: float | None) -> str:
@@ -350,29 +430,33 @@ def _fmt(seconds: float | None) -> str:
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def print_table(res: BenchmarkResult) -> None:
-    print(f"\ngrid speed on {res.device_name} ({res.device}), torch {res.torch}, {res.date}")
-    print(f"R = {res.replicas}; {res.extrapolation}\n")
-    header = (f"| {'model':<15}| {'mode':<11}| {'train s/epoch':>13} | {'eval s/epoch':>12} | "
-              f"{'s/model-epoch':>13} | {'warm-up':>8} | {'peak GiB':>8} | note")
-    print(header)
-    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:]) + "|")
+def format_table(res: BenchmarkResult) -> str:
+    """The result as a markdown table with its header lines, the ratios and the grid projections."""
+    lines = [f"grid speed on {res.device_name} ({res.device}), torch {res.torch}, {res.date}",
+             f"R = {res.replicas}; {res.extrapolation}; measured in {_fmt(res.seconds)}", ""]
+    header = (f"| {'model':<15}| {'mode':<24}| {'train s/epoch':>13} | {'eval s/epoch':>12} | "
+              f"{'s/model-epoch':>13} | {'warm-up':>8} | {'peak GiB':>8} | note |")
+    lines += [header, "|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|"]
     for m in res.models:
         for t in m.modes.values():
             peak = "-" if t.peak_memory_gib is None else f"{t.peak_memory_gib:.2f}"
-            print(f"| {m.arch:<15}| {t.mode:<11}| {_fmt(t.train_epoch_seconds):>13} | "
-                  f"{_fmt(t.eval_epoch_seconds):>12} | "
-                  f"{_fmt(t.per_model_epoch_seconds):>13} | {_fmt(t.warmup_seconds):>8} | {peak:>8} | {t.note}")
-    print()
+            lines.append(f"| {m.arch:<15}| {t.mode:<24}| {_fmt(t.train_epoch_seconds):>13} | "
+                         f"{_fmt(t.eval_epoch_seconds):>12} | {_fmt(t.per_model_epoch_seconds):>13} | "
+                         f"{_fmt(t.warmup_seconds):>8} | {peak:>8} | {t.note} |")
+    lines.append("")
     for m in res.models:
         ratios = ", ".join(f"{k[-3:].replace('_', '/')} = {v:.1f}x" for k, v in
                            (("ratio_a_c", m.ratio_a_c), ("ratio_b_c", m.ratio_b_c)) if v is not None)
+        best = f" (c = {m.best_fused})" if m.best_fused else ""
         grid = ", ".join(f"{k} {_fmt(v)}" for k, v in m.grid_seconds.items())
-        print(f"{m.arch:<15} per model-epoch {ratios or '-'}; its 16 runs x {m.epochs} epochs: {grid}")
+        lines.append(f"{m.arch}: per model-epoch {ratios or '-'}{best}; its {GRID_RUNS} runs x {m.epochs} epochs: {grid}")
     if res.grid_total_seconds:
         totals = ", ".join(f"{k} {_fmt(v)}" for k, v in res.grid_total_seconds.items())
-        print(f"whole grid ({GRID_RUNS * len(res.models)} runs): {totals}")
-    print("targets (H100): resnet32 a/c >= 10; fused whole grid < 60 min")
+        lines.append(f"whole grid ({GRID_RUNS * len(res.models)} runs): {totals}")
+    if res.skipped:
+        lines.append(f"skipped (over the {_fmt(res.budget)} budget): {', '.join(res.skipped)}")
+    lines.append("targets (H100): resnet32 a/c >= 10; fused whole grid < 60 min")
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -394,32 +478,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", choices=("same", "distinct"), default="same",
                         help="fused runs' seeds: same (as `symtheory grid --seeds 0`: one batch feeds all runs) "
                              "or distinct (a batch per run)")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                        help="torch.compile in (c) (default: on CUDA)")
-    parser.add_argument("--compile-mode", default=None, help="torch.compile mode in (c), e.g. reduce-overhead")
+    parser.add_argument("--variants", default=None,
+                        help="comma-separated fused variants timed in (c), each layout[+how]: layout vmap or loop, "
+                             "how a compile backend (inductor, cudagraphs, aot_eager), an inductor mode "
+                             "(reduce-overhead, max-autotune) or eager; bare layout = the trainer's default "
+                             f"(default {DEFAULT_VARIANTS[0]} on CUDA, {DEFAULT_VARIANTS[1]} on CPU)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds: start no new measurement after this (the rest is listed as skipped)")
     parser.add_argument("--compile-single", action="store_true", help="torch.compile the model in (b) too")
-    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the results as JSON (after every measurement) and the table beside it as .md")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
     defaults = dict(steps=(50, 2), warmup=(10, 1), batch_size=(128, 16), eval_batch_size=(1024, 32),
-                    eval_chunks=(5, 1), images=(None, 256), workers=(4, 0))
+                    eval_chunks=(5, 1), images=(None, 256), workers=(4, 0), variants=DEFAULT_VARIANTS)
     for key, (gpu, cpu) in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, gpu if cuda else cpu)
     args.models = [m.strip() for m in args.models.split(",")]
     args.modes = [m.strip() for m in args.modes.split(",")]
+    args.variants = [v.strip() for v in args.variants.split(",")]
+    unknown = [m for m in args.models if m not in {spec[0] for spec in MODELS}] + \
+        [m for m in args.modes if m not in ("a", "b", "c")]
+    if unknown:
+        parser.error(f"unknown model or mode: {', '.join(unknown)}")
+    for variant in args.variants:
+        try:
+            parse_variant(variant)
+        except ValueError as exc:
+            parser.error(str(exc))
     args.device_obj = device
     return args
 
 
 def main(argv: list[str] | None = None) -> BenchmarkResult:
     args = parse_args(argv)
-    result = measure(args, args.device_obj)
-    print_table(result)
+
+    def write(result: BenchmarkResult) -> None:
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(asdict(result), indent=2) + "\n")
+            args.out.with_suffix(".md").write_text(format_table(result) + "\n")
+
+    result = measure(args, args.device_obj, on_progress=write)
+    write(result)
+    print("\n" + format_table(result))
     if args.out:
-        args.out.write_text(json.dumps(asdict(result), indent=2) + "\n")
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return result
 
 

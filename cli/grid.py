@@ -25,6 +25,16 @@ def parse_list(text: Optional[str], kind=str, what: str = "value") -> list | Non
         raise BadInput(f"cannot read {what}s from {text!r}") from None
 
 
+def backend_options(backend: str, owner: str, flag: str, **values) -> dict:
+    """The options given (not None) that belong to backend ``owner``; BadInput naming the first one if the
+    chosen backend is another."""
+    given = {name: value for name, value in values.items() if value is not None}
+    if given and backend != owner:
+        name = next(iter(given)).replace("_", "-")
+        raise BadInput(f"--{'compile/--no-compile' if name == 'compile' else name} needs {flag}")
+    return given
+
+
 @app.command("grid")
 def grid_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="cifar10-resnet32, cifar10-inception, mnist-resnet18, "
@@ -48,6 +58,18 @@ def grid_command(
     gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPUs per run, a fraction shares one (default 0; e.g. 0.25)."),
     cpus_per_run: Optional[float] = typer.Option(None, "--cpus-per-run", help="Ray: CPUs per run, also its torch threads (default 1)."),
     max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Ray: retries of a run whose worker died or that raised (default 2)."),
+    layout: Optional[str] = typer.Option(None, "--layout", help="Fused: vmap (one grouped kernel per layer, default) "
+                                         "or loop (R kernels per layer); the same math."),
+    compile_fused: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="Fused: torch.compile the step "
+                                                 "(default: on CUDA)."),
+    compile_backend: Optional[str] = typer.Option(None, "--compile-backend", help="Fused: inductor (default), "
+                                                  "cudagraphs, aot_eager or eager."),
+    compile_mode: Optional[str] = typer.Option(None, "--compile-mode", help="Fused, inductor: default, "
+                                               "reduce-overhead, max-autotune, max-autotune-no-cudagraphs."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Fused: write checkpoints every "
+                                                   "N epochs (and after the last; default 1)."),
+    batch_order: Optional[str] = typer.Option(None, "--batch-order", help="Fused: per-run (default; each run's own "
+                                              "seed) or shared (run 0's order for all)."),
     as_json: bool = typer.Option(False, "--json", help="Print what happened to each run as JSON."),
 ) -> None:
     """Train the eta x loss grid of a preset: finished runs are skipped, interrupted ones resumed."""
@@ -57,10 +79,15 @@ def grid_command(
         backend = "fused"
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
-    ray_options = {k: v for k, v in dict(address=address, gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run,
-                                         max_retries=max_retries).items() if v is not None}
-    if ray_options and backend != "ray":
-        raise BadInput(f"--{next(iter(ray_options)).replace('_', '-')} needs --backend ray")
+    ray_options = backend_options(backend, "ray", "--backend ray", address=address, gpus_per_run=gpus_per_run,
+                                  cpus_per_run=cpus_per_run, max_retries=max_retries)
+    fused_options = backend_options(backend, "fused", "--fused", layout=layout, compile=compile_fused,
+                                    compile_backend=compile_backend, compile_mode=compile_mode,
+                                    checkpoint_every=checkpoint_every, batch_order=batch_order)
+    if fused_options:
+        from symtheory.empirical.fused import FusedOptions
+
+        FusedOptions(**fused_options)
     overrides = dict(dataset=dataset, arch=arch, epochs=epochs, subset=subset, batch_size=batch_size, device=device)
     runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
                      parse_list(seeds, int, "seed"), **overrides)
@@ -73,14 +100,15 @@ def grid_command(
         task = progress.add_task(f"grid ({len(runs)} runs)", total=total_epochs, stats="")
 
         def on_run(run, action):
-            progress.console.print(f"{action}: {run.label} -> {run.run_dir}")
+            if not as_json:
+                progress.console.print(f"{action}: {run.label} -> {run.run_dir}")
 
         def on_epoch(run, row):
             progress.update(task, advance=1, stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} "
                                                     f"J2 {row['j2']:.3f}")
 
         outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
-                            **ray_options)
+                            **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]
     if as_json:
         print_json(rows)

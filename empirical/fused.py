@@ -32,7 +32,7 @@ from symtheory.empirical.config import TrainConfig, get_dataset_spec
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
-from symtheory.empirical.fused_model import StackedNetwork, stack_batches
+from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir
@@ -49,6 +49,8 @@ SHARED_FIELDS = ("dataset", "arch", "epochs", "batch_size", "optimizer", "lr", "
                  "lr_schedule", "normalize", "augment", "subset", "device", "precision", "channels_last",
                  "deterministic", "eval_batch_size")
 BATCH_ORDERS = ("per-run", "shared")
+COMPILE_BACKENDS = ("inductor", "cudagraphs", "aot_eager", "eager")
+INDUCTOR_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,17 @@ class FusedOptions:
     run 0's batch order and augmentation (identical to per-run when all seeds are equal).
 
     None means automatic: compile and cudnn autotuning on CUDA, channels_last per the configs' rule.
+    ``layout`` is how the stacked network runs (:mod:`.fused_model`: ``vmap``, grouped kernels, or
+    ``loop``, R kernels per layer); ``compile_backend`` is torch.compile's backend (``inductor`` by
+    default; ``cudagraphs`` replays the traced graph, the unchanged kernels, as CUDA graphs).
     ``checkpoint_every`` > 1 writes checkpoints every that many epochs (and after the last).
     """
 
     batch_order: str = "per-run"
+    layout: str = "vmap"
     compile: bool | None = None
     compile_mode: str | None = None
+    compile_backend: str = "inductor"
     channels_last: bool | None = None
     cudnn_benchmark: bool | None = None
     checkpoint_every: int = 1
@@ -70,6 +77,15 @@ class FusedOptions:
     def __post_init__(self) -> None:
         if self.batch_order not in BATCH_ORDERS:
             raise BadInput(f"unknown batch order {self.batch_order!r}; choices: {', '.join(BATCH_ORDERS)}")
+        if self.layout not in LAYOUTS:
+            raise BadInput(f"unknown fused layout {self.layout!r}; choices: {', '.join(LAYOUTS)}")
+        if self.compile_backend not in COMPILE_BACKENDS:
+            raise BadInput(f"unknown compile backend {self.compile_backend!r}; choices: {', '.join(COMPILE_BACKENDS)}")
+        if self.compile_mode is not None and self.compile_mode not in INDUCTOR_MODES:
+            raise BadInput(f"unknown compile mode {self.compile_mode!r}; choices: {', '.join(INDUCTOR_MODES)}")
+        if self.compile_mode is not None and self.compile_backend != "inductor":
+            raise BadInput(f"a compile mode ({self.compile_mode!r}) applies to the inductor backend only, "
+                           f"not {self.compile_backend!r}")
         if self.checkpoint_every < 1:
             raise BadInput(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
 
@@ -95,6 +111,7 @@ class FusedGroup:
     amp_dtype: torch.dtype | None
     compiled: bool
     compile_mode: str | None
+    compile_backend: str = "inductor"
     steps: dict[bool, Callable] = field(default_factory=dict)
     predictors: dict[bool, Callable] = field(default_factory=dict)
 
@@ -146,7 +163,7 @@ def _maybe_compile(fn: Callable, group: FusedGroup) -> Callable:
     """``fn`` compiled (falling back to eager with a warning if compilation fails), or ``fn`` itself."""
     if not group.compiled:
         return fn
-    compiled = torch.compile(fn, mode=group.compile_mode, dynamic=False)
+    compiled = torch.compile(fn, backend=group.compile_backend, mode=group.compile_mode, dynamic=False)
     state = {"fn": compiled, "tried": False}
 
     def call(*args):
@@ -194,7 +211,7 @@ def _train_input(group: FusedGroup, index: Tensor, generators: Sequence[torch.Ge
         x = torch.stack([group.prep(images[r], generators[r], train=True) for r in range(group.replicas)])
     else:
         x = group.prep(images, train=True)
-    return stack_batches(x, group.channels_last)
+    return group.net.stack_input(x, group.channels_last)
 
 
 def train_step(group: FusedGroup, index: Tensor, generators: Sequence[torch.Generator]) -> tuple[Tensor, Tensor]:
@@ -241,7 +258,7 @@ def predict_all(group: FusedGroup, images: Tensor, positions: Tensor | None) -> 
             rows = chunk if positions is None else positions[..., chunk]
             x = group.prep(images[rows])
             if batched:
-                x = stack_batches(x, group.channels_last)
+                x = group.net.stack_input(x, group.channels_last)
             elif group.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             out.append(group.predictors[batched](x)[:, : min(size, n - start)])
@@ -324,7 +341,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     positions = _positions([run_data for run_data, _ in runs], device)
     if shared_order and first.augment and positions is not None and positions.dim() == 2:
         raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
-    net = StackedNetwork(models).to(device)
+    net = StackedNetwork(models, options.layout).to(device)
     return FusedGroup(
         configs=configs, device=device, net=net, optimizer=make_optimizer(net, first, device),
         loss=StackedLoss([(c.loss, c.loss_params) for c in configs], device),
@@ -335,7 +352,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
         test_images=full.test_images.to(device), test_labels=full.test_labels.to(device),
         shared_order=shared_order, channels_last=channels_last, amp_dtype=amp_dtype,
         compiled=options.compile if options.compile is not None else device.type == "cuda",
-        compile_mode=options.compile_mode,
+        compile_mode=options.compile_mode, compile_backend=options.compile_backend,
     )
 
 
@@ -378,8 +395,10 @@ def _fused_record(group: FusedGroup, setups: Sequence[RunSetup], r: int, options
                         if group.shared_order and len({c.seed for c in group.configs}) > 1
                         else "per run, from the run's own seed"),
         "shared_input": not group.batched_train_input,
+        "layout": group.net.layout,
         "compile": group.compiled,
         "compile_mode": group.compile_mode,
+        "compile_backend": group.compile_backend if group.compiled else None,
         "checkpoint_every": options.checkpoint_every,
         "seconds": "metrics 'seconds' and summary 'wall_seconds' are those of the fused group of all runs",
     }
@@ -431,6 +450,16 @@ def _checkpoint(group: FusedGroup, setups: Sequence[RunSetup], active: Sequence[
         })
 
 
+def _record_compile_fallback(setups: Sequence[RunSetup]) -> None:
+    """config.json says compile was on when the runs started; say that it fell back to eager."""
+    for s in setups:
+        record = s.run.read_json(CONFIG)
+        record["resolved"]["compile"] = False
+        record["resolved"]["fused"]["compile"] = False
+        record["resolved"]["fused"]["compile_fallback"] = "torch.compile failed; the runs trained eagerly (same math)"
+        s.run.write_json(CONFIG, record)
+
+
 def _nonfinite_message(loss: float, epoch: int) -> str:
     if epoch > 1:
         return (f"training loss became non-finite ({loss}) in epoch {epoch}; stopped, "
@@ -463,6 +492,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
         record["resolved"]["compile"] = group.compiled
         record["resolved"]["fused"] = _fused_record(group, setups, r, options)
         s.run.write_json(CONFIG, record)
+    compiled_at_start = group.compiled
     rngs = [_single_run_rng(c.seed, device) for c in group.configs]
 
     def wall(r: int) -> float:
@@ -509,6 +539,8 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
             s.run.write_json(SUMMARY, run_summary(s, rows[r], "interrupted", f"interrupted after epoch {len(rows[r])}; "
                                                f"--resume {s.run.path} continues", wall(r)))
         raise
+    if compiled_at_start and not group.compiled:
+        _record_compile_fallback(setups)
     results = []
     for r, s in enumerate(setups):
         summary = summaries.get(r) or run_summary(s, rows[r], status[r], message[r], wall(r))

@@ -7,6 +7,11 @@ leading dimension and the unchanged architecture is applied to every slice with 
 in-place running-statistics update are exactly per run), and cat / pad / flatten into their per-slice
 forms, so nothing couples the runs. Parameter i of :meth:`StackedNetwork.parameters` is the stack of
 parameter i of the single network, so optimizer states map one to one.
+
+Two layouts compute the same logits from the same stacked state: ``vmap`` (one grouped kernel per layer)
+and ``loop`` (the single network applied to slice r for r = 1..R, R kernels per layer; under
+``torch.compile`` one graph holding all R). Which is faster depends on the device and the network, so
+``benchmarks/grid_speed.py`` measures both.
 """
 
 from __future__ import annotations
@@ -18,14 +23,19 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
+LAYOUTS = ("vmap", "loop")
+
 
 class StackedNetwork(nn.Module):
     """R copies of one network as stacked parameters and buffers; ``forward`` maps x to logits [R, B, K]."""
 
-    def __init__(self, models: list[nn.Module]):
+    def __init__(self, models: list[nn.Module], layout: str = "vmap"):
         super().__init__()
         if not models:
             raise ValueError("StackedNetwork needs at least one network")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; choices: {', '.join(LAYOUTS)}")
+        self.layout = layout
         params, buffers = stack_module_state(models)
         self.replicas = len(models)
         self.param_names = list(params)
@@ -53,7 +63,14 @@ class StackedNetwork(nn.Module):
         def one(p: dict[str, Tensor], b: dict[str, Tensor], xs: Tensor) -> Tensor:
             return functional_call(self.template, (p, b), (xs,))
 
-        return vmap(one, in_dims=(0, 0, 0 if batched else None), randomness="error")(params, buffers, x)
+        if self.layout == "vmap":
+            return vmap(one, in_dims=(0, 0, 0 if batched else None), randomness="error")(params, buffers, x)
+        return torch.stack([one({n: p[r] for n, p in params.items()}, {n: b[r] for n, b in buffers.items()},
+                                x[r] if batched else x) for r in range(self.replicas)])
+
+    def stack_input(self, batches: Tensor, channels_last: bool = False) -> Tensor:
+        """Per-run batches [R, B, C, H, W] laid out in memory for this layout (see :func:`stack_batches`)."""
+        return stack_batches(batches, channels_last, self.layout)
 
     def run_state_dict(self, r: int) -> dict[str, Tensor]:
         """Run r's weights in the single network's ``state_dict`` layout (copies)."""
@@ -74,9 +91,12 @@ class StackedNetwork(nn.Module):
             b[r].copy_(state[n])
 
 
-def stack_batches(batches: Tensor, channels_last: bool = False) -> Tensor:
-    """[R, B, C, H, W] as given, or with channels_last laid out [B, H, W, R, C] in memory, so that the
-    [B, R*C, H, W] view vmap's conv rule takes is channels_last without a copy."""
+def stack_batches(batches: Tensor, channels_last: bool = False, layout: str = "vmap") -> Tensor:
+    """[R, B, C, H, W] as given, or with channels_last laid out so that no conv input needs a copy: for
+    ``vmap`` [B, H, W, R, C] in memory (the [B, R*C, H, W] view vmap's conv rule takes is channels_last),
+    for ``loop`` [R, B, H, W, C] (every slice r is a channels_last batch)."""
     if not channels_last or batches.dim() != 5:
         return batches
+    if layout == "loop":
+        return batches.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
     return batches.permute(1, 3, 4, 0, 2).contiguous().permute(3, 0, 4, 1, 2)

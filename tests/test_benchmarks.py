@@ -33,14 +33,50 @@ def test_grid_speed_runs_on_cpu_and_its_figures_agree(tmp_path, capsys):
     grid_speed = load_script("grid_speed")
     out = tmp_path / "results.json"
     grid_speed.main(["--device", "cpu", "--steps", "1", "--warmup", "0", "--replicas", "2",
-                     "--models", "resnet32", "--images", "64", "--out", str(out)])
+                     "--models", "resnet32", "--images", "64", "--variants", "vmap,loop", "--out", str(out)])
     data = json.loads(out.read_text())
     assert "grid speed on CPU" in capsys.readouterr().out
+    assert "| resnet32 " in out.with_suffix(".md").read_text()
     (model,) = data["models"]
     modes = model["modes"]
-    assert set(modes) == {"a-baseline", "b-fast", "c-fused"} and modes["c-fused"]["runs"] == 2
+    assert set(modes) == {"a-baseline", "b-fast", "c-fused:vmap", "c-fused:loop"}
+    assert modes["c-fused:vmap"]["runs"] == modes["c-fused:loop"]["runs"] == 2
+    assert "R=2, loop, eager" in modes["c-fused:loop"]["note"]
     per_epoch = {m: t["per_model_epoch_seconds"] for m, t in modes.items()}
     assert all(v > 0 for v in per_epoch.values())
-    assert model["ratio_a_c"] == pytest.approx(per_epoch["a-baseline"] / per_epoch["c-fused"], rel=1e-9)
-    assert model["ratio_b_c"] == pytest.approx(per_epoch["b-fast"] / per_epoch["c-fused"], rel=1e-9)
+    best = min(("c-fused:vmap", "c-fused:loop"), key=per_epoch.get)
+    assert model["best_fused"] == best
+    assert model["ratio_a_c"] == pytest.approx(per_epoch["a-baseline"] / per_epoch[best], rel=1e-9)
+    assert model["ratio_b_c"] == pytest.approx(per_epoch["b-fast"] / per_epoch[best], rel=1e-9)
     assert model["steps_per_epoch"] == -(-50_000 // 16)
+    fused = modes[best]
+    assert model["grid_seconds"][best] == pytest.approx(8 * 200 * fused["epoch_seconds"] + fused["warmup_seconds"])
+    assert data["grid_total_seconds"]["c-fused (best variant per network)"] == model["grid_seconds"][best]
+    assert data["skipped"] == []
+
+
+def test_grid_speed_plans_what_the_ratios_need_first_and_honours_its_budget(tmp_path):
+    grid_speed = load_script("grid_speed")
+    args = grid_speed.parse_args(["--device", "cpu", "--models", "resnet32,resnet18", "--variants", "vmap,loop"])
+    order = [(m[0], mode) for m, mode in grid_speed.plan(args)]
+    assert order == [("resnet32", "a-baseline"), ("resnet32", "b-fast"), ("resnet32", "c-fused:vmap"),
+                     ("resnet18", "a-baseline"), ("resnet18", "b-fast"), ("resnet18", "c-fused:vmap"),
+                     ("resnet32", "c-fused:loop"), ("resnet18", "c-fused:loop")]
+    out = tmp_path / "cut.json"
+    result = grid_speed.main(["--device", "cpu", "--models", "resnet32", "--modes", "c", "--budget", "0",
+                              "--out", str(out)])
+    assert result.models == [] and result.skipped == ["resnet32 c-fused:vmap"]
+    assert json.loads(out.read_text())["skipped"] == ["resnet32 c-fused:vmap"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--variants", "scan"], "unknown fused layout 'scan'"),
+    (["--variants", "vmap+fastest"], "unknown compile mode 'fastest'"),
+    (["--models", "vgg"], "unknown model or mode: vgg"),
+])
+def test_grid_speed_refuses_bad_arguments(argv, message, capsys):
+    grid_speed = load_script("grid_speed")
+    with pytest.raises(SystemExit) as exit_info:
+        grid_speed.parse_args(["--device", "cpu", *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +77,7 @@ class Trained:
 
 @functools.lru_cache(maxsize=None)
 def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = False, fp64: bool = False,
-                batch: int | None = None) -> Trained:
+                batch: int | None = None, layout: str = "vmap") -> Trained:
     precision = FP64 if fp64 else FP32
     dtype = torch.float64 if fp64 else torch.float32
     channels, size = SHAPES[arch]
@@ -86,7 +87,7 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
     for r in range(replicas):
         torch.manual_seed(100 + r)
         models.append(build_network(arch, channels, 10, size).to(dtype))
-    fused = StackedNetwork(models)
+    fused = StackedNetwork(models, layout)
     generator = torch.Generator().manual_seed(7)
     xs = torch.randn(steps, replicas, batch, channels, size, size, generator=generator, dtype=dtype)
     if shared:
@@ -116,7 +117,7 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
     together = np.zeros((steps, replicas))
     first_fused = []
     for step in range(steps):
-        x = xs[step, 0] if shared else stack_batches(xs[step], channels_last)
+        x = xs[step, 0] if shared else stack_batches(xs[step], channels_last, layout)
         if shared and channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         per_run = stacked_loss(fused(x, batched=not shared), ys[step]).mean(-1)
@@ -129,12 +130,13 @@ def _train_both(arch: str, replicas: int, shared: bool, channels_last: bool = Fa
     return Trained(separate, together, models, fused, optimizers, optimizer, first_separate, first_fused)
 
 
+@pytest.mark.parametrize("layout", ["vmap", "loop"])
 @pytest.mark.parametrize("arch,replicas,shared", [
     ("mlp", 3, False), ("resnet32", 2, False), ("resnet32", 2, True), ("inception-lite", 2, False),
     ("resnet18", 2, False),
 ])
-def test_fused_losses_equal_separate_fp32(arch, replicas, shared):
-    t = _train_both(arch, replicas, shared)
+def test_fused_losses_equal_separate_fp32(arch, replicas, shared, layout):
+    t = _train_both(arch, replicas, shared, layout=layout)
     np.testing.assert_allclose(t.together, t.separate, rtol=FP32["rtol"])
     assert not np.allclose(t.separate[0], t.separate[-1], rtol=1e-4), "the steps must change the losses"
 
@@ -142,9 +144,10 @@ def test_fused_losses_equal_separate_fp32(arch, replicas, shared):
 FP64_BATCH = {"inception-lite": 2}
 
 
-@pytest.mark.parametrize("arch", ["mlp", "resnet32", "inception-lite"])
-def test_fused_losses_equal_separate_fp64(arch):
-    t = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
+@pytest.mark.parametrize("arch,layout", [("mlp", "vmap"), ("resnet32", "vmap"), ("inception-lite", "vmap"),
+                                         ("resnet32", "loop")])
+def test_fused_losses_equal_separate_fp64(arch, layout):
+    t = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch), layout=layout)
     np.testing.assert_allclose(t.together, t.separate, rtol=FP64["rtol"])
 
 
@@ -162,11 +165,12 @@ def _compare_states(separate, fused, names, rtol, atol):
                 assert torch.equal(mine[name], value), name
 
 
+@pytest.mark.parametrize("layout", ["vmap", "loop"])
 @pytest.mark.parametrize("arch", ["resnet32", "inception-lite", "resnet18"])
-def test_fused_batchnorm_running_stats_equal_separate(arch):
+def test_fused_batchnorm_running_stats_equal_separate(arch, layout):
     """fp32, after the first step: running statistics and batch counts to 1e-5 of each tensor's largest
     entry (later steps add the chaos above); fp64 after 3 steps: every weight and buffer to 1e-9."""
-    t = _train_both(arch, 2, False)
+    t = _train_both(arch, 2, False, layout=layout)
     state = t.first_separate[0]
     assert any("running_mean" in k for k in state) and all(
         state[k].abs().max() > 0 for k in state if "running_mean" in k), "running statistics must be updated"
@@ -175,15 +179,31 @@ def test_fused_batchnorm_running_stats_equal_separate(arch):
                     ("num_batches_tracked",), 0, 0)
     assert any(not torch.allclose(v, t.first_fused[1][k]) for k, v in t.first_fused[0].items() if "running_var" in k)
     if arch != "resnet18":
-        t64 = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch))
+        t64 = _train_both(arch, 2, False, fp64=True, batch=FP64_BATCH.get(arch), layout=layout)
         _compare_states([m.state_dict() for m in t64.models], [t64.fused.run_state_dict(r) for r in range(2)],
                         ("",), 1e-9, 1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:There is a performance drop")
-def test_fused_channels_last_layout_equals_separate():
-    t = _train_both("resnet32", 2, False, channels_last=True)
+@pytest.mark.parametrize("layout", ["vmap", "loop"])
+def test_fused_channels_last_layout_equals_separate(layout):
+    t = _train_both("resnet32", 2, False, channels_last=True, layout=layout)
     np.testing.assert_allclose(t.together, t.separate, rtol=FP32["rtol"])
+
+
+@pytest.mark.parametrize("layout", ["vmap", "loop"])
+def test_stack_batches_lays_every_conv_input_out_channels_last(layout):
+    """vmap's conv sees the [B, R*C, H, W] view, the loop's conv sees slice r: each is channels_last."""
+    x = stack_batches(torch.randn(3, 4, 2, 5, 5), channels_last=True, layout=layout)
+    assert x.shape == (3, 4, 2, 5, 5)
+    views = [x.transpose(0, 1).reshape(4, 6, 5, 5)] if layout == "vmap" else list(x)
+    for view in views:
+        assert view.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_stacked_network_refuses_an_unknown_layout():
+    with pytest.raises(ValueError, match="unknown layout 'scan'"):
+        StackedNetwork([build_network("mlp", 1, 10, 28)], "scan")
 
 
 @pytest.mark.parametrize("arch", ["resnet32", "mlp"])
@@ -306,6 +326,54 @@ def test_train_fused_with_one_seed_shares_the_input_and_equals_separate_runs(loa
         _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}")
 
 
+def test_train_fused_loop_layout_equals_separate_runs(loader, tmp_path):
+    """The loop layout at trainer level: the separate runs' run directories, the layout recorded."""
+    from symtheory.empirical.fused import FusedOptions, train_fused
+    from symtheory.empirical.train import train
+
+    configs = _mnist_configs((0, 1, 2))
+    dirs = [tmp_path / f"fused-{i}" for i in range(3)]
+    train_fused(configs, dirs, data=loader, options=FusedOptions(layout="loop"))
+    assert json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]["layout"] == "loop"
+    for i, cfg in enumerate(configs):
+        train(cfg, tmp_path / f"alone-{i}")
+        _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}")
+
+
+def test_a_failed_compile_falls_back_to_eager_and_says_so(loader, tmp_path, monkeypatch):
+    from symtheory.empirical.fused import FusedOptions, train_fused
+
+    def broken_compile(fn, **kwargs):
+        def call(*args):
+            raise RuntimeError("backend exploded")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    dirs = [tmp_path / f"fused-{i}" for i in range(2)]
+    with pytest.warns(RuntimeWarning, match="torch.compile failed \\(RuntimeError: backend exploded\\)"):
+        results = train_fused(_mnist_configs((0, 1)), dirs, data=loader, epochs=1,
+                              options=FusedOptions(compile=True))
+    assert [r.status for r in results] == ["finished", "finished"]
+    resolved = json.loads((dirs[1] / "config.json").read_text())["resolved"]
+    assert resolved["compile"] is False and resolved["fused"]["compile"] is False
+    assert "trained eagerly" in resolved["fused"]["compile_fallback"]
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"layout": "scan"}, "unknown fused layout 'scan'"),
+    ({"compile_backend": "tvm"}, "unknown compile backend 'tvm'"),
+    ({"compile_backend": "cudagraphs", "compile_mode": "max-autotune"}, "inductor backend only"),
+    ({"batch_order": "random"}, "unknown batch order"),
+    ({"checkpoint_every": 0}, "at least 1"),
+])
+def test_fused_options_refuse_bad_values(options, message):
+    from symtheory.empirical.fused import FusedOptions
+    from symtheory.errors import BadInput
+
+    with pytest.raises(BadInput, match=message):
+        FusedOptions(**options)
+
+
 @pytest.mark.slow
 def test_train_fused_compiled_equals_separate_runs(loader, tmp_path):
     """torch.compile on the CPU (about 30 s of compiling): the compiled step, the eager ragged last batch
@@ -325,17 +393,24 @@ def test_train_fused_compiled_equals_separate_runs(loader, tmp_path):
 
 
 @pytest.mark.gpu
-def test_train_fused_on_cuda_with_defaults_matches_separate_runs(loader, tmp_path):
-    """On CUDA with the fused defaults (torch.compile, cudnn autotuning), fp32: the separate runs' metrics
-    to 1e-4 (loss) and two examples (accuracies)."""
+@pytest.mark.parametrize("options", [{}, {"layout": "loop", "compile_backend": "cudagraphs"}],
+                         ids=["defaults", "loop-cudagraphs"])
+def test_train_fused_on_cuda_matches_separate_runs(options, loader, tmp_path):
+    """On CUDA with the fused defaults (torch.compile by inductor, cudnn autotuning), and with the loop
+    layout replayed as CUDA graphs, fp32: the separate runs' metrics to 1e-4 (loss) and two examples
+    (accuracies); compilation must not have fallen back to eager."""
     from dataclasses import replace
 
-    from symtheory.empirical.fused import train_fused
+    from symtheory.empirical.fused import FusedOptions, train_fused
     from symtheory.empirical.train import train
 
     configs = [replace(c, device="cuda", precision="fp32") for c in _mnist_configs((0, 1, 2))]
     dirs = [tmp_path / f"fused-{i}" for i in range(3)]
-    train_fused(configs, dirs, data=loader)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="torch.compile failed", category=RuntimeWarning)
+        train_fused(configs, dirs, data=loader, options=FusedOptions(**options))
+    fused = json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]
+    assert fused["compile"] is True and fused["layout"] == options.get("layout", "vmap")
     for i, cfg in enumerate(configs):
         train(cfg, tmp_path / f"alone-{i}")
         _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}", loss_rtol=1e-4, examples=2.01)
@@ -369,3 +444,45 @@ def test_train_fused_refuses_runs_that_cannot_share_a_model(tmp_path):
     with pytest.raises(BadInput, match="lr differs"):
         train_fused(configs, [tmp_path / f"r{i}" for i in range(3)])
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("arch,layout,batched", [
+    ("resnet32", "vmap", False),
+    *[pytest.param(*case, marks=pytest.mark.slow) for case in (
+        ("resnet32", "loop", False), ("resnet32", "vmap", True), ("inception-lite", "vmap", False),
+        ("resnet18", "vmap", False))],
+])
+def test_the_compiled_step_and_prediction_trace_as_one_graph_each(arch, layout, batched):
+    """torch.compile gets one graph with no break for the training step and for prediction (a graph break,
+    e.g. a host read inside a network, would split the step and cost a sync per step on a GPU)."""
+    import torch._dynamo as dynamo
+
+    from symtheory.empirical.data import ImageData
+    from symtheory.empirical.fused import FusedOptions, forward_loss, make_group
+    from symtheory.empirical.presets import build_config
+    from symtheory.empirical.run_setup import new_labels
+
+    channels, size = SHAPES[arch]
+    preset = {"resnet32": "cifar10-resnet32", "inception-lite": "cifar10-inception", "resnet18": "mnist-resnet18"}[arch]
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (16, channels, size, size), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 10, (16,), generator=g)
+    data = ImageData("random", images, labels, images[:4], labels[:4], 10, (0.5,) * channels, (0.25,) * channels,
+                     "random", torch.arange(16))
+    configs = [build_config(preset, loss, 0.4, seed=seed if batched else 0, batch_size=4, device="cpu")
+               for seed, loss in enumerate(("cce", "rll"))]
+    group = make_group(configs, data, [new_labels(c, data) for c in configs], torch.device("cpu"),
+                       FusedOptions(layout=layout, compile=False))
+    input_batched = group.batched_train_input
+    assert input_batched == batched
+    x = torch.randn((2, 4, channels, size, size) if batched else (4, channels, size, size))
+    targets = torch.randint(0, 10, (2, 4))
+    try:
+        group.net.train()
+        step = dynamo.explain(forward_loss(group, batched))(x, targets)
+        group.net.eval()
+        predict = dynamo.explain(lambda inputs: group.net(inputs, batched).argmax(-1))(x)
+    finally:
+        dynamo.reset()
+    for explained in (step, predict):
+        assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
