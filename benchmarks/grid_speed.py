@@ -295,8 +295,10 @@ def parse_variant(text: str) -> tuple[str, FusedOptions]:
 
 def time_fused(configs: list[TrainConfig], data: ImageData, device: torch.device, args, n_train: int, n_test: int,
                steps_per_epoch: int, mode: str = "c-fused:vmap", options: FusedOptions | None = None) -> ModeTiming:
-    """(c): the fused group of ``configs`` (R runs) on device-resident data, run as ``options`` say."""
+    """(c): the fused group of ``configs`` (R runs) on device-resident data, run as ``options`` say; its
+    warm-up compiles from a clean dynamo cache, as a new training process would."""
     _reset_memory(device)
+    torch._dynamo.reset()
     options = options or FusedOptions()
     group = make_group(configs, data, [new_labels(cfg, data) for cfg in configs], device, options)
     generators, order, sizes = epoch_orders(group, 1)

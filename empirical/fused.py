@@ -51,6 +51,8 @@ SHARED_FIELDS = ("dataset", "arch", "epochs", "batch_size", "optimizer", "lr", "
 BATCH_ORDERS = ("per-run", "shared")
 COMPILE_BACKENDS = ("inductor", "cudagraphs", "aot_eager", "eager")
 INDUCTOR_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+RECOMPILE_LIMIT = 64  # distinct compiled graphs of one step function per process
+COMPILING_CALLS = 3  # the first calls of a compiled function, during which it may (re)compile
 
 
 @dataclass(frozen=True)
@@ -160,25 +162,34 @@ def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
 
 
 def _maybe_compile(fn: Callable, group: FusedGroup) -> Callable:
-    """``fn`` compiled (falling back to eager with a warning if compilation fails), or ``fn`` itself."""
+    """``fn`` compiled (falling back to eager with a warning if compilation fails), or ``fn`` itself.
+
+    Dynamo keeps one cache per code object, shared by every group of the process (groups of the same shapes
+    reuse a graph, their parameters being graph inputs); past ``recompile_limit`` (8) distinct graphs it
+    would run a new group eagerly without a word, so the first calls of each group -- those that compile --
+    run with the limit raised to RECOMPILE_LIMIT.
+    """
     if not group.compiled:
         return fn
     compiled = torch.compile(fn, backend=group.compile_backend, mode=group.compile_mode, dynamic=False)
-    state = {"fn": compiled, "tried": False}
+    state = {"fn": compiled, "calls": 0}
 
     def call(*args):
-        if state["tried"]:
+        if state["calls"] >= COMPILING_CALLS:
             return state["fn"](*args)
-        try:
-            out = compiled(*args)
-        except Exception as exc:  # noqa: BLE001 - any compiler failure leaves the eager path, which is exact
-            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                          "running eagerly", RuntimeWarning, stacklevel=2)
-            state["fn"] = fn
-            group.compiled = False
-            out = fn(*args)
-        state["tried"] = True
-        return out
+        state["calls"] += 1
+        limit = max(RECOMPILE_LIMIT, torch._dynamo.config.recompile_limit)
+        with torch._dynamo.config.patch(recompile_limit=limit):
+            if state["calls"] > 1:
+                return state["fn"](*args)
+            try:
+                return compiled(*args)
+            except Exception as exc:  # noqa: BLE001 - any compiler failure leaves the eager path, which is exact
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                              "running eagerly", RuntimeWarning, stacklevel=2)
+                state["fn"] = fn
+                group.compiled = False
+                return fn(*args)
 
     return call
 
@@ -261,7 +272,7 @@ def predict_all(group: FusedGroup, images: Tensor, positions: Tensor | None) -> 
                 x = group.net.stack_input(x, group.channels_last)
             elif group.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            out.append(group.predictors[batched](x)[:, : min(size, n - start)])
+            out.append(group.predictors[batched](x)[:, : min(size, n - start)].clone())  # CUDA graphs reuse outputs
     return torch.cat(out, dim=1) if out else torch.empty(group.replicas, 0, dtype=torch.long, device=images.device)
 
 

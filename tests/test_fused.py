@@ -486,3 +486,38 @@ def test_the_compiled_step_and_prediction_trace_as_one_graph_each(arch, layout, 
         dynamo.reset()
     for explained in (step, predict):
         assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
+def test_more_groups_than_dynamos_recompile_limit_still_compile():
+    """Each group of a new shape is a new graph of the same step function; dynamo's default limit (8) would
+    run the ninth eagerly without a word. Ten groups (R = 1..10, the traced graph of the aot_eager
+    backend): every one gets its own graph and none hits the limit; an eleventh group of a shape seen
+    before (R = 3, other seeds, so other weights) reuses that graph and still gets its own losses."""
+    from torch._dynamo.utils import counters
+
+    from symtheory.empirical.data import ImageData
+    from symtheory.empirical.fused import FusedOptions, forward_loss, make_group, _maybe_compile
+    from symtheory.empirical.presets import build_config
+    from symtheory.empirical.run_setup import new_labels
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 10, (32,), generator=g)
+    data = ImageData("random", images, labels, images[:4], labels[:4], 10, (0.5,), (0.25,), "random",
+                     torch.arange(32))
+    x = torch.randn(8, 1, 28, 28, generator=g)
+    torch._dynamo.reset()
+    counters.clear()
+    try:
+        for replicas, seed in [(r, 0) for r in range(1, 11)] + [(3, 5)]:
+            configs = [build_config(None, "cce", 0.4, arch="mlp", dataset="mnist", batch_size=8, device="cpu",
+                                    seed=seed) for _ in range(replicas)]
+            group = make_group(configs, data, [new_labels(c, data) for c in configs], torch.device("cpu"),
+                               FusedOptions(compile=True, compile_backend="aot_eager"))
+            targets = torch.randint(0, 10, (replicas, 8), generator=g)
+            compiled = _maybe_compile(forward_loss(group, False), group)
+            torch.testing.assert_close(compiled(x, targets)[1], forward_loss(group, False)(x, targets)[1])
+        assert counters["stats"]["unique_graphs"] == 10
+        assert not [k for k in counters["unimplemented"] if "recompile limit" in k.lower()]
+    finally:
+        torch._dynamo.reset()
