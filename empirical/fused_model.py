@@ -65,7 +65,10 @@ class StackedNetwork(nn.Module):
 
         if self.layout == "vmap":
             return vmap(one, in_dims=(0, 0, 0 if batched else None), randomness="error")(params, buffers, x)
-        return torch.stack([one({n: p[r] for n, p in params.items()}, {n: b[r] for n, b in buffers.items()},
+        # unbind: the gradients of the R slices come back as one stack (indexing p[r] would scatter each into
+        # a zero tensor of the whole stack, R times); buffers are indexed, as BatchNorm updates them in place
+        slices = {n: p.unbind(0) for n, p in params.items()}
+        return torch.stack([one({n: s[r] for n, s in slices.items()}, {n: b[r] for n, b in buffers.items()},
                                 x[r] if batched else x) for r in range(self.replicas)])
 
     def stack_input(self, batches: Tensor, channels_last: bool = False) -> Tensor:

@@ -521,3 +521,33 @@ def test_more_groups_than_dynamos_recompile_limit_still_compile():
         assert not [k for k in counters["unimplemented"] if "recompile limit" in k.lower()]
     finally:
         torch._dynamo.reset()
+
+
+def test_loop_layout_gathers_gradients_with_one_stack_per_parameter():
+    """The loop layout's backward graph: each stacked parameter's gradient is one stack of the R slices'
+    gradients -- never R scatters into zero tensors of the whole stack, which would move R times its bytes."""
+    from torch._dynamo.backends.common import aot_autograd
+
+    graphs = {}
+
+    def keep(name):
+        def compiler(gm, example_inputs):
+            graphs[name] = gm
+            return gm.forward
+        return compiler
+
+    models = []
+    for r in range(3):
+        torch.manual_seed(r)
+        models.append(build_network("mlp", 1, 10, 28))
+    net = StackedNetwork(models, "loop")
+    n_params = len(list(net.parameters()))
+    try:
+        objective = torch.compile(lambda x: net(x, False).square().sum(),
+                                  backend=aot_autograd(fw_compiler=keep("fw"), bw_compiler=keep("bw")))
+        objective(torch.randn(4, 1, 28, 28)).backward()
+    finally:
+        torch._dynamo.reset()
+    targets = [str(node.target) for node in graphs["bw"].graph.nodes if node.op == "call_function"]
+    assert not [t for t in targets if "select_backward" in t]
+    assert targets.count("aten.stack.default") == n_params
