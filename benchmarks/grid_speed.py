@@ -32,6 +32,7 @@ import argparse
 import datetime
 import json
 import math
+import shlex
 import sys
 import time
 import warnings
@@ -58,7 +59,7 @@ MODELS = (  # arch, preset, channels, size, n_train, n_test
     ("resnet18", "mnist-resnet18", 1, 28, 60_000, 10_000),
 )
 GRID_RUNS = 16
-DEFAULT_VARIANTS = ("vmap,vmap+reduce-overhead,loop+cudagraphs", "vmap")  # CUDA, CPU
+DEFAULT_VARIANTS = ("vmap,vmap+reduce-overhead,loop+cudagraphs", "loop,vmap")  # CUDA, CPU
 
 
 @dataclass
@@ -110,6 +111,7 @@ class BenchmarkResult:
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
     budget: float | None = None
+    command: str = ""
 
 
 def _sync(device: torch.device) -> None:
@@ -386,7 +388,7 @@ def measure(args, device: torch.device, on_progress: Callable[[BenchmarkResult],
         f"{args.steps} timed steps of batch {args.batch_size} after {args.warmup} warm-up steps, times "
         f"ceil(n_train / batch) steps per epoch (CIFAR-10 50,000, MNIST 60,000 training images), plus "
         f"{args.eval_chunks} timed evaluation batches of {args.eval_batch_size} scaled to n_train + n_test images",
-        [], {}, budget=args.budget)
+        [], {}, budget=args.budget, command=getattr(args, "command", ""))
     start = time.perf_counter()
     cache: dict[str, tuple[ImageData, list[TrainConfig], ModelResult]] = {}
     for (arch, preset, channels, size, n_train, n_test), mode in plan(args):
@@ -435,7 +437,8 @@ def _fmt(seconds: float | None) -> str:
 def format_table(res: BenchmarkResult) -> str:
     """The result as a markdown table with its header lines, the ratios and the grid projections."""
     lines = [f"grid speed on {res.device_name} ({res.device}), torch {res.torch}, {res.date}",
-             f"R = {res.replicas}; {res.extrapolation}; measured in {_fmt(res.seconds)}", ""]
+             f"R = {res.replicas}; {res.extrapolation}; measured in {_fmt(res.seconds)}"]
+    lines += [f"command: `{res.command}`", ""] if res.command else [""]
     header = (f"| {'model':<15}| {'mode':<24}| {'train s/epoch':>13} | {'eval s/epoch':>12} | "
               f"{'s/model-epoch':>13} | {'warm-up':>8} | {'peak GiB':>8} | note |")
     lines += [header, "|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|"]
@@ -516,6 +519,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> BenchmarkResult:
     args = parse_args(argv)
+    args.command = shlex.join(["python", "benchmarks/grid_speed.py", *(sys.argv[1:] if argv is None else argv)])
 
     def write(result: BenchmarkResult) -> None:
         if args.out:

@@ -58,8 +58,8 @@ def grid_command(
     gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPUs per run, a fraction shares one (default 0; e.g. 0.25)."),
     cpus_per_run: Optional[float] = typer.Option(None, "--cpus-per-run", help="Ray: CPUs per run, also its torch threads (default 1)."),
     max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Ray: retries of a run whose worker died or that raised (default 2)."),
-    layout: Optional[str] = typer.Option(None, "--layout", help="Fused: vmap (one grouped kernel per layer, default) "
-                                         "or loop (R kernels per layer); the same math."),
+    layout: Optional[str] = typer.Option(None, "--layout", help="Fused: vmap (one grouped kernel per layer; default "
+                                         "on CUDA) or loop (R kernels per layer; default on the CPU); the same math."),
     compile_fused: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="Fused: torch.compile the step "
                                                  "(default: on CUDA)."),
     compile_backend: Optional[str] = typer.Option(None, "--compile-backend", help="Fused: inductor (default), "

@@ -55,6 +55,14 @@ RECOMPILE_LIMIT = 64  # distinct compiled graphs of one step function per proces
 COMPILING_CALLS = 3  # the first calls of a compiled function, during which it may (re)compile
 
 
+def default_layout(device: torch.device) -> str:
+    """The fused layout used when none is asked for: ``loop`` on the CPU, where R plain kernels per layer
+    were as fast as one grouped kernel or faster (``benchmarks/results/grid_speed_cpu.md``, eager, R = 4,
+    each layout timed twice: inception-lite 1.3-1.6x per model-epoch, resnet32, resnet18 and the mlp grid
+    within the machine's noise), else ``vmap`` (not measured on a GPU yet)."""
+    return "loop" if device.type == "cpu" else "vmap"
+
+
 @dataclass(frozen=True)
 class FusedOptions:
     """How a fused group runs. Only ``batch_order='shared'`` changes what is computed: every run then takes
@@ -62,13 +70,13 @@ class FusedOptions:
 
     None means automatic: compile and cudnn autotuning on CUDA, channels_last per the configs' rule.
     ``layout`` is how the stacked network runs (:mod:`.fused_model`: ``vmap``, grouped kernels, or
-    ``loop``, R kernels per layer); ``compile_backend`` is torch.compile's backend (``inductor`` by
+    ``loop``, R kernels per layer; automatic: :func:`default_layout`); ``compile_backend`` is torch.compile's backend (``inductor`` by
     default; ``cudagraphs`` replays the traced graph, the unchanged kernels, as CUDA graphs).
     ``checkpoint_every`` > 1 writes checkpoints every that many epochs (and after the last).
     """
 
     batch_order: str = "per-run"
-    layout: str = "vmap"
+    layout: str | None = None
     compile: bool | None = None
     compile_mode: str | None = None
     compile_backend: str = "inductor"
@@ -79,7 +87,7 @@ class FusedOptions:
     def __post_init__(self) -> None:
         if self.batch_order not in BATCH_ORDERS:
             raise BadInput(f"unknown batch order {self.batch_order!r}; choices: {', '.join(BATCH_ORDERS)}")
-        if self.layout not in LAYOUTS:
+        if self.layout is not None and self.layout not in LAYOUTS:
             raise BadInput(f"unknown fused layout {self.layout!r}; choices: {', '.join(LAYOUTS)}")
         if self.compile_backend not in COMPILE_BACKENDS:
             raise BadInput(f"unknown compile backend {self.compile_backend!r}; choices: {', '.join(COMPILE_BACKENDS)}")
@@ -352,7 +360,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     positions = _positions([run_data for run_data, _ in runs], device)
     if shared_order and first.augment and positions is not None and positions.dim() == 2:
         raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
-    net = StackedNetwork(models, options.layout).to(device)
+    net = StackedNetwork(models, options.layout or default_layout(device)).to(device)
     return FusedGroup(
         configs=configs, device=device, net=net, optimizer=make_optimizer(net, first, device),
         loss=StackedLoss([(c.loss, c.loss_params) for c in configs], device),

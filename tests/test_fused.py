@@ -320,21 +320,23 @@ def test_train_fused_with_one_seed_shares_the_input_and_equals_separate_runs(loa
     configs = _mnist_configs((5, 5))
     dirs = [tmp_path / f"fused-{i}" for i in range(2)]
     train_fused(configs, dirs, data=loader)
-    assert json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]["shared_input"] is True
+    fused = json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]
+    assert fused["shared_input"] is True and fused["layout"] == "loop"
     for i, cfg in enumerate(configs):
         train(cfg, tmp_path / f"alone-{i}")
         _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}")
 
 
-def test_train_fused_loop_layout_equals_separate_runs(loader, tmp_path):
-    """The loop layout at trainer level: the separate runs' run directories, the layout recorded."""
+def test_train_fused_vmap_layout_equals_separate_runs(loader, tmp_path):
+    """The vmap layout at trainer level (the CPU's default is loop): the separate runs' run directories,
+    the layout recorded."""
     from symtheory.empirical.fused import FusedOptions, train_fused
     from symtheory.empirical.train import train
 
     configs = _mnist_configs((0, 1, 2))
     dirs = [tmp_path / f"fused-{i}" for i in range(3)]
-    train_fused(configs, dirs, data=loader, options=FusedOptions(layout="loop"))
-    assert json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]["layout"] == "loop"
+    train_fused(configs, dirs, data=loader, options=FusedOptions(layout="vmap"))
+    assert json.loads((dirs[0] / "config.json").read_text())["resolved"]["fused"]["layout"] == "vmap"
     for i, cfg in enumerate(configs):
         train(cfg, tmp_path / f"alone-{i}")
         _compare_run_dirs(dirs[i], tmp_path / f"alone-{i}")

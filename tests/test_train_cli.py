@@ -8,12 +8,9 @@ import subprocess
 import sys
 import pytest
 
+from cli_helpers import assert_bad_input, run_cli
 from symtheory.empirical.presets import build_config
 from symtheory.empirical.train import train
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "symtheory", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_help_and_theory_commands_never_import_torch():
@@ -55,17 +52,15 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, data_dir):
     args = [a.format(tmp=tmp_path) for a in template]
     if "--data-dir" not in args:
         args += ["--data-dir", str(data_dir)]
-    done = run_cli("train", *args, "--epochs", "1", "--subset", "100", "--quiet")
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2, done.stderr
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    assert lines[0].startswith("symtheory: error: ") and expected.format(tmp=tmp_path) in lines[0], lines[0]
+    done = run_cli("train", *args, "--epochs", "1", "--subset", "100", "--quiet", timeout=300)
+    assert_bad_input(done, expected.format(tmp=tmp_path))
+    assert done.stderr.startswith("symtheory: error: "), done.stderr
 
 
 def test_train_json_then_plot(tmp_path, data_dir):
     done = run_cli("train", "--dataset", "cifar10-subset", "--subset", "200", "--loss", "rll", "--eta", "0.2",
                    "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "rll"), "--data-dir", str(data_dir),
-                   "--json")
+                   "--json", timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["status"] == "finished" and summary["epochs_completed"] == 2
