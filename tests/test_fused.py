@@ -529,13 +529,14 @@ def test_loop_layout_gathers_gradients_with_one_stack_per_parameter():
     """The loop layout's backward graph: each stacked parameter's gradient is one stack of the R slices'
     gradients -- never R scatters into zero tensors of the whole stack, which would move R times its bytes."""
     from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
 
     graphs = {}
 
     def keep(name):
         def compiler(gm, example_inputs):
             graphs[name] = gm
-            return gm.forward
+            return make_boxed_func(gm.forward)
         return compiler
 
     models = []
