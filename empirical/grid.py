@@ -98,7 +98,7 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     states = {run.run_dir: run_state(run.run_dir) for run in runs}
-    outcomes = [GridOutcome(r.label, str(r.run_dir), "skipped", FINISHED, _final(r.run_dir), "already finished")
+    outcomes = [GridOutcome(r.label, str(r.run_dir), "skipped", FINISHED, final_metrics(r.run_dir), "already finished")
                 for r in runs if states[r.run_dir] == FINISHED]
     todo = [r for r in runs if states[r.run_dir] != FINISHED]
     if backend == "local":
@@ -141,7 +141,7 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
     outcomes = []
     groups: dict[Any, list[GridRun]] = {}
     for run in todo:
-        key = NEW if states[run.run_dir] == NEW else ("resume", _epochs_done(run.run_dir))
+        key = NEW if states[run.run_dir] == NEW else ("resume", epochs_done(run.run_dir))
         groups.setdefault(key, []).append(run)
     for key, members in groups.items():
         resume = key != NEW
@@ -157,14 +157,17 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
     return outcomes
 
 
-def _final(run_dir: Path) -> dict[str, Any] | None:
+def final_metrics(run_dir: Path) -> dict[str, Any] | None:
+    """The last epoch's figures (train loss, J1, J2, test accuracy, ...) of a finished run, from its
+    summary.json; None when there is none to read."""
     try:
         return json.loads((run_dir / "summary.json").read_text()).get("final")
     except (OSError, ValueError):
         return None
 
 
-def _epochs_done(run_dir: Path) -> int:
+def epochs_done(run_dir: Path) -> int:
+    """Epochs a run directory has recorded: the lines of its metrics.jsonl (0 without one)."""
     metrics = run_dir / "metrics.jsonl"
     if not metrics.is_file():
         return 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from symtheory.empirical.grid import (FINISHED, INTERRUPTED, GridOutcome, GridRun, _epochs_done, _final,
+from symtheory.empirical.grid import (FINISHED, INTERRUPTED, GridOutcome, GridRun, epochs_done, final_metrics,
                                       run_state, train_one)
 from symtheory.errors import BadInput
 
@@ -79,7 +79,7 @@ def train_task(run: GridRun, data_dir: str | None, download: bool, threads: int 
     torch.set_num_threads(threads)
     state = run_state(run.run_dir)
     if state == FINISHED:
-        return TaskResult("skipped (ray)", FINISHED, _final(run.run_dir), "already finished")
+        return TaskResult("skipped (ray)", FINISHED, final_metrics(run.run_dir), "already finished")
     action = "resumed (ray)" if state == INTERRUPTED else "trained (ray)"
     try:
         result = train_one(run, state, data_dir, download)
@@ -108,7 +108,7 @@ def run_ray(todo: Sequence[GridRun], states: dict[Path, str], *, data_dir=None, 
         root = str(Path(data_dir).expanduser().resolve()) if data_dir is not None else None
         threads = max(1, math.floor(opts.cpus_per_run))
         actions = ["resumed (ray)" if states.get(run.run_dir) == INTERRUPTED else "trained (ray)" for run in todo]
-        done_before = [_epochs_done(run.run_dir) for run in todo]
+        done_before = [epochs_done(run.run_dir) for run in todo]
         refs = []
         for run, action in zip(todo, actions):
             if on_run:
