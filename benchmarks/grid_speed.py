@@ -388,7 +388,7 @@ def measure(args, device: torch.device, on_progress: Callable[[BenchmarkResult],
         f"{args.steps} timed steps of batch {args.batch_size} after {args.warmup} warm-up steps, times "
         f"ceil(n_train / batch) steps per epoch (CIFAR-10 50,000, MNIST 60,000 training images), plus "
         f"{args.eval_chunks} timed evaluation batches of {args.eval_batch_size} scaled to n_train + n_test images",
-        [], {}, budget=args.budget, command=getattr(args, "command", ""))
+        [], {}, budget=args.budget, command=args.command)
     start = time.perf_counter()
     cache: dict[str, tuple[ImageData, list[TrainConfig], ModelResult]] = {}
     for (arch, preset, channels, size, n_train, n_test), mode in plan(args):
@@ -514,12 +514,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         except ValueError as exc:
             parser.error(str(exc))
     args.device_obj = device
+    args.command = shlex.join(["python", "benchmarks/grid_speed.py", *(sys.argv[1:] if argv is None else argv)])
     return args
 
 
 def main(argv: list[str] | None = None) -> BenchmarkResult:
     args = parse_args(argv)
-    args.command = shlex.join(["python", "benchmarks/grid_speed.py", *(sys.argv[1:] if argv is None else argv)])
 
     def write(result: BenchmarkResult) -> None:
         if args.out:

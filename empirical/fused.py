@@ -58,8 +58,8 @@ COMPILING_CALLS = 3  # the first calls of a compiled function, during which it m
 def default_layout(device: torch.device) -> str:
     """The fused layout used when none is asked for: ``loop`` on the CPU, where R plain kernels per layer
     were as fast as one grouped kernel or faster (``benchmarks/results/grid_speed_cpu.md``, eager, R = 4,
-    each layout timed twice: inception-lite 1.3-1.6x per model-epoch, resnet32, resnet18 and the mlp grid
-    within the machine's noise), else ``vmap`` (not measured on a GPU yet)."""
+    each layout timed twice: inception-lite 1.25-1.7x per model-epoch; resnet32, resnet18 and the mlp grid
+    within the machine's noise, docs/fused.md), else ``vmap`` (not measured on a GPU yet)."""
     return "loop" if device.type == "cpu" else "vmap"
 
 
@@ -70,8 +70,9 @@ class FusedOptions:
 
     None means automatic: compile and cudnn autotuning on CUDA, channels_last per the configs' rule.
     ``layout`` is how the stacked network runs (:mod:`.fused_model`: ``vmap``, grouped kernels, or
-    ``loop``, R kernels per layer; automatic: :func:`default_layout`); ``compile_backend`` is torch.compile's backend (``inductor`` by
-    default; ``cudagraphs`` replays the traced graph, the unchanged kernels, as CUDA graphs).
+    ``loop``, R kernels per layer; automatic: :func:`default_layout`); ``compile_backend`` is
+    torch.compile's backend (``inductor`` by default; ``cudagraphs`` replays the traced graph, the unchanged
+    kernels, as CUDA graphs).
     ``checkpoint_every`` > 1 writes checkpoints every that many epochs (and after the last).
     """
 
