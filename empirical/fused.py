@@ -57,9 +57,8 @@ COMPILING_CALLS = 3  # the first calls of a compiled function, during which it m
 
 def default_layout(device: torch.device) -> str:
     """The fused layout used when none is asked for: ``loop`` on the CPU, where R plain kernels per layer
-    were as fast as one grouped kernel or faster (``benchmarks/results/grid_speed_cpu.md``, eager, R = 4,
-    each layout timed twice: inception-lite 1.25-1.7x per model-epoch; resnet32, resnet18 and the mlp grid
-    within the machine's noise, docs/fused.md), else ``vmap`` (not measured on a GPU yet)."""
+    were as fast as one grouped kernel or faster (measured in ``benchmarks/results/grid_speed_cpu.md``; the
+    figures are read in docs/fused.md), else ``vmap`` (not measured on a GPU yet)."""
     return "loop" if device.type == "cpu" else "vmap"
 
 
