@@ -7,6 +7,7 @@ and never import torch.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -63,3 +64,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         fail("interrupted", 130)
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The ``symtheory`` executable: :func:`main`, then ``gc.freeze()`` on the way out, so that the
+    interpreter's last garbage collection skips the objects sympy built (a tenth of a second or more of a
+    theory command's cold time; see ``benchmarks/cold_start.py --phases``). Objects are still released by
+    reference counting; ``main`` itself leaves the collector alone for in-process callers."""
+    try:
+        main(argv)
+    finally:
+        gc.freeze()

@@ -1,5 +1,5 @@
 """``python -m symtheory`` runs the command line."""
 
-from symtheory.cli.app import main
+from symtheory.cli.app import run
 
-main()
+run()

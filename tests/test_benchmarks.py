@@ -29,6 +29,14 @@ def test_script_imports_and_has_main(name):
     assert callable(load_script(name).main)
 
 
+def test_cold_start_phases_add_up_to_the_wall_time():
+    cold_start = load_script("cold_start")
+    phases = cold_start.phase_medians(1)
+    assert set(phases) == set(cold_start.PHASE_LABELS) | {"total"}
+    assert sum(phases[key] for key in cold_start.PHASE_LABELS) == pytest.approx(phases["total"], rel=1e-9)
+    assert phases["proof"] > 0 and phases["sympy"] > 0
+
+
 def test_grid_speed_runs_on_cpu_and_its_figures_agree(tmp_path, capsys):
     grid_speed = load_script("grid_speed")
     out = tmp_path / "results.json"

@@ -72,6 +72,12 @@ def test_malicious_expression_is_not_executed(tmp_path):
     assert not marker.exists()
 
 
+def last_stderr_line(code: str) -> str:
+    """Run CODE in a fresh interpreter; the last line it wrote on stderr."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return (result.stderr.strip().splitlines() or [""])[-1]
+
+
 def test_theory_command_does_not_import_torch():
     code = (
         "import sys\n"
@@ -80,8 +86,27 @@ def test_theory_command_does_not_import_torch():
         "except SystemExit as e:\n    assert e.code == 0, e.code\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.stderr.strip().splitlines()[-1] == "NO-TORCH", result.stderr
+    assert last_stderr_line(code) == "NO-TORCH"
+
+
+def test_executable_entry_freezes_gc_on_exit_and_keeps_exit_codes():
+    code = (
+        "import gc, sys\n"
+        "from symtheory.cli.app import main, run\n"
+        "codes = []\n"
+        "for entry, argv in ((main, ['losses']), (run, ['check-loss', 'no-such-loss']), (run, ['losses'])):\n"
+        "    try:\n        entry(argv)\n"
+        "    except SystemExit as e:\n        codes.append((e.code, gc.get_freeze_count() > 0))\n"
+        "print(codes, file=sys.stderr)\n"
+    )
+    assert last_stderr_line(code) == "[(0, False), (2, True), (0, True)]"
+
+
+def test_console_script_goes_through_run():
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "symtheory"]
+    assert script.value == "symtheory.cli.app:run"
 
 
 def test_help_lists_commands():
