@@ -59,7 +59,8 @@ MODELS = (  # arch, preset, channels, size, n_train, n_test
     ("resnet18", "mnist-resnet18", 1, 28, 60_000, 10_000),
 )
 GRID_RUNS = 16
-DEFAULT_VARIANTS = ("vmap,vmap+reduce-overhead,loop+cudagraphs", "loop,vmap")  # CUDA, CPU
+# CUDA, CPU; each starts with the trainer's default layout (fused.default_layout), which plan() times first
+DEFAULT_VARIANTS = ("vmap,vmap+reduce-overhead,loop+cudagraphs", "loop,vmap")
 
 
 @dataclass

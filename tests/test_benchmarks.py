@@ -65,6 +65,17 @@ def test_grid_speed_runs_on_cpu_and_its_figures_agree(tmp_path, capsys):
     assert data["skipped"] == []
 
 
+def test_grid_speed_times_the_trainers_default_layout_first():
+    import torch
+
+    from symtheory.empirical.fused import default_layout
+
+    grid_speed = load_script("grid_speed")
+    for variants, device in zip(grid_speed.DEFAULT_VARIANTS, ("cuda", "cpu")):
+        _, options = grid_speed.parse_variant(variants.split(",")[0])
+        assert options.layout == default_layout(torch.device(device)), (device, variants)
+
+
 def test_grid_speed_plans_what_the_ratios_need_first_and_honours_its_budget(tmp_path):
     grid_speed = load_script("grid_speed")
     args = grid_speed.parse_args(["--device", "cpu", "--models", "resnet32,resnet18", "--variants", "vmap,loop"])
