@@ -32,6 +32,13 @@ PROBE = ("import sys, runpy; sys.argv = ['symtheory'] + sys.argv[1:]\n"
          "sys.stderr.write('TORCH_IMPORTED=%s' % ('torch' in sys.modules))\n")
 
 
+def timed_run(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall seconds of COMMAND in a fresh process (output captured as text; a failure raises), and its result."""
+    start = time.perf_counter()
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, result
+
+
 PHASES_PROBE = """
 import json, sys, time
 start = time.perf_counter()
@@ -84,12 +91,9 @@ def phase_medians(repeats: int, entry: str = "run") -> dict[str, float]:
     code = f"ENTRY = {entry!r}\n" + PHASES_PROBE
     bare, inside, walls = [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        bare.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        probe = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-        walls.append(time.perf_counter() - start)
+        bare.append(timed_run([sys.executable, "-c", "pass"])[0])
+        seconds, probe = timed_run([sys.executable, "-c", code])
+        walls.append(seconds)
         inside.append(json.loads(probe.stderr.strip().splitlines()[-1]))
     phases = {"interpreter": statistics.median(bare)}
     phases.update({key: statistics.median(p[key] for p in inside) for key in inside[0]})
@@ -110,11 +114,7 @@ def print_phases(phases: dict[str, float], entry: str) -> None:
 def time_command(argv: list[str], repeats: int) -> tuple[list[float], bool]:
     """Wall times of ``symtheory ARGV`` in fresh processes, and whether torch got imported."""
     exe = shutil.which("symtheory") or os.path.join(os.path.dirname(sys.executable), "symtheory")
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([exe, *argv], check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
+    times = [timed_run([exe, *argv])[0] for _ in range(repeats)]
     probe = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True)
     return times, "TORCH_IMPORTED=True" in probe.stderr
 
@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--entry", choices=("run", "main"), default="run",
                         help="entry the phases run through: run (the executable's) or main (no exit-time gc.freeze)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.repeats} runs each\n")
     print(f"{'command':<40} {'min s':>7} {'median s':>9} {'max s':>7}  torch imported")
     for argv in COMMANDS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,6 +36,17 @@ def test_cold_start_phases_add_up_to_the_wall_time():
     assert set(phases) == set(cold_start.PHASE_LABELS) | {"total"}
     assert sum(phases[key] for key in cold_start.PHASE_LABELS) == pytest.approx(phases["total"], rel=1e-9)
     assert phases["proof"] > 0 and phases["sympy"] > 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--entry", "nope"], "argument --entry: invalid choice: 'nope'"),
+    (["--repeats", "0"], "--repeats must be at least 1, got 0"),
+])
+def test_cold_start_refuses_bad_arguments(argv, message):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "cold_start.py"), *argv], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
 
 
 def test_grid_speed_runs_on_cpu_and_its_figures_agree(tmp_path, capsys):

@@ -102,13 +102,6 @@ def test_executable_entry_freezes_gc_on_exit_and_keeps_exit_codes():
     assert last_stderr_line(code) == "[(0, False), (2, True), (0, True)]"
 
 
-def test_console_script_goes_through_run():
-    from importlib.metadata import entry_points
-
-    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "symtheory"]
-    assert script.value == "symtheory.cli.app:run"
-
-
 def test_help_lists_commands():
     result = run_cli("--help")
     assert result.returncode == 0 and "check-loss" in result.stdout and "prove-risk" in result.stdout

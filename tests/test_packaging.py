@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,8 @@ def test_python_dash_m_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "symtheory", "--help"], capture_output=True, text=True,
                             cwd=tmp_path, timeout=120)
     assert result.returncode == 0 and "check-loss" in result.stdout
+
+
+def test_console_script_goes_through_run():
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "symtheory"]
+    assert script.value == "symtheory.cli.app:run"
