@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import typer
 from typer.exceptions import TyperException
@@ -45,8 +47,32 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT); typer turns a KeyboardInterrupt in a command into this code."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped a command; the message says how to go on (a plain Exception, so typer lets it through)."""
+
+
+@contextmanager
+def resume_hint_on_interrupt(hint: Callable[[], str]) -> Iterator[None]:
+    """Turn Ctrl-C inside the block into :class:`Interrupted` carrying ``hint()``, which :func:`main` prints as
+    one line, ``symtheory: interrupted; <hint>``, before exiting 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(hint()) from None
+
+
+def _stop_interrupted(hint: str = "") -> None:
+    print(f"symtheory: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+    raise SystemExit(INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the app; usage errors and BadInput exit 2 with one line, never a traceback."""
+    """Run the app; usage errors and BadInput exit 2 with one line, Ctrl-C exits 130 with one line (how to go
+    on, where a command knows), never a traceback."""
     _register()
     try:
         result = app(args=argv, prog_name="symtheory", standalone_mode=False)
@@ -61,8 +87,12 @@ def main(argv: list[str] | None = None) -> None:
         fail(message[0] if message else type(exc).__name__, getattr(exc, "exit_code", 2) or 2)
     except BadInput as exc:
         fail(str(exc))
+    except Interrupted as exc:
+        _stop_interrupted(str(exc))
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        _stop_interrupted()
+    if result == INTERRUPTED:
+        _stop_interrupted()
     raise SystemExit(result if isinstance(result, int) else 0)
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from symtheory.cli.app import app
+from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
 
 VERDICT_STYLE = {"holds": "green", "does not hold": "red", "not run": "yellow"}
@@ -41,8 +41,11 @@ def paper_check(
     """Check the paper's claims (SPEC.md section 3); exit 1 if any claim that ran does not hold."""
     from symtheory.paper_checks.suite import run_suite
 
-    results = run_suite(tier, only, runs, progress=None if as_json else console.print,
-                        train_missing=not no_train, data_dir=data_dir)
+    hint = ("run the same command again: the ci grid's finished runs are kept, interrupted ones resume"
+            if tier == "ci" else "run the same command again")
+    with resume_hint_on_interrupt(lambda: hint):
+        results = run_suite(tier, only, runs, progress=None if as_json else console.print,
+                            train_missing=not no_train, data_dir=data_dir)
     if as_json:
         print_json([r.to_dict() for r in results])
     else:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from symtheory.cli.app import app
+from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
 
@@ -73,7 +73,7 @@ def grid_command(
     as_json: bool = typer.Option(False, "--json", help="Print what happened to each run as JSON."),
 ) -> None:
     """Train the eta x loss grid of a preset: finished runs are skipped, interrupted ones resumed."""
-    from symtheory.empirical.grid import BACKENDS, plan_grid, run_grid
+    from symtheory.empirical.grid import BACKENDS, announcement, plan_grid, run_grid
 
     if fused:
         backend = "fused"
@@ -101,14 +101,16 @@ def grid_command(
 
         def on_run(run, action):
             if not as_json:
-                progress.console.print(f"{action}: {run.label} -> {run.run_dir}")
+                progress.console.print(f"{announcement(action)}: {run.label} -> {run.run_dir}", soft_wrap=True)
 
         def on_epoch(run, row):
             progress.update(task, advance=1, stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} "
                                                     f"J2 {row['j2']:.3f}")
 
-        outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
-                            **ray_options, **fused_options)
+        with resume_hint_on_interrupt(lambda: "run the same command again: finished runs are skipped, "
+                                      "interrupted ones resume"):
+            outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
+                                on_epoch=on_epoch, **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]
     if as_json:
         print_json(rows)

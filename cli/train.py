@@ -5,13 +5,14 @@ Torch is imported inside the commands only, so ``symtheory --help`` and the theo
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from symtheory.cli.app import app
+from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
 
@@ -75,6 +76,20 @@ def _print_summary(summary: dict) -> None:
     console.print(f"{summary['dataset']} (n={summary['num_train']}), {summary['arch']}, {summary['loss']}, "
                   f"{_noise_text(summary['noise'], summary['eta'])} (realised flip rate "
                   f"{summary['realised_flip_rate']:.4f}), seed {summary['seed']}", soft_wrap=True)
+
+
+def _interrupted_message(run_dir: Path) -> str:
+    """How to go on after Ctrl-C: the interrupted run's own message (from its summary.json), else whether its
+    directory can be resumed or the command simply run again."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        summary = {}
+    if summary.get("status") == "interrupted" and summary.get("message"):
+        return summary["message"]
+    if (run_dir / "config.json").is_file():
+        return f"--resume {run_dir} continues"
+    return "no epoch ran; run the same command again"
 
 
 @app.command("train")
@@ -185,8 +200,9 @@ def train_command(
             state["progress"].update(state["task"], completed=row["epoch"], stats=_stats(row))
 
     try:
-        result = train(config, target, resume=resume is not None, data_dir=data_dir, download=download,
-                       on_start=on_start, on_epoch=on_epoch, **{k: v for k, v in overrides.items() if v is not None})
+        with resume_hint_on_interrupt(lambda: _interrupted_message(target)):
+            result = train(config, target, resume=resume is not None, data_dir=data_dir, download=download,
+                           on_start=on_start, on_epoch=on_epoch, **{k: v for k, v in overrides.items() if v is not None})
     finally:
         if "progress" in state:
             state["progress"].stop()

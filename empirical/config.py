@@ -135,11 +135,13 @@ class TrainConfig:
     preset: str | None = None
 
     def validate(self) -> "TrainConfig":
-        """Check names and ranges without torch (architectures are checked when the network is built)."""
+        """Check names and ranges, and that the network takes the dataset's images, without torch."""
         from symtheory.empirical.label_noise import NOISE_KINDS, check_eta
+        from symtheory.empirical.networks import get_architecture
         from symtheory.registry import get_loss
 
-        get_dataset_spec(self.dataset)
+        data = get_dataset_spec(self.dataset)
+        get_architecture(self.arch).check(data.channels, data.image_size)
         spec = get_loss(self.loss)
         if not spec.differentiable:
             raise BadInput(f"loss {spec.name!r} has no gradient and cannot be trained")

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
-from symtheory.empirical.config import TrainConfig, get_dataset_spec
+from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
@@ -380,16 +380,12 @@ def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str 
                   data: ImageData | None = None, **overrides: Any) -> tuple[FusedGroup, list[RunSetup]]:
     """Validate the configs, load the data once, draw (or read back) each run's labels, create the run
     directories (only once everything checked out) and build the group."""
-    from symtheory.empirical.networks import get_architecture
-
     paths = [Path(p) for p in out_dirs]
     if len({p.resolve() for p in paths}) != len(paths):
         raise BadInput("every run of a fused group needs its own run directory")
     cfgs, runs, saved = _load_group_configs(configs, paths, resume, overrides)
     check_fusable(cfgs)
     first = cfgs[0]
-    spec = get_dataset_spec(first.dataset)
-    get_architecture(first.arch).check(spec.channels, spec.image_size)
     device = resolve_device(first.device)
     full = data if data is not None else load_dataset(first.dataset, data_dir, download)
     drawn = [saved_labels(run, full, s) if resume else new_labels(cfg, full)

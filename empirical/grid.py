@@ -91,6 +91,13 @@ def _outcome(run: GridRun, action: str, result) -> GridOutcome:
                        result.message)
 
 
+def announcement(action: str) -> str:
+    """How ``on_run``'s action reads when a run starts: "trained (fused)" -> "training (fused)", "resumed" ->
+    "resuming"; other events (a Ray run's final status) are returned as they are."""
+    verb, space, rest = action.partition(" ")
+    return {"trained": "training", "resumed": "resuming"}.get(verb, verb) + space + rest
+
+
 def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, download: bool = False,
              on_run: Callable[[GridRun, str], None] | None = None,
              on_epoch: Callable[[GridRun, dict], None] | None = None, **backend_options: Any) -> list[GridOutcome]:

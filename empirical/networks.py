@@ -8,17 +8,19 @@
 | ``inception-lite`` | small Inception of Zhang et al. 2017 (Patel & Sastry 2021, CIFAR-10) | 3 x 32 x 32 |
 
 Every network maps a float batch [N, C, S, S] (contiguous or channels_last) to logits [N, K], has no
-global state and no host synchronization in ``forward``, and runs under bf16 autocast.
+global state and no host synchronization in ``forward``, and runs under bf16 autocast. Importing this module
+does not import torch, so a config's architecture is checked before torch is loaded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-from torch import nn
+from typing import TYPE_CHECKING, Callable
 
 from symtheory.errors import BadInput
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ def build_network(arch: str, in_channels: int, num_classes: int, image_size: int
 
 def count_parameters(model: nn.Module, exclude_batchnorm: bool = False) -> int:
     """Number of trainable parameters, optionally leaving out BatchNorm's scale and shift."""
+    from torch import nn
+
     skipped = set()
     if exclude_batchnorm:
         for module in model.modules():

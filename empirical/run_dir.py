@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symtheory.empirical.interrupts import interrupts_held
 from symtheory.errors import BadInput
 
 CONFIG = "config.json"
@@ -31,20 +32,21 @@ def _unstarted_leftover(path: Path) -> bool:
 
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(file_object)`` on a new temporary file beside ``path`` (mode 0666 less the umask), fsync
-    it, then rename it to ``path``."""
+    it, then rename it to ``path``; Ctrl-C meanwhile takes effect once the file is in place."""
     target = Path(path)
     tmp = str(target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with interrupts_held():
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,9 @@ class RunDir:
             raise BadInput(f"cannot read {path}: {exc}") from None
 
     def append_metrics(self, row: dict[str, Any]) -> None:
-        """Append one epoch's metrics as a JSON line, flushed and fsynced."""
+        """Append one epoch's metrics as a JSON line, flushed and fsynced (Ctrl-C takes effect after it)."""
         line = json.dumps(row, allow_nan=False) + "\n"
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+        with interrupts_held(), open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())

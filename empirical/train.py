@@ -164,8 +164,6 @@ def deterministic_algorithms(enabled: bool, device: torch.device) -> Iterator[No
 
 def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, download: bool,
              overrides: dict[str, Any], data: ImageData | None) -> RunSetup:
-    from symtheory.empirical.networks import get_architecture
-
     if resume:
         run = RunDir.open(out)
         saved = run.read_json(CONFIG)
@@ -177,7 +175,6 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
         RunDir.ensure_new(out)
     cfg = cfg.validate()
     spec = get_dataset_spec(cfg.dataset)
-    get_architecture(cfg.arch).check(spec.channels, spec.image_size)
     device = resolve_device(cfg.device)
     if data is None:
         data = load_dataset(cfg.dataset, data_dir, download)

@@ -34,12 +34,12 @@ def ci_plan(out: str | Path):
 def ci_grid(runs: str | Path | None = None, progress: Callable[[str], None] | None = None,
             train_missing: bool = True, backend: str | None = None, data_dir: str | Path | None = None) -> Grid:
     """Train what is missing of the ci grid under ``runs`` (fused on the CPU by default) and load it."""
-    from symtheory.empirical.grid import run_grid
+    from symtheory.empirical.grid import announcement, run_grid
 
     out = Path(runs) if runs else DEFAULT_RUNS
     if train_missing:
         plan = ci_plan(out)
-        on_run = (lambda run, action: progress(f"{action}: {run.label}")) if progress else None
+        on_run = (lambda run, action: progress(f"{announcement(action)}: {run.label}")) if progress else None
         run_grid(plan, backend or os.environ.get("SYMTHEORY_CI_BACKEND", "fused"),
                  data_dir=data_dir, on_run=on_run)
     return load_grid(out) if out.exists() else {}

@@ -89,7 +89,9 @@ def full_tier_claims(runs: str | Path | None, wanted: list[str]) -> list[ClaimRe
     """E-claims per paper preset, from finished runs under ``runs`` (grouped by preset in config.json)."""
     from symtheory.paper_checks.runs import load_grids_by_preset
 
-    grids = load_grids_by_preset(runs) if runs and Path(runs).exists() else {}
+    if runs is not None and not Path(runs).is_dir():
+        raise BadInput(f"no run directory at {runs}")
+    grids = load_grids_by_preset(runs) if runs is not None else {}
     results = []
     for preset in FULL_PRESETS:
         matching = {name: g for name, g in grids.items() if name.startswith(preset)}

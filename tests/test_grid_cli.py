@@ -1,5 +1,6 @@
-"""``symtheory grid`` with the fused backend's options: they reach the trainer (recorded in config.json),
-and misplaced or unknown ones exit 2 with one line before any run directory is made."""
+"""``symtheory grid``: the fused backend's options reach the trainer (recorded in config.json); misplaced or
+unknown options, and a network that does not take the data, exit 2 with one line before any run directory
+is made; each run is announced as it starts and skipped once finished."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import pytest
 
 from cli_helpers import assert_bad_input, run_cli
+from symtheory.cli.app import main
+from symtheory.empirical.grid import announcement
 
 BAD_FUSED_OPTIONS = {
     "layout without fused": (["--layout", "loop"], "--layout needs --fused"),
@@ -40,3 +43,49 @@ def test_fused_grid_passes_its_options_to_every_run(tmp_path, data_dir):
         fused = json.loads((out / name / "config.json").read_text())["resolved"]["fused"]
         assert (fused["layout"], fused["compile"], fused["checkpoint_every"], fused["replicas"]) == ("loop", False, 2, 2)
         assert (out / name / "checkpoint.pt").is_file()
+
+
+@pytest.mark.parametrize("backend", [[], ["--fused"]])
+def test_a_network_that_does_not_take_the_data_is_refused_before_any_run(backend, tmp_path):
+    out = tmp_path / "grid"
+    done = run_cli("grid", *backend, "--preset", "mnist-resnet18", "--dataset", "cifar10-subset", "--out", str(out))
+    assert_bad_input(done, "resnet18 expects 1-channel input, got 3x32x32")
+    assert done.stdout == "" and not out.exists()
+
+
+def test_a_run_is_announced_as_it_starts_and_skipped_when_finished(tmp_path, data_dir):
+    out = tmp_path / "grid"
+    args = ("grid", "--losses", "rll", "--etas", "0.2", "--subset", "64", "--epochs", "1", "--device", "cpu",
+            "--data-dir", str(data_dir), "--out", str(out))
+    first = run_cli(*args, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert f"training: rll eta=0.2 seed=0 -> {out / 'rll-eta0.2-seed0'}" in first.stdout.splitlines()
+    again = run_cli(*args, "--json", timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert [(o["action"], o["status"]) for o in json.loads(again.stdout)] == [("skipped", "finished")]
+
+
+def test_announcement_reads_as_the_start_of_a_run():
+    assert [announcement(a) for a in ("trained", "resumed", "trained (fused)", "resumed (ray)", "finished")] == [
+        "training", "resuming", "training (fused)", "resuming (ray)", "finished"]
+
+
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("argv, module, name, hint", [
+    (["grid", "--out", "{tmp}/grid"], "symtheory.empirical.grid", "run_grid",
+     "; run the same command again: finished runs are skipped, interrupted ones resume"),
+    (["paper-check", "--only", "E1", "--runs", "{tmp}/ci"], "symtheory.empirical.grid", "run_grid",
+     "; run the same command again: the ci grid's finished runs are kept, interrupted ones resume"),
+    (["plot", "{tmp}", "-o", "{tmp}/fig.png"], "symtheory.empirical.plots", "collect_runs", ""),
+])
+def test_ctrl_c_exits_130_with_one_line(argv, module, name, hint, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(module), name, interrupt)
+    with pytest.raises(SystemExit) as stop:
+        main([a.format(tmp=tmp_path) for a in argv])
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.splitlines() == [f"symtheory: interrupted{hint}"]

@@ -58,6 +58,8 @@ def test_paper_check_exits_1_when_a_claim_does_not_hold():
     (["paper-check", "--tier", "huge"], "unknown tier"),
     (["paper-check", "--only", "E9"], "unknown claim 'E9'"),
     (["report", "/nonexistent/runs"], "no run directory"),
+    (["paper-check", "--tier", "full", "--only", "E1", "--runs", "/nonexistent/runs"],
+     "no run directory at /nonexistent/runs"),
 ])
 def test_bad_input(args, fragment):
     assert_bad_input(run_cli(*args), fragment)

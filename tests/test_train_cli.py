@@ -4,8 +4,11 @@ stderr, a small run prints its summary as JSON, a plot is written, and --help ne
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+
 import pytest
 
 from cli_helpers import assert_bad_input, run_cli
@@ -28,6 +31,29 @@ def test_help_and_theory_commands_never_import_torch():
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "NO-TORCH"
     assert "--resume" in done.stdout and "--kind" in done.stdout
+
+
+def test_a_network_that_does_not_take_the_data_is_refused_before_torch_is_imported(tmp_path):
+    code = (
+        "import sys\n"
+        "from symtheory.cli.app import main\n"
+        "codes = []\n"
+        "for argv in (['train', '--arch', 'resnet32', '--dataset', 'mnist', '--out', sys.argv[1]],\n"
+        "             ['train', '--arch', 'vgg16', '--out', sys.argv[1]],\n"
+        "             ['grid', '--preset', 'mnist-resnet18', '--dataset', 'cifar10-subset', '--out', sys.argv[1]]):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        codes.append(exc.code)\n"
+        "print(codes, 'TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n"
+    )
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == "[2, 2, 2] NO-TORCH", done.stderr
+    assert "resnet32 expects 3x32x32 input, got 1x28x28" in lines[0]
+    assert "resnet18 expects 1-channel input, got 3x32x32" in lines[2]
+    assert not out.exists()
 
 
 BAD_INPUT = {
@@ -78,3 +104,32 @@ def test_train_json_then_plot(tmp_path, data_dir):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(data[16:20], "big")
     assert width == int(2 * 4.2 * 120)  # two panels (cce, rll) at 4.2 inches and 120 dpi
+
+
+def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, data_dir):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "symtheory", "train", "--subset", "256", "--epochs", "200", "--out", str(run),
+           "--data-dir", str(data_dir), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if metrics.is_file() and metrics.read_text().count("\n") >= 1:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    done = metrics.read_text().count("\n")
+    assert proc.returncode == 130, stderr
+    assert 1 <= done < 200
+    assert stderr.strip().splitlines() == [
+        f"symtheory: interrupted; interrupted after epoch {done}; --resume {run} continues"]
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+    resumed = run_cli("train", "--resume", str(run), "--epochs", str(done + 1), "--data-dir", str(data_dir),
+                      "--json", "--quiet", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["epochs_completed"] == done + 1

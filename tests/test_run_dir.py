@@ -1,0 +1,94 @@
+"""Run-directory writes under Ctrl-C: SIGINT is held while a file is written and raised once it is in place,
+so an atomic write or a metrics line is never cut in half."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from symtheory.empirical.interrupts import interrupts_held
+from symtheory.empirical.run_dir import RunDir, atomic_write
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_sigint_in_a_held_block_is_raised_after_it():
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_held():
+            ctrl_c()
+            steps.append("after the signal")
+            with interrupts_held():
+                ctrl_c()
+                steps.append("nested")
+            steps.append("end of block")
+    assert steps == ["after the signal", "nested", "end of block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with interrupts_held():
+        steps.append("no signal")
+    assert steps[-1] == "no signal"
+
+
+def test_nothing_is_held_off_the_main_thread():
+    seen = []
+
+    def worker():
+        with interrupts_held():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]
+
+
+def test_atomic_write_finishes_the_file_before_ctrl_c_takes_effect(tmp_path):
+    target = tmp_path / "state.bin"
+
+    def write(handle):
+        handle.write(b"first half ")
+        ctrl_c()
+        handle.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, write)
+    assert target.read_bytes() == b"first half second half"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.bin"]
+
+
+def test_metrics_line_is_whole_after_ctrl_c(tmp_path, monkeypatch):
+    import symtheory.empirical.run_dir as run_dir_module
+
+    class SplitWrites:
+        """A file whose write() writes half, then presses Ctrl-C, then writes the rest."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            self.handle.write(text[: len(text) // 2])
+            self.handle.flush()
+            ctrl_c()
+            self.handle.write(text[len(text) // 2:])
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    run = RunDir(tmp_path)
+    run.append_metrics({"epoch": 1, "j1": 0.5})
+    monkeypatch.setattr(run_dir_module, "open", lambda *a, **k: SplitWrites(open(*a, **k)), raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        run.append_metrics({"epoch": 2, "j1": 0.75})
+    monkeypatch.undo()
+    assert run.read_metrics() == [{"epoch": 1, "j1": 0.5}, {"epoch": 2, "j1": 0.75}]
