@@ -73,8 +73,8 @@ def _stop_interrupted(hint: str = "") -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the app; usage errors and BadInput exit 2 with one line, Ctrl-C exits 130 with one line (how to go
     on, where a command knows), never a traceback."""
-    _register()
     try:
+        _register()
         result = app(args=argv, prog_name="symtheory", standalone_mode=False)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None

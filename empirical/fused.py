@@ -32,6 +32,7 @@ from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
+from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
@@ -465,6 +466,18 @@ def _checkpoint(group: FusedGroup, setups: Sequence[RunSetup], active: Sequence[
         })
 
 
+def _interrupted_message(recorded: int, saved: int, path: Path) -> str:
+    """What an interrupted run's summary says: its last recorded epoch and, when checkpoints are sparser than
+    epochs, the epoch its checkpoint holds (where --resume starts)."""
+    if saved == recorded:
+        resumes = "continues"
+    elif saved == 0:
+        resumes = "starts it again from epoch 1 (no checkpoint yet)"
+    else:
+        resumes = f"continues from the checkpoint of epoch {saved}"
+    return f"interrupted after epoch {recorded}; --resume {path} {resumes}"
+
+
 def _record_compile_fallback(setups: Sequence[RunSetup]) -> None:
     """config.json says compile was on when the runs started; say that it fell back to eager."""
     for s in setups:
@@ -516,6 +529,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     status = ["finished"] * R
     message = [f"finished {cfg.epochs} epochs"] * R
     active = list(range(R))
+    saved_epoch = start_epoch
     summaries: dict[int, dict[str, Any]] = {}
     for r, s in enumerate(setups):
         if on_start:
@@ -531,18 +545,20 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
             set_rng_states(rngs[0])
             for epoch in range(start_epoch + 1, cfg.epochs + 1):
                 epoch_rows = run_epoch(group, epoch)
-                for r in list(active):
-                    row = epoch_rows[r]
-                    if not math.isfinite(row["train_loss"]):
-                        status[r], message[r] = "stopped-nonfinite", _nonfinite_message(row["train_loss"], epoch)
-                        active.remove(r)
-                        summaries[r] = run_summary(setups[r], rows[r], status[r], message[r], wall(r))
-                        setups[r].run.write_json(SUMMARY, summaries[r])
-                        continue
-                    rows[r].append(row)
-                    setups[r].run.append_metrics(row)
-                if active and (epoch % options.checkpoint_every == 0 or epoch == cfg.epochs):
-                    _checkpoint(group, setups, active, epoch, rngs, wall)
+                with interrupts_held():
+                    for r in list(active):
+                        row = epoch_rows[r]
+                        if not math.isfinite(row["train_loss"]):
+                            status[r], message[r] = "stopped-nonfinite", _nonfinite_message(row["train_loss"], epoch)
+                            active.remove(r)
+                            summaries[r] = run_summary(setups[r], rows[r], status[r], message[r], wall(r))
+                            setups[r].run.write_json(SUMMARY, summaries[r])
+                            continue
+                        rows[r].append(row)
+                        setups[r].run.append_metrics(row)
+                    if active and (epoch % options.checkpoint_every == 0 or epoch == cfg.epochs):
+                        _checkpoint(group, setups, active, epoch, rngs, wall)
+                        saved_epoch = epoch
                 for r in active:
                     if on_epoch:
                         on_epoch(r, epoch_rows[r])
@@ -551,8 +567,8 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     except KeyboardInterrupt:
         for r in active:
             s = setups[r]
-            s.run.write_json(SUMMARY, run_summary(s, rows[r], "interrupted", f"interrupted after epoch {len(rows[r])}; "
-                                               f"--resume {s.run.path} continues", wall(r)))
+            s.run.write_json(SUMMARY, run_summary(s, rows[r], "interrupted",
+                                                  _interrupted_message(len(rows[r]), saved_epoch, s.run.path), wall(r)))
         raise
     if compiled_at_start and not group.compiled:
         _record_compile_fallback(setups)

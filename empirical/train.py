@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from symtheory.empirical.config import TrainConfig, get_dataset_spec
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
+from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir, provenance
@@ -257,12 +258,13 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
                                f"metrics of epochs 1-{epoch - 1} kept" if epoch > 1 else
                                f"training loss became non-finite ({row['train_loss']}) in epoch 1; stopped")
                     break
-                rows.append(row)
-                run.append_metrics(row)
-                save_checkpoint(run.checkpoint_path, {
-                    "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "rng": rng_states(), "wall_seconds": wall(),
-                })
+                with interrupts_held():
+                    rows.append(row)
+                    run.append_metrics(row)
+                    save_checkpoint(run.checkpoint_path, {
+                        "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "rng": rng_states(), "wall_seconds": wall(),
+                    })
                 if on_epoch:
                     on_epoch(row)
     except KeyboardInterrupt:

@@ -73,6 +73,8 @@ def run_suite(tier: str = "ci", only: str | None = None, runs: str | Path | None
     if tier not in TIERS:
         raise BadInput(f"unknown tier {tier!r}; choices: {', '.join(TIERS)}")
     selected = parse_only(only)
+    if tier == "full" and runs is not None and not Path(runs).is_dir():
+        raise BadInput(f"no run directory at {runs}")
     results = theory_claims(selected)
     wanted_empirical = [c for c in selected if c in EMPIRICAL]
     if not wanted_empirical:
@@ -89,8 +91,6 @@ def full_tier_claims(runs: str | Path | None, wanted: list[str]) -> list[ClaimRe
     """E-claims per paper preset, from finished runs under ``runs`` (grouped by preset in config.json)."""
     from symtheory.paper_checks.runs import load_grids_by_preset
 
-    if runs is not None and not Path(runs).is_dir():
-        raise BadInput(f"no run directory at {runs}")
     grids = load_grids_by_preset(runs) if runs is not None else {}
     results = []
     for preset in FULL_PRESETS:

@@ -435,6 +435,50 @@ def test_train_fused_resumes_to_the_same_metrics(fused_own_seeds, mnist, tmp_pat
         assert json.loads((b / "config.json").read_text())["train"]["epochs"] == 2
 
 
+def test_ctrl_c_while_a_fused_group_saves_leaves_every_run_at_the_same_epoch(fused_own_seeds, mnist, tmp_path,
+                                                                            monkeypatch):
+    import os
+    import signal
+
+    from symtheory.empirical import fused as fused_module
+    from symtheory.empirical.checkpoint import load_checkpoint
+    from symtheory.empirical.fused import train_fused
+
+    real_save, calls = fused_module.save_checkpoint, []
+
+    def save_then_ctrl_c(path, state):
+        calls.append(path)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        real_save(path, state)
+
+    monkeypatch.setattr(fused_module, "save_checkpoint", save_then_ctrl_c)
+    parts = [tmp_path / f"parts-{i}" for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        train_fused(_mnist_configs((0, 1, 2)), parts, data=mnist)
+    monkeypatch.undo()
+    assert len(calls) == 3
+    for part in parts:
+        assert len(_rows(part)) == load_checkpoint(part / "checkpoint.pt")["epoch"] == 1
+        summary = json.loads((part / "summary.json").read_text())
+        assert (summary["status"], summary["message"]) == (
+            "interrupted", f"interrupted after epoch 1; --resume {part} continues")
+    train_fused(None, parts, resume=True, data=mnist)
+    whole, _ = fused_own_seeds
+    for a, b in zip(whole, parts):
+        assert [r["j1"] for r in _rows(b)] == pytest.approx([r["j1"] for r in _rows(a)], rel=1e-6)
+
+
+@pytest.mark.parametrize("recorded, saved, ending", [
+    (3, 3, "continues"), (3, 2, "continues from the checkpoint of epoch 2"),
+    (1, 0, "starts it again from epoch 1 (no checkpoint yet)")])
+def test_an_interrupted_fused_run_says_where_resume_starts(recorded, saved, ending, tmp_path):
+    from symtheory.empirical.fused import _interrupted_message
+
+    expected = f"interrupted after epoch {recorded}; --resume {tmp_path} {ending}"
+    assert _interrupted_message(recorded, saved, tmp_path) == expected
+
+
 def test_train_fused_refuses_runs_that_cannot_share_a_model(tmp_path):
     from dataclasses import replace
 

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from cli_helpers import assert_bad_input, run_cli
+from symtheory.empirical.checkpoint import load_checkpoint
 from symtheory.empirical.presets import build_config
 from symtheory.empirical.train import train
 
@@ -128,6 +129,7 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, data_dir):
     assert stderr.strip().splitlines() == [
         f"symtheory: interrupted; interrupted after epoch {done}; --resume {run} continues"]
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    assert load_checkpoint(run / "checkpoint.pt")["epoch"] == done
 
     resumed = run_cli("train", "--resume", str(run), "--epochs", str(done + 1), "--data-dir", str(data_dir),
                       "--json", "--quiet", timeout=300)
