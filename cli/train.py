@@ -78,7 +78,7 @@ def _print_summary(summary: dict) -> None:
                   f"{summary['realised_flip_rate']:.4f}), seed {summary['seed']}", soft_wrap=True)
 
 
-def _interrupted_message(run_dir: Path) -> str:
+def _resume_hint(run_dir: Path) -> str:
     """How to go on after Ctrl-C: the interrupted run's own message (from its summary.json), else whether its
     directory can be resumed or the command simply run again."""
     try:
@@ -200,7 +200,7 @@ def train_command(
             state["progress"].update(state["task"], completed=row["epoch"], stats=_stats(row))
 
     try:
-        with resume_hint_on_interrupt(lambda: _interrupted_message(target)):
+        with resume_hint_on_interrupt(lambda: _resume_hint(target)):
             result = train(config, target, resume=resume is not None, data_dir=data_dir, download=download,
                            on_start=on_start, on_epoch=on_epoch, **{k: v for k, v in overrides.items() if v is not None})
     finally:

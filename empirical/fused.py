@@ -32,13 +32,14 @@ from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
-from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
+from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, new_labels, resolve_precision, run_summary, saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, new_labels, resolve_precision, run_summary,
+    saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -466,18 +467,6 @@ def _checkpoint(group: FusedGroup, setups: Sequence[RunSetup], active: Sequence[
         })
 
 
-def _interrupted_message(recorded: int, saved: int, path: Path) -> str:
-    """What an interrupted run's summary says: its last recorded epoch and, when checkpoints are sparser than
-    epochs, the epoch its checkpoint holds (where --resume starts)."""
-    if saved == recorded:
-        resumes = "continues"
-    elif saved == 0:
-        resumes = "starts it again from epoch 1 (no checkpoint yet)"
-    else:
-        resumes = f"continues from the checkpoint of epoch {saved}"
-    return f"interrupted after epoch {recorded}; --resume {path} {resumes}"
-
-
 def _record_compile_fallback(setups: Sequence[RunSetup]) -> None:
     """config.json says compile was on when the runs started; say that it fell back to eager."""
     for s in setups:
@@ -568,7 +557,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
         for r in active:
             s = setups[r]
             s.run.write_json(SUMMARY, run_summary(s, rows[r], "interrupted",
-                                                  _interrupted_message(len(rows[r]), saved_epoch, s.run.path), wall(r)))
+                                                  interrupted_message(len(rows[r]), saved_epoch, s.run.path), wall(r)))
         raise
     if compiled_at_start and not group.compiled:
         _record_compile_fallback(setups)

@@ -4,6 +4,7 @@ noisy labels (new or saved), the seeded network, the precision options, and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,18 @@ def resolved_record(setup: RunSetup) -> dict[str, Any]:
         "batch_order": "a permutation per epoch from a generator seeded by (seed, epoch)",
         "subset": "class-stratified sample seeded by the run seed" if setup.cfg.subset else "whole training split",
     }
+
+
+def interrupted_message(recorded: int, saved: int, path: str | Path) -> str:
+    """What an interrupted run's summary says: its last recorded epoch and, when checkpoints are sparser than
+    epochs (fused ``checkpoint_every`` > 1), the epoch its checkpoint holds, where --resume starts."""
+    if saved == recorded:
+        resumes = "continues"
+    elif saved == 0:
+        resumes = "starts it again from epoch 1 (no checkpoint yet)"
+    else:
+        resumes = f"continues from the checkpoint of epoch {saved}"
+    return f"interrupted after epoch {recorded}; --resume {path} {resumes}"
 
 
 def run_summary(setup: RunSetup, rows: list[dict[str, Any]], status: str, message: str, wall: float) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, new_labels, resolve_precision, resolved_record, run_summary, saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, new_labels, resolve_precision, resolved_record,
+    run_summary, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -268,8 +269,8 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
                 if on_epoch:
                     on_epoch(row)
     except KeyboardInterrupt:
-        run.write_json(SUMMARY, run_summary(setup, rows, "interrupted",
-                                         f"interrupted after epoch {len(rows)}; --resume {run.path} continues", wall()))
+        message = interrupted_message(len(rows), len(rows), run.path)
+        run.write_json(SUMMARY, run_summary(setup, rows, "interrupted", message, wall()))
         raise
     summary = run_summary(setup, rows, status, message, wall())
     run.write_json(SUMMARY, summary)

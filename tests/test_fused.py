@@ -473,10 +473,10 @@ def test_ctrl_c_while_a_fused_group_saves_leaves_every_run_at_the_same_epoch(fus
     (3, 3, "continues"), (3, 2, "continues from the checkpoint of epoch 2"),
     (1, 0, "starts it again from epoch 1 (no checkpoint yet)")])
 def test_an_interrupted_fused_run_says_where_resume_starts(recorded, saved, ending, tmp_path):
-    from symtheory.empirical.fused import _interrupted_message
+    from symtheory.empirical.run_setup import interrupted_message
 
     expected = f"interrupted after epoch {recorded}; --resume {tmp_path} {ending}"
-    assert _interrupted_message(recorded, saved, tmp_path) == expected
+    assert interrupted_message(recorded, saved, tmp_path) == expected
 
 
 def test_train_fused_refuses_runs_that_cannot_share_a_model(tmp_path):
