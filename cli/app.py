@@ -47,6 +47,25 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+OUT_OF_MEMORY = 1
+"""Exit code when numpy or torch cannot allocate memory (host or GPU)."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """numpy's MemoryError, torch's OutOfMemoryError (GPU), or torch's CPU allocator failing."""
+    text = str(exc)
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+            or "DefaultCPUAllocator" in text or "out of memory" in text.lower())
+
+
+def out_of_memory_message(exc: BaseException) -> str:
+    """One line: the allocator's own first sentence, and what to do."""
+    detail = " ".join(str(exc).split())
+    detail = ". ".join(detail.split(". ")[:2])[:200] if detail else type(exc).__name__
+    return (f"out of memory: {detail}; use smaller sizes (e.g. --batch-size, --subset, --classes, --support, "
+            "--classifiers)")
+
+
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT); typer turns a KeyboardInterrupt in a command into this code."""
 
@@ -87,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         fail(message[0] if message else type(exc).__name__, getattr(exc, "exit_code", 2) or 2)
     except BadInput as exc:
         fail(str(exc))
+    except MemoryError as exc:
+        fail(out_of_memory_message(exc), OUT_OF_MEMORY)
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        fail(out_of_memory_message(exc), OUT_OF_MEMORY)
     except Interrupted as exc:
         _stop_interrupted(str(exc))
     except KeyboardInterrupt:

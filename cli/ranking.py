@@ -11,6 +11,7 @@ import typer
 from symtheory.cli.app import app
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
+from symtheory.exact_numbers import exact_number
 
 MAX_RATES = 1000
 
@@ -40,10 +41,7 @@ def parse_rates(text: str) -> list[Fraction]:
 
 
 def _step(text: str) -> Fraction:
-    try:
-        step = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise BadInput(f"--eta: step {text!r} is not a number") from None
+    step = exact_number(text, "--eta: step")
     if step <= 0:
         raise BadInput(f"--eta: the step must be positive, got {text}")
     return step
@@ -109,6 +107,8 @@ def verify_ranking_command(
     from symtheory.ranking import RankingConfig, verify_ranking
 
     settings = build_settings(eta, noise_matrix, classes)
+    if seed < 0:
+        raise BadInput(f"--seed must be at least 0, got {seed}")
     if not 0 <= rtol < 1:
         raise BadInput(f"--rtol must lie in [0, 1), got {rtol}")
     if workers is not None and workers < 1:

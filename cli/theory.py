@@ -29,16 +29,25 @@ def check_loss(
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A parameter value, name=value (exact: 0.1 is 1/10). Repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
+    time_limit: float = typer.Option(
+        30.0, "--time-limit", help="Seconds the symmetry proof, and then the bounds, may each take; a part that "
+        "runs out is reported unknown. 0: no limit."),
 ) -> None:
     """Prove or refute that a loss is symmetric (sum_j L(g, j) = C on the simplex), with C and bounds."""
+    import math
+
     from symtheory.analysis import analyse_builtin, analyse_expression, parse_param_options
 
     if (name is None) == (expr is None):
         raise BadInput("give either a loss NAME or --expr EXPRESSION (not both)")
     if symbolic_k and classes is not None:
         raise BadInput("--symbolic-k and --classes exclude each other")
+    if not (math.isfinite(time_limit) and time_limit >= 0):
+        raise BadInput(f"--time-limit must be a number of seconds >= 0, got {time_limit}")
     params = parse_param_options(param)
-    result = analyse_builtin(name, params, classes) if name else analyse_expression(expr, params, classes)
+    seconds = time_limit or None
+    result = (analyse_builtin(name, params, classes, seconds) if name
+              else analyse_expression(expr, params, classes, seconds))
     data = result.to_dict(latex)
     if as_json:
         print_json(data)

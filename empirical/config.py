@@ -152,6 +152,8 @@ class TrainConfig:
         if self.noise == "matrix" and self.noise_matrix is None:
             raise BadInput("noise kind 'matrix' needs --noise-matrix FILE.csv")
         check_eta(self.eta)
+        if not 0 <= int(self.seed) < 2**63:
+            raise BadInput(f"seed must be an integer in [0, 2**63), got {self.seed}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise BadInput(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

@@ -9,11 +9,14 @@ import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
 from symtheory.errors import BadInput
+from symtheory.evaluate import exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
-from symtheory.parser import parse_loss_expression
+from symtheory.parser import bind_parameters, parse_loss_expression
 from symtheory.registry import LossSpec, Param, get_loss
-from symtheory.symmetry import SymmetryResult, check_symmetry
+from symtheory.steps import Step
+from symtheory.symmetry import SymmetryResult, candidate_points, check_symmetry, gave_up
+from symtheory.time_limit import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
 
 STAND_IN_VALUE = sp.Integer(1)
 
@@ -84,16 +87,33 @@ def check_classes(classes: int | None) -> None:
 
 
 def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[str, str],
-                 classes: int | None, defaults: Mapping[sp.Symbol, sp.Expr]) -> LossAnalysis:
-    """Run the symmetry proof and the bounds on an already-built form."""
+                 classes: int | None, defaults: Mapping[sp.Symbol, sp.Expr],
+                 seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
+    """Run the symmetry proof and the bounds on an already-built form, each within ``seconds`` (None: no
+    limit); a part that runs out is reported unknown, never guessed."""
     check_classes(classes)
     n_classes = K if classes is None else sp.Integer(classes)
-    symmetry = check_symmetry(form, classes, dict(defaults))
-    bounds = form_bounds(form.subs({K: n_classes}), n_classes)
+    try:
+        with time_limit(seconds):
+            symmetry = check_symmetry(form, classes, dict(defaults))
+    except (TimeLimitExceeded, RecursionError) as exc:
+        symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
+    try:
+        with time_limit(seconds):
+            bounds = form_bounds(form.subs({K: n_classes}), n_classes)
+    except (TimeLimitExceeded, RecursionError) as exc:
+        bounds = BoundsResult(None, steps=[Step(_why_given_up(exc, seconds) + ": boundedness unknown")])
     return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
 
 
-def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes: int | None = None) -> LossAnalysis:
+def _why_given_up(exc: BaseException, seconds: float | None) -> str:
+    if isinstance(exc, RecursionError):
+        return "gave up: the expression is too deep for sympy (recursion limit)"
+    return f"gave up after {seconds:g} s (time limit)"
+
+
+def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes: int | None = None,
+                    seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
     """Analyse a registry loss; parameters not given stay symbolic (their defaults serve counterexamples)."""
     spec: LossSpec = get_loss(name)
     given = dict(params or {})
@@ -101,10 +121,11 @@ def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes:
     defaults = {param_symbol(k): v for k, v in spec.defaults().items() if k not in given}
     shown = {p.name: (given.get(p.name) or f"symbolic (default {p.default})") if p.symbolic
              else given.get(p.name, p.default) for p in spec.params}
-    return analyse_form(spec.name, spec.title, spec.math, spec.citation, form, shown, classes, defaults)
+    return analyse_form(spec.name, spec.title, spec.math, spec.citation, form, shown, classes, defaults, seconds)
 
 
-def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None) -> LossAnalysis:
+def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None,
+                       seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
     """Analyse a user's loss expression (see :mod:`symtheory.parser`), parsed without eval."""
     expr = parse_loss_expression(text)
     given = dict(params or {})
@@ -114,11 +135,30 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
         raise BadInput(f"--param {sorted(unknown)[0]}: the expression has no such parameter "
                        f"(its parameters: {', '.join(sorted(names)) or 'none'})")
     values = {param_symbol(n): Param(n, "1").value(v) for n, v in given.items()}
-    expr = expr.subs(values)
+    expr = bind_parameters(expr, values)
+    check_defined(expr, classes, seconds)
     defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
     shown = {n: given.get(n, "symbolic (counterexamples use 1)") for n in sorted(names)}
     return analyse_form("expression", "user-defined loss", text, "user", LossForm(separable=expr),
-                        shown, classes, defaults)
+                        shown, classes, defaults, seconds)
+
+
+def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:
+    """BadInput when L(g, k) is not a finite real number at one of a few exact points of the open simplex
+    (K = 3, or the given K up to 10), where every loss must be defined. Skipped if it takes over ``seconds``."""
+    n = classes if classes is not None and classes <= 10 else 3
+    try:
+        with time_limit(seconds):
+            for point in candidate_points(n):
+                for k in range(n):
+                    value = exact_loss(expr, point, k)
+                    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
+                        shown = ", ".join(sp.sstr(x) for x in point)
+                        raise BadInput(f"the loss is not a finite real number at g = ({shown}), k = {k + 1} "
+                                       f"(K = {n}): it is {sp.sstr(value)}; a loss must be defined on the "
+                                       "whole open simplex")
+    except (TimeLimitExceeded, RecursionError):
+        return
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

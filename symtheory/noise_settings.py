@@ -15,6 +15,7 @@ import numpy as np
 
 from symtheory import noise_matrices as nm
 from symtheory.errors import BadInput
+from symtheory.exact_numbers import exact_number
 
 REGIME_TEXT = {
     "below": "eta < (K-1)/K: Theorem 1 applies; symmetric losses keep the ranking (tau = 1)",
@@ -58,10 +59,7 @@ class NoiseSetting:
 
 def parse_rate(text: str | float | Fraction) -> Fraction:
     """An exact rate from text ('0.6', '9/10'); BadInput unless it is a number in [0, 1]."""
-    try:
-        rate = Fraction(str(text).strip())
-    except (ValueError, ZeroDivisionError):
-        raise BadInput(f"eta: {text!r} is not a number") from None
+    rate = exact_number(text, "eta")
     if not 0 <= rate <= 1:
         raise BadInput(f"the noise rate eta must lie in [0, 1], got {text}")
     return rate

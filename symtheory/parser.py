@@ -2,7 +2,10 @@
 
 ``sympy.sympify`` evaluates strings with ``eval``; this module never does. Only numbers, the names below,
 the operators + - * / ** and ^ (read as **), and the functions in :data:`FUNCTIONS` are accepted; anything else (attribute
-access, subscripts, lambdas, dunder names, keyword arguments, ...) is refused with :class:`BadInput`.
+access, subscripts, lambdas, dunder names, keyword arguments, ...) is refused with :class:`BadInput`, as is
+anything too large for sympy to work with (more than :data:`MAX_LENGTH` characters or :data:`MAX_DEPTH`
+levels of nesting, an exponent above :data:`MAX_EXPONENT`, a number of more than 100 digits) and an
+undefined constant (1/0, log(0)).
 
 Names in an expression:
 
@@ -18,12 +21,14 @@ Example (the paper's RLL): ``log((a+1)/a) - log(a+p) + sum_other(log(a+q))/(K-1)
 from __future__ import annotations
 
 import ast
+import math
 import re
-from fractions import Fraction
+from typing import Mapping
 
 import sympy as sp
 
 from symtheory.errors import BadInput
+from symtheory.exact_numbers import check_integer_size, exact_number
 from symtheory.expr import K, P, Q, SumOther, param_symbol, sum_all
 
 FUNCTIONS = {
@@ -36,57 +41,142 @@ FUNCTIONS = {
 }
 SUMS = {"sum_other", "sum_all"}
 MAX_LENGTH = 2000
+MAX_DEPTH = 60
+MAX_EXPONENT = 1000
+MAX_RESULT_DIGITS = 1000
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
 }
 
 
 def parse_loss_expression(text: str) -> sp.Expr:
     """Parse a user's loss L(g, k) into the vocabulary of :mod:`symtheory.expr`, exactly (no floats).
 
-    Decimal literals become exact rationals (0.1 -> 1/10).
+    Decimal literals become exact rationals, read from the text as written (0.1 -> 1/10). Sizes are capped
+    so that no input can stall the parser: nesting depth, exponents, and the digits of any number.
     """
     if not text or not text.strip():
         raise BadInput("empty loss expression")
     if len(text) > MAX_LENGTH:
         raise BadInput(f"loss expression longer than {MAX_LENGTH} characters")
+    source = text.strip().replace("^", "**")
     try:
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise BadInput(f"cannot parse loss expression: {exc.msg} at column {exc.offset}") from None
-    expr = _Builder().build(tree.body, inside_sum=False)
+    if _depth(tree.body) > MAX_DEPTH:
+        raise BadInput(f"loss expression nested more than {MAX_DEPTH} levels deep")
+    expr = _Builder(source).build(tree.body, inside_sum=False)
     if not isinstance(expr, sp.Expr):
         raise BadInput("the loss expression does not denote a number")
     if Q in expr.xreplace({n: sp.Integer(0) for n in expr.atoms(SumOther)}).free_symbols:
         raise BadInput("'q' may only be used inside sum_other(...) or sum_all(...)")
+    return check_finite(expr)
+
+
+def bind_parameters(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """``expr`` with parameter values substituted, bottom up, each power checked before it is evaluated
+    (``p**a`` with a = 10**9 is refused, not computed)."""
+    def bind(node: sp.Basic) -> sp.Basic:
+        if node in values:
+            return values[node]
+        if not node.args:
+            return node
+        args = [bind(a) for a in node.args]
+        if node.is_Pow:
+            check_power(*args)
+        return node.func(*args)
+
+    return check_finite(bind(expr))
+
+
+def check_power(base: sp.Expr, exponent: sp.Expr) -> None:
+    """BadInput unless base**exponent is of a size sympy can work with: |exponent| <= MAX_EXPONENT, and a
+    number raised to a number has at most MAX_RESULT_DIGITS digits."""
+    if not exponent.is_Number:
+        return
+    if abs(exponent) > MAX_EXPONENT:
+        raise BadInput(f"exponent {sp.sstr(exponent)} is too large (at most {MAX_EXPONENT} in absolute value)")
+    if base.is_Rational and base != 0:
+        digits = math.log10(max(abs(base.p), base.q)) * float(abs(exponent))
+        if digits > MAX_RESULT_DIGITS:
+            raise BadInput(f"{sp.sstr(base)}**{sp.sstr(exponent)} has about {digits:.0f} digits "
+                           f"(at most {MAX_RESULT_DIGITS})")
+
+
+def check_finite(expr: sp.Expr) -> sp.Expr:
+    """``expr`` itself, unless it contains an undefined or infinite constant (1/0, log(0)) or a number too
+    long to work with."""
+    for bad, meaning in ((sp.nan, "nan, an undefined value"), (sp.zoo, "zoo, complex infinity (1/0, log(0))"),
+                         (sp.oo, "oo, an infinity"), (-sp.oo, "-oo, an infinity")):
+        if expr.has(bad):
+            raise BadInput(f"the loss is undefined: it contains {meaning}")
+    for number in expr.atoms(sp.Rational):
+        if max(abs(number.p), number.q) >= 10**MAX_RESULT_DIGITS:
+            raise BadInput(f"the loss contains a number with more than {MAX_RESULT_DIGITS} digits")
     return expr
 
 
+def _depth(root: ast.AST) -> int:
+    """Nesting depth of the tree; the left operand of + - * / continues its chain at the same depth."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth if _is_chain_link(node) and child is node.left and _is_chain_link(child)
+                      else depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _is_chain_link(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and type(node.op) in _BINOPS and not isinstance(node.op, ast.Pow)
+
+
 class _Builder:
+    def __init__(self, source: str):
+        self.source = source
+
     def build(self, node: ast.AST, inside_sum: bool) -> sp.Expr:
         if isinstance(node, ast.Constant):
-            return self._number(node.value)
+            return self._number(node)
         if isinstance(node, ast.Name):
             return self._name(node.id, inside_sum)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.build(node.operand, inside_sum)
             return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            base, exponent = self.build(node.left, inside_sum), self.build(node.right, inside_sum)
+            check_power(base, exponent)
+            return base**exponent
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](self.build(node.left, inside_sum), self.build(node.right, inside_sum))
+            return self._chain(node, inside_sum)
         if isinstance(node, ast.Call):
             return self._call(node, inside_sum)
         raise BadInput(f"not allowed in a loss expression: {type(node).__name__.lower()}")
 
-    @staticmethod
-    def _number(value) -> sp.Expr:
+    def _chain(self, node: ast.BinOp, inside_sum: bool) -> sp.Expr:
+        """a + b - c * d ... built left to right without recursing down the chain (a long sum is not deep)."""
+        spine = []
+        while _is_chain_link(node):
+            spine.append(node)
+            node = node.left
+        value = self.build(node, inside_sum)
+        for link in reversed(spine):
+            value = _BINOPS[type(link.op)](value, self.build(link.right, inside_sum))
+        return value
+
+    def _number(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise BadInput(f"not allowed in a loss expression: constant {value!r}")
-        return sp.Rational(Fraction(repr(value))) if isinstance(value, float) else sp.Integer(value)
+        if isinstance(value, int):
+            return sp.Integer(check_integer_size(value, "loss expression"))
+        written = ast.get_source_segment(self.source, node).replace("_", "")
+        return sp.Rational(exact_number(written, "loss expression"))
 
     @staticmethod
     def _name(name: str, inside_sum: bool) -> sp.Expr:

@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from symtheory.errors import BadInput
+from symtheory.exact_numbers import exact_number
 from symtheory.expr import K, P, Q, SumOther, param_symbol
 from symtheory.forms import LossForm
 
@@ -47,10 +48,7 @@ class Param:
 
     def value(self, text: str | int | float | Fraction) -> sp.Rational:
         """Parse and check a user value exactly (0.1 -> 1/10); raise BadInput outside the domain."""
-        try:
-            frac = Fraction(str(text).strip())
-        except (ValueError, ZeroDivisionError):
-            raise BadInput(f"parameter {self.name}: {text!r} is not a number") from None
+        frac = exact_number(text, f"parameter {self.name}")
         if self.integer and frac.denominator != 1:
             raise BadInput(f"parameter {self.name} must be an integer, got {text}")
         low_bad = self.lower is not None and (

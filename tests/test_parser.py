@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 import sympy as sp
 
 from symtheory.errors import BadInput
+from symtheory.exact_numbers import exact_number
 from symtheory.expr import K, P, Q, SumOther, param_symbol
-from symtheory.parser import parse_loss_expression
+from symtheory.parser import bind_parameters, parse_loss_expression
 
 
 def test_decimal_literals_become_exact_rationals():
@@ -41,8 +44,64 @@ def test_parameters_and_k():
     ("[p]", "not allowed"),
     ("", "empty"),
     ("log(x=p)", "keyword"),
+    # inputs that would stall sympy, or are undefined
+    ("9**9**9**9", "exponent 387420489 is too large"),
+    ("p**(10**10)", "exponent 10000000000 is too large"),
+    ("2**-99999", "exponent -99999 is too large"),
+    ("p**-5000", "exponent -5000 is too large"),
+    ("11**999 + p", "11**999 has about 1040 digits"),
+    ("1e400*p", "'1e400' has more than 100 digits"),
+    ("1e-400 + p", "more than 100 digits"),
+    ("1" + "0" * 120 + "*p", "more than 100 digits"),
+    ("*".join(["1e99"] * 30), "more than 1000 digits"),
+    ("-" * 1500 + "p", "nested more than 60 levels"),
+    ("**".join(["p"] * 300), "nested more than 60 levels"),
+    ("log(0)", "undefined: it contains zoo"),
+    ("1/(p-p) + p", "undefined: it contains zoo"),
 ])
 def test_refusals(text, fragment):
     with pytest.raises(BadInput) as info:
         parse_loss_expression(text)
     assert fragment in str(info.value)
+
+
+def test_decimals_are_read_as_written_not_through_a_float():
+    # the float 0.1000000000000000000001 is 0.1; the text is not
+    assert parse_loss_expression("0.1000000000000000000001*p") == sp.Rational(10**21 + 1, 10**22) * P
+    assert parse_loss_expression("1_000.5 + p") == sp.Rational(2001, 2) + P
+
+
+def test_a_long_flat_sum_is_not_deep():
+    assert parse_loss_expression("+".join(["p"] * 900)) == 900 * P
+    assert parse_loss_expression("-".join(["p"] * 500)) == -498 * P
+
+
+def test_bind_parameters_checks_each_power_before_evaluating_it():
+    a = param_symbol("a")
+    expr = parse_loss_expression("log(a + p) + 2**a")
+    assert bind_parameters(expr, {a: sp.Integer(3)}) == sp.log(3 + P) + 8
+    with pytest.raises(BadInput, match="exponent 1000000000 is too large"):
+        bind_parameters(parse_loss_expression("2**(a**a) + p**a"), {a: sp.Integer(10**9)})
+    with pytest.raises(BadInput, match="has about 2000 digits"):
+        bind_parameters(parse_loss_expression("a**1000"), {a: sp.Integer(100)})
+    with pytest.raises(BadInput, match="zoo"):
+        bind_parameters(parse_loss_expression("1/(a - 1) + p"), {a: sp.Integer(1)})
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.1", Fraction(1, 10)), ("1/3", Fraction(1, 3)), ("2.5e-3", Fraction(1, 400)), (" -4 ", Fraction(-4)),
+    ("1e99", Fraction(10**99)), (Fraction(2, 7), Fraction(2, 7)), (3, Fraction(3)),
+])
+def test_exact_number(text, value):
+    assert exact_number(text, "x") == value
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("nan", "'nan' is not a number"), ("inf", "is not a number"), ("abc", "is not a number"),
+    ("1/2/3", "is not a number"), ("1/0", "divides by zero"), ("1e999999999", "more than 100 digits"),
+    ("1e-101", "more than 100 digits"), ("1/1e100", "more than 100 digits"),
+])
+def test_exact_number_refusals(text, fragment):
+    with pytest.raises(BadInput) as info:
+        exact_number(text, "x")
+    assert str(info.value).startswith("x: ") and fragment in str(info.value)

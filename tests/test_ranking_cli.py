@@ -93,6 +93,7 @@ def test_text_names_how_the_ghosh_bound_was_checked():
     (["--eta=-0.2"], "must lie in [0, 1]"),
     (["--eta", "0.5", "-K", "1"], "K must be an integer >= 2"),
     (["--eta", "0.5", "--loss", "nope"], "unknown loss"),
+    (["--eta", "0.5", "--seed", "-3"], "--seed must be at least 0, got -3"),
     (["--noise-matrix", "NOT_STOCHASTIC", "-K", "2"], "not row-stochastic"),
     (["--noise-matrix", "WRONG_SHAPE", "-K", "2"], "must be 2 x 2"),
 ])
@@ -118,3 +119,42 @@ def test_eta_lists_and_ranges_are_exact():
     for bad in ("0:1:0", "0.5:0.1:0.1", "1:2", ",", "0:0.9:0.0001"):
         with pytest.raises(BadInput):
             parse_rates(bad)
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for torch.OutOfMemoryError (the GPU's), which the CLI recognises by name."""
+
+
+@pytest.mark.parametrize("error, expected", [
+    (MemoryError("Unable to allocate 7.28 TiB for an array with shape (1000000, 1000000) and data type float64"),
+     "out of memory: Unable to allocate 7.28 TiB for an array with shape (1000000, 1000000) and data type float64;"),
+    (OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity of 79 GiB"),
+     "out of memory: CUDA out of memory. Tried to allocate 20.00 GiB; use smaller sizes"),
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
+                  "to allocate 8000000000000 bytes."), "out of memory: [enforce fail at alloc_cpu.cpp:117]"),
+])
+def test_out_of_memory_is_one_line_and_exit_1(monkeypatch, capsys, error, expected):
+    import symtheory.ranking
+    from symtheory.cli.app import main
+
+    def allocate(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(symtheory.ranking, "verify_ranking", allocate)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify-ranking", "--eta", "0.6", "--json"])
+    assert exit_info.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"symtheory: error: {expected}"), lines
+
+
+def test_other_runtime_errors_are_not_mistaken_for_memory(monkeypatch):
+    import symtheory.ranking
+    from symtheory.cli.app import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(symtheory.ranking, "verify_ranking", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["verify-ranking", "--eta", "0.6", "--json"])

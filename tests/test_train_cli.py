@@ -64,6 +64,7 @@ BAD_INPUT = {
     "unknown preset": (["--preset", "imagenet"], "unknown preset 'imagenet'; choices: cifar10-resnet32"),
     "eta one": (["--eta", "1.0"], "eta must be in [0, 1)"),
     "eta negative": (["--eta", "-0.2"], "eta must be in [0, 1)"),
+    "seed negative": (["--seed", "-1"], "seed must be an integer in [0, 2**63), got -1"),
     "network does not fit": (["--arch", "resnet32", "--dataset", "mnist"], "resnet32 expects 3x32x32 input"),
     "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),

@@ -1,0 +1,110 @@
+"""check-loss on hard or ill-posed input: a proof that runs out of time is reported unknown, an undefined
+loss is refused, and huge numbers are refused before they are computed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cli_helpers import assert_bad_input, run_cli
+from symtheory import analysis
+from symtheory.errors import BadInput
+
+
+def _stall(*args, **kwargs):
+    time.sleep(60)
+
+
+def test_bounds_that_run_out_of_time_are_unknown_and_the_proof_stands(monkeypatch):
+    monkeypatch.setattr(analysis, "form_bounds", _stall)
+    started = time.monotonic()
+    result = analysis.analyse_builtin("rll", seconds=0.3)
+    assert time.monotonic() - started < 5
+    assert result.symmetry.verdict == "proved"
+    assert result.bounds.bounded is None
+    assert result.bounds.steps[0].text == "gave up after 0.3 s (time limit): boundedness unknown"
+
+
+def test_a_proof_that_runs_out_of_time_is_unknown_with_a_spot_check(monkeypatch):
+    monkeypatch.setattr(analysis, "check_symmetry", _stall)
+    result = analysis.analyse_builtin("rll", seconds=0.3)
+    assert result.symmetry.verdict == "unknown" and result.symmetry.scope == "every K >= 2"
+    assert result.symmetry.steps[0].text == "gave up after 0.3 s (time limit): verdict unknown"
+    assert "consistent with symmetry" in result.symmetry.numeric_check
+    assert result.bounds.bounded is True
+
+
+def test_a_recursion_limit_is_reported_not_raised(monkeypatch):
+    def too_deep(*args, **kwargs):
+        raise RecursionError
+
+    monkeypatch.setattr(analysis, "form_bounds", too_deep)
+    result = analysis.analyse_expression("2*(1-p)")
+    assert result.symmetry.verdict == "proved" and result.bounds.bounded is None
+    assert "too deep for sympy" in result.bounds.steps[0].text
+
+
+@pytest.mark.parametrize("text, where", [
+    ("log(p - 1/2)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
+    ("sqrt(p - 1/3)", "g = (1/2, 1/4, 1/4), k = 2 (K = 3)"),
+    ("log(sum_all(q) - 1)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
+    ("p/(K - 3)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
+])
+def test_a_loss_undefined_inside_the_simplex_is_refused(text, where):
+    with pytest.raises(BadInput) as info:
+        analysis.analyse_expression(text)
+    assert f"the loss is not a finite real number at {where}" in str(info.value)
+
+
+def test_the_points_checked_follow_the_given_k():
+    symmetry = analysis.analyse_expression("p/(K - 3)", classes=4).symmetry
+    assert (symmetry.verdict, symmetry.constant) == ("proved", 1)
+
+
+def test_a_parameter_value_cannot_make_a_power_too_large():
+    with pytest.raises(BadInput, match="exponent 100000 is too large"):
+        analysis.analyse_expression("p**a", {"a": "100000"})
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["check-loss", "--expr", "9**9**9**9"], "exponent 387420489 is too large"),
+    (["check-loss", "--expr", "p**a", "--param", "a=1e10"], "exponent 10000000000 is too large"),
+    (["check-loss", "--expr", "1e400*p"], "has more than 100 digits"),
+    (["check-loss", "--expr", "log(p - 1/2)"], "not a finite real number"),
+    (["check-loss", "--expr", "log(0)"], "undefined"),
+    (["check-loss", "rll", "--param", "alpha=1e999999999"], "parameter alpha: '1e999999999' has more than 100"),
+    (["check-loss", "rll", "--time-limit", "-1"], "--time-limit must be"),
+    (["verify-ranking", "--eta", "1e-99999999"], "eta: '1e-99999999' has more than 100 digits"),
+])
+def test_cli_refuses_with_one_line(args, fragment):
+    assert_bad_input(run_cli(*args, timeout=60), fragment)
+
+
+def test_cli_time_limit_reports_unknown_parts():
+    started = time.monotonic()
+    result = run_cli("check-loss", "taylor-ce", "--param", "order=1000", "--time-limit", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["symmetric"] == "unknown" and data["bounded"] is None
+    assert data["symmetry_steps"][0]["text"] == "gave up after 1 s (time limit): verdict unknown"
+    assert "against symmetry" in data["numeric_check"]
+    assert time.monotonic() - started < 60
+
+
+def test_a_loss_of_tiny_values_is_refuted_exactly_and_its_spot_check_is_relative():
+    import sympy as sp
+
+    from symtheory.expr import P
+    from symtheory.forms import LossForm
+    from symtheory.symmetry import numeric_spot_check
+
+    result = analysis.analyse_expression("p**1000", seconds=2)
+    ce = result.symmetry.counterexample
+    assert result.symmetry.verdict == "refuted"
+    assert ce.point_a == (sp.Rational(1, 3),) * 3 and ce.sum_a == sp.Rational(1, 3**999)  # exact, not 0
+    assert 1e-47 < ce.difference < 1e-45
+    assert result.bounds.bounded is None and "gave up after 2 s" in result.bounds.steps[0].text
+    spread, scale = numeric_spot_check(LossForm(separable=P**1000), 3, {})
+    assert spread < 1e-30 and spread / scale > 0.1
