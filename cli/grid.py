@@ -73,7 +73,7 @@ def grid_command(
     as_json: bool = typer.Option(False, "--json", help="Print what happened to each run as JSON."),
 ) -> None:
     """Train the eta x loss grid of a preset: finished runs are skipped, interrupted ones resumed."""
-    from symtheory.empirical.grid import BACKENDS, announcement, plan_grid, run_grid
+    from symtheory.empirical.grid import BACKENDS, announcement, epochs_counted, plan_grid, run_grid, run_state
 
     if fused:
         backend = "fused"
@@ -92,20 +92,23 @@ def grid_command(
     runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
                      parse_list(seeds, int, "seed"), **overrides)
     total_epochs = sum(r.config.epochs for r in runs)
+    counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir)) for r in runs}
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
                   disable=as_json) as progress:
-        task = progress.add_task(f"grid ({len(runs)} runs)", total=total_epochs, stats="")
+        task = progress.add_task(f"grid ({len(runs)} runs)", total=total_epochs, stats="",
+                                 completed=sum(counted.values()))
 
         def on_run(run, action):
             if not as_json:
                 progress.console.print(f"{announcement(action)}: {run.label} -> {run.run_dir}", soft_wrap=True)
 
         def on_epoch(run, row):
-            progress.update(task, advance=1, stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} "
-                                                    f"J2 {row['j2']:.3f}")
+            counted[run.run_dir] = row["epoch"]
+            progress.update(task, completed=sum(counted.values()),
+                            stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} J2 {row['j2']:.3f}")
 
         with resume_hint_on_interrupt(lambda: "run the same command again: finished runs are skipped, "
                                       "interrupted ones resume"):
@@ -125,5 +128,8 @@ def grid_command(
         fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
         table.add_row(o.label, o.action, o.status, fmt(final.get("j1")), fmt(final.get("j2")), fmt(final.get("test_acc")))
     console.print(table)
-    if any(o.status not in ("finished",) for o in outcomes):
+    unfinished = [o for o in outcomes if o.status != "finished"]
+    for o in unfinished:
+        console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True)
+    if unfinished:
         raise typer.Exit(1)

@@ -36,10 +36,10 @@ from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
-from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, interrupted_message, new_labels, resolve_precision, run_summary,
-    saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
+    run_summary, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -477,13 +477,6 @@ def _record_compile_fallback(setups: Sequence[RunSetup]) -> None:
         s.run.write_json(CONFIG, record)
 
 
-def _nonfinite_message(loss: float, epoch: int) -> str:
-    if epoch > 1:
-        return (f"training loss became non-finite ({loss}) in epoch {epoch}; stopped, "
-                f"metrics of epochs 1-{epoch - 1} kept")
-    return f"training loss became non-finite ({loss}) in epoch 1; stopped"
-
-
 def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool = False,
                 data_dir: str | Path | None = None, download: bool = False, options: FusedOptions | None = None,
                 on_start: Callable[[int, dict[str, Any]], None] | None = None,
@@ -538,7 +531,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
                     for r in list(active):
                         row = epoch_rows[r]
                         if not math.isfinite(row["train_loss"]):
-                            status[r], message[r] = "stopped-nonfinite", _nonfinite_message(row["train_loss"], epoch)
+                            status[r], message[r] = DIVERGED, nonfinite_message(row["train_loss"], epoch)
                             active.remove(r)
                             summaries[r] = run_summary(setups[r], rows[r], status[r], message[r], wall(r))
                             setups[r].run.write_json(SUMMARY, summaries[r])

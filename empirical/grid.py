@@ -14,10 +14,12 @@ from typing import Any, Callable, Sequence
 
 from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
+from symtheory.empirical.run_dir import DIVERGED, SUMMARY
 from symtheory.errors import BadInput
 
 BACKENDS = ("local", "fused", "ray")
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
+DONE = (FINISHED, DIVERGED)
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,31 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
 
 
 def run_state(run_dir: Path) -> str:
-    """finished (summary says so), interrupted (a run directory exists), or new."""
-    summary = run_dir / "summary.json"
-    if summary.is_file():
-        try:
-            data = json.loads(summary.read_text())
-        except ValueError:
-            data = {}
-        if data.get("status") == FINISHED and data.get("epochs_completed") == data.get("epochs_planned"):
-            return FINISHED
+    """finished (summary says so), diverged (stopped on a non-finite loss: done, as resuming would repeat it),
+    interrupted (a run directory exists), or new."""
+    data = _summary(run_dir)
+    if data.get("status") == FINISHED and data.get("epochs_completed") == data.get("epochs_planned"):
+        return FINISHED
+    if data.get("status") == DIVERGED:
+        return DIVERGED
     if (run_dir / "config.json").is_file() and (run_dir / "labels.npz").is_file():
         return INTERRUPTED
     return NEW
+
+
+def _summary(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def epochs_counted(run: GridRun, state: str) -> int:
+    """Epochs of a run that count as done before this call trains it: all of a finished or diverged one, the
+    recorded ones of an interrupted one (for a progress bar)."""
+    if state in (FINISHED, DIVERGED):
+        return run.config.epochs
+    return epochs_done(run.run_dir) if state == INTERRUPTED else 0
 
 
 @dataclass
@@ -84,6 +99,16 @@ class GridOutcome:
     status: str
     final: dict[str, Any] | None = None
     message: str = ""
+
+
+def skipped(run: GridRun, state: str) -> GridOutcome:
+    """The outcome of a run already done: finished, or diverged (with its message and how to retrain it)."""
+    if state == FINISHED:
+        return GridOutcome(run.label, str(run.run_dir), "skipped", FINISHED, final_metrics(run.run_dir),
+                           "already finished")
+    message = _summary(run.run_dir).get("message") or "its training loss became non-finite"
+    return GridOutcome(run.label, str(run.run_dir), "skipped", DIVERGED, final_metrics(run.run_dir),
+                       f"diverged earlier ({message}); delete {run.run_dir} to train it again")
 
 
 def _outcome(run: GridRun, action: str, result) -> GridOutcome:
@@ -105,9 +130,8 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     states = {run.run_dir: run_state(run.run_dir) for run in runs}
-    outcomes = [GridOutcome(r.label, str(r.run_dir), "skipped", FINISHED, final_metrics(r.run_dir), "already finished")
-                for r in runs if states[r.run_dir] == FINISHED]
-    todo = [r for r in runs if states[r.run_dir] != FINISHED]
+    outcomes = [skipped(r, states[r.run_dir]) for r in runs if states[r.run_dir] in DONE]
+    todo = [r for r in runs if states[r.run_dir] not in DONE]
     if backend == "local":
         outcomes += _run_local(todo, states, data_dir, download, on_run, on_epoch)
     elif backend == "fused":
@@ -167,10 +191,7 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
 def final_metrics(run_dir: Path) -> dict[str, Any] | None:
     """The last epoch's figures (train loss, J1, J2, test accuracy, ...) of a finished run, from its
     summary.json; None when there is none to read."""
-    try:
-        return json.loads((run_dir / "summary.json").read_text()).get("final")
-    except (OSError, ValueError):
-        return None
+    return _summary(run_dir).get("final")
 
 
 def epochs_done(run_dir: Path) -> int:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from symtheory.empirical.grid import (FINISHED, INTERRUPTED, GridOutcome, GridRun, epochs_done, final_metrics,
-                                      run_state, train_one)
+from symtheory.empirical.grid import (DONE, INTERRUPTED, GridOutcome, GridRun, epochs_done, run_state, skipped,
+                                      train_one)
 from symtheory.errors import BadInput
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'symtheory[ray]'"
@@ -78,8 +78,9 @@ def train_task(run: GridRun, data_dir: str | None, download: bool, threads: int 
 
     torch.set_num_threads(threads)
     state = run_state(run.run_dir)
-    if state == FINISHED:
-        return TaskResult("skipped (ray)", FINISHED, final_metrics(run.run_dir), "already finished")
+    if state in DONE:
+        done = skipped(run, state)
+        return TaskResult("skipped (ray)", done.status, done.final, done.message)
     action = "resumed (ray)" if state == INTERRUPTED else "trained (ray)"
     try:
         result = train_one(run, state, data_dir, download)

@@ -23,6 +23,8 @@ LABELS = "labels.npz"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.pt"
+DIVERGED = "stopped-nonfinite"
+"""summary.json status of a run stopped because its training loss became non-finite; resuming would repeat it."""
 
 
 def _unstarted_leftover(path: Path) -> bool:
@@ -113,6 +115,18 @@ class RunDir:
             return json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise BadInput(f"cannot read {path}: {exc}") from None
+
+    def check_resumable(self) -> None:
+        """BadInput if the run stopped on a non-finite loss: resumed with the same settings it would diverge
+        the same way again."""
+        try:
+            summary = json.loads((self.path / SUMMARY).read_text())
+        except (OSError, ValueError):
+            return
+        if summary.get("status") == DIVERGED:
+            message = summary.get("message") or "its training loss became non-finite"
+            raise BadInput(f"{self.path} stopped: {message}; resuming would repeat it with the same settings: "
+                           "start a new run (e.g. a lower --lr) instead")
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         """Append one epoch's metrics as a JSON line, flushed and fsynced (Ctrl-C takes effect after it)."""

@@ -103,6 +103,12 @@ def resolved_record(setup: RunSetup) -> dict[str, Any]:
     }
 
 
+def nonfinite_message(loss: float, epoch: int) -> str:
+    """The summary message of a run whose training loss became non-finite (nan, inf) in ``epoch``."""
+    kept = {1: "", 2: ", metrics of epoch 1 kept"}.get(epoch, f", metrics of epochs 1-{epoch - 1} kept")
+    return f"training loss became non-finite ({loss}) in epoch {epoch}; stopped{kept}"
+
+
 def interrupted_message(recorded: int, saved: int, path: str | Path) -> str:
     """What an interrupted run's summary says: its last recorded epoch and, when checkpoints are sparser than
     epochs (fused ``checkpoint_every`` > 1), the epoch its checkpoint holds, where --resume starts."""

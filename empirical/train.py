@@ -32,10 +32,10 @@ from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
-from symtheory.empirical.run_dir import CONFIG, SUMMARY, RunDir, provenance
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, interrupted_message, new_labels, resolve_precision, resolved_record,
-    run_summary, saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
+    resolved_record, run_summary, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -168,6 +168,7 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
              overrides: dict[str, Any], data: ImageData | None) -> RunSetup:
     if resume:
         run = RunDir.open(out)
+        run.check_resumable()
         saved = run.read_json(CONFIG)
         cfg = TrainConfig.from_dict(saved["train"]).with_overrides(**overrides)
     else:
@@ -254,10 +255,8 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
             for epoch in range(start_epoch + 1, cfg.epochs + 1):
                 row = _run_epoch(epoch, cfg, model, forward, optimizer, step, prep, data, clean, noisy, n, setup)
                 if not math.isfinite(row["train_loss"]):
-                    status = "stopped-nonfinite"
-                    message = (f"training loss became non-finite ({row['train_loss']}) in epoch {epoch}; stopped, "
-                               f"metrics of epochs 1-{epoch - 1} kept" if epoch > 1 else
-                               f"training loss became non-finite ({row['train_loss']}) in epoch 1; stopped")
+                    status = DIVERGED
+                    message = nonfinite_message(row["train_loss"], epoch)
                     break
                 with interrupts_held():
                     rows.append(row)

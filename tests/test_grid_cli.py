@@ -89,3 +89,39 @@ def test_ctrl_c_exits_130_with_one_line(argv, module, name, hint, tmp_path, monk
         main([a.format(tmp=tmp_path) for a in argv])
     assert stop.value.code == 130
     assert capsys.readouterr().err.splitlines() == [f"symtheory: interrupted{hint}"]
+
+
+def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_dir):
+    out = tmp_path / "grid"
+    common = ("--subset", "64", "--device", "cpu", "--data-dir", str(data_dir))
+    diverged = out / "cce-eta0.2-seed0"
+    first = run_cli("train", "--arch", "mlp", "--dataset", "mnist", "--loss", "cce", "--eta", "0.2", "--epochs", "3",
+                    "--lr", "1e30", "--out", str(diverged), "--quiet", *common, timeout=300)
+    assert first.returncode == 1, first.stderr
+    summary = json.loads((diverged / "summary.json").read_text())
+    assert summary["status"] == "stopped-nonfinite" and summary["epochs_completed"] == 1
+    assert summary["message"] == "training loss became non-finite (nan) in epoch 2; stopped, metrics of epoch 1 kept"
+
+    assert_bad_input(run_cli("train", "--resume", str(diverged), timeout=300),
+                     f"{diverged} stopped: training loss became non-finite (nan) in epoch 2; stopped, metrics of "
+                     "epoch 1 kept; resuming would repeat it with the same settings")
+
+    grid = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "1", "--out", str(out), *common,
+                   timeout=300)
+    assert grid.returncode == 1, grid.stderr
+    assert f"training: rll eta=0.2 seed=0 -> {out / 'rll-eta0.2-seed0'}" in grid.stdout.splitlines()
+    assert "training: cce" not in grid.stdout and "resuming: cce" not in grid.stdout
+    assert (f"cce eta=0.2 seed=0: stopped-nonfinite: diverged earlier (training loss became non-finite (nan) in "
+            f"epoch 2; stopped, metrics of epoch 1 kept); delete {diverged} to train it again") in grid.stdout
+    assert json.loads((diverged / "summary.json").read_text()) == summary
+    again = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "1", "--out", str(out), "--json",
+                    *common, timeout=300)
+    assert [(o["action"], o["status"]) for o in json.loads(again.stdout)] == [
+        ("skipped", "stopped-nonfinite"), ("skipped", "finished")]
+
+
+def test_nonfinite_message_names_the_kept_epochs():
+    from symtheory.empirical.run_setup import nonfinite_message
+
+    assert nonfinite_message(float("inf"), 1) == "training loss became non-finite (inf) in epoch 1; stopped"
+    assert nonfinite_message(float("nan"), 5).endswith("in epoch 5; stopped, metrics of epochs 1-4 kept")
