@@ -13,6 +13,7 @@ from symtheory.evaluate import exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
+from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
 from symtheory.symmetry import SymmetryResult, candidate_points, check_symmetry, gave_up
@@ -139,7 +140,7 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
     check_defined(expr, classes, seconds)
     defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
     shown = {n: given.get(n, "symbolic (counterexamples use 1)") for n in sorted(names)}
-    return analyse_form("expression", "user-defined loss", text, "user", LossForm(separable=expr),
+    return analyse_form("expression", "user-defined loss", text, "user", loss_form(expr),
                         shown, classes, defaults, seconds)
 
 

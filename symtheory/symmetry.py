@@ -107,8 +107,8 @@ def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
         reason = _denominator_positive(base, n_classes)
         ok &= reason is not None
         steps.append(Step(
-            f"normalized piece: sum_k w b(g,k) / sum_s b(g,s) = w exactly, since the denominator is "
-            f"{reason or 'NOT shown positive'}; w =", weight))
+            f"normalized piece w b(g,k) / sum_s b(g,s) with b(g,k) = {sp.sstr(base)}: its sum over k is w "
+            f"exactly, since the denominator is {reason or 'NOT shown positive'}; w =", weight))
     return ok, steps
 
 

@@ -1,0 +1,74 @@
+"""Recognise the paper's normalization in a user's loss expression, so that its proof is exact and quick.
+
+A term c * N(g, k) / D(g) whose denominator is the label sum of its numerator, D = sum_s N(g, s), is a
+normalized piece (Patel & Sastry 2021, Sec. 3; Ma et al. 2020): it sums to exactly c over the K labels
+wherever D != 0. Written by hand, e.g. ``log(p)/sum_all(log(q))`` (NCE), such a term is not affine in its
+sums over classes, and the explicit-coordinates proof of it does not finish; as a normalized piece of a
+:class:`~symtheory.forms.LossForm` it is proved at once for every K.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symtheory.bounds import strictly_positive
+from symtheory.expr import K, P, Q, T, SumOther
+from symtheory.forms import LossForm
+from symtheory.reduce import affine_in_sums, is_zero
+
+
+def loss_form(expr: sp.Expr) -> LossForm:
+    """The LossForm of a separable expression: each term c N / sum_s N(g, s) becomes the normalized piece
+    (c, N), with N's sign chosen so that N > 0 when -N is shown positive (c N/sum N = c (-N)/sum(-N)); the
+    other terms stay separable."""
+    separable, pieces = [], []
+    for term in sp.Add.make_args(sp.sympify(expr)):
+        piece = normalized_piece(term)
+        if piece is None:
+            separable.append(term)
+        else:
+            pieces.append(piece)
+    return LossForm(separable=sp.Add(*separable), normalized=tuple(pieces))
+
+
+def normalized_piece(term: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g; None otherwise."""
+    numerator, denominator = sp.fraction(term)
+    weight_num, base = _split(numerator)
+    weight_den, total = _split(denominator)
+    ratio = None if total is None or base is None else _label_sum_ratio(total, base)
+    if ratio is None:
+        return None
+    weight = weight_num / (weight_den * ratio)
+    if not strictly_positive(base) and strictly_positive(-base):
+        base = -base
+    return weight, base
+
+
+def _split(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr | None]:
+    """(the factors free of g, the factors that depend on g), or (expr, None) when none depends on g."""
+    factors = sp.Mul.make_args(expr)
+    varying = [f for f in factors if _depends_on_g(f)]
+    if not varying:
+        return expr, None
+    return sp.Mul(*[f for f in factors if not _depends_on_g(f)]), sp.Mul(*varying)
+
+
+def _depends_on_g(expr: sp.Expr) -> bool:
+    return P in expr.free_symbols or expr.has(SumOther)
+
+
+def _label_sum_ratio(total: sp.Expr, base: sp.Expr) -> sp.Expr | None:
+    """The constant r with total = r sum_s base(g, s), or None. base's label sum is sum_i phi(g_i); total must
+    be sum_i psi(g_i) (its own-class part and its other-class part the same function) with psi = r phi,
+    checked as identities in t."""
+    base_parts, total_parts = affine_in_sums(base), affine_in_sums(total)
+    if base_parts is None or total_parts is None or not total_parts.terms:
+        return None
+    phi = base_parts.phi(K)
+    own = total_parts.a.subs(P, T)
+    others = sp.Add(*[c * f.subs(Q, T) for c, f in total_parts.terms])
+    ratio = sp.cancel(own / phi) if phi != 0 else None
+    if ratio is None or T in ratio.free_symbols or ratio == 0:
+        return None
+    return ratio if is_zero(own - ratio * phi) is True and is_zero(others - ratio * phi) is True else None

@@ -1,0 +1,58 @@
+"""Normalized losses written by hand (c N / sum_s N(g, s)) are recognised as normalized pieces, so they are
+proved for every K at once; the recognised form has the same values as the expression."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symtheory.analysis import analyse_expression
+from symtheory.evaluate import exact_form_loss, exact_loss
+from symtheory.expr import K, P, param_symbol
+from symtheory.parser import parse_loss_expression
+from symtheory.recognize import loss_form
+
+NCE = "log(p)/sum_all(log(q))"
+NMSE = "((1-p)**2 + sum_other(q**2))/sum_all((1-q)**2 + (K-1)*q**2)"
+NFL = "-(1-p)**g*log(p)/sum_all(-(1-q)**g*log(q))"
+
+
+@pytest.mark.parametrize("text, constant", [
+    (NCE, 1),
+    ("2*log(p)/((K-1)*sum_all(log(q)))", 2 / (K - 1)),
+    ("log(p)/(3*sum_all(-log(q)))", sp.Rational(-1, 3)),
+    (NMSE, 1),
+    (NFL, 1),
+    (NCE + " + 2*(1-p)", 2 * K - 1),
+])
+def test_hand_written_normalized_losses_are_proved_for_every_k(text, constant):
+    symmetry = analyse_expression(text, seconds=None).symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("proved", "every K >= 2")
+    assert sp.simplify(symmetry.constant - constant) == 0
+
+
+def test_the_base_is_taken_positive_and_shown_in_the_proof():
+    form = loss_form(parse_loss_expression(NCE))
+    assert form.separable == 0 and form.normalized == ((1, -sp.log(P)),)
+    steps = analyse_expression(NCE).symmetry.steps
+    assert steps[0].text.startswith("normalized piece w b(g,k) / sum_s b(g,s) with b(g,k) = -log(p): ")
+    assert "> 0 on the open simplex" in steps[0].text
+
+
+@pytest.mark.parametrize("text", ["p/sum_all(q**2)", "log(p)/sum_all(log(q)**2)", "p*log(p)/sum_all(log(q))"])
+def test_a_denominator_that_is_not_the_label_sum_is_left_alone(text):
+    expr = parse_loss_expression(text)
+    assert loss_form(expr).normalized == () and loss_form(expr).separable == expr
+
+
+def test_a_normalized_term_plus_a_non_symmetric_one_is_refuted():
+    assert analyse_expression(NCE + " + p**2").symmetry.verdict == "refuted"
+
+
+@pytest.mark.parametrize("text", [NCE, NMSE, NFL, "2*log(p)/((K-1)*sum_all(log(q))) + (1-p)**2"])
+def test_the_recognised_form_has_the_expression_s_values(text):
+    expr = parse_loss_expression(text).subs(param_symbol("g"), sp.Rational(3, 2))
+    form = loss_form(expr)
+    point = (sp.Rational(1, 2), sp.Rational(1, 5), sp.Rational(3, 10))
+    for k in range(3):
+        assert abs(sp.N(exact_form_loss(form, point, k) - exact_loss(expr, point, k), 40)) < 1e-30
