@@ -1,4 +1,7 @@
-"""Recognise the paper's normalization in a user's loss expression, so that its proof is exact and quick.
+"""Bring a user's loss expression into the form the proofs understand, so that its proof is exact and quick.
+
+Absolute values whose argument has a fixed sign on the open simplex are resolved: |1 - g_k| = 1 - g_k, so
+the L1 distance to the one-hot label, ``abs(1-p) + sum_other(abs(q))``, proves like MAE.
 
 A term c * N(g, k) / D(g) whose denominator is the label sum of its numerator, D = sum_s N(g, s), is a
 normalized piece (Patel & Sastry 2021, Sec. 3; Ma et al. 2020): it sums to exactly c over the K labels
@@ -17,18 +20,38 @@ from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
 
 
+_U, _V = sp.Symbol("u", positive=True), sp.Symbol("v", positive=True)
+_K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
+_MAX_ABS_ROUNDS = 8
+
+
 def loss_form(expr: sp.Expr) -> LossForm:
-    """The LossForm of a separable expression: each term c N / sum_s N(g, s) becomes the normalized piece
-    (c, N), with N's sign chosen so that N > 0 when -N is shown positive (c N/sum N = c (-N)/sum(-N)); the
-    other terms stay separable."""
+    """The LossForm of a separable expression (absolute values resolved first): each term c N / sum_s N(g, s)
+    becomes the normalized piece (c, N), with N's sign chosen so that N > 0 when -N is shown positive
+    (c N/sum N = c (-N)/sum(-N)); the other terms stay separable."""
     separable, pieces = [], []
-    for term in sp.Add.make_args(sp.sympify(expr)):
+    for term in sp.Add.make_args(resolve_abs(sp.sympify(expr))):
         piece = normalized_piece(term)
         if piece is None:
             separable.append(term)
         else:
             pieces.append(piece)
     return LossForm(separable=sp.Add(*separable), normalized=tuple(pieces))
+
+
+def resolve_abs(expr: sp.Expr) -> sp.Expr:
+    """|x| -> x or -x wherever x has a fixed sign on the open simplex (0 < g_j < 1, K >= 2), shown by
+    writing g = 1/(1+u) with u > 0; other absolute values are kept."""
+    for _ in range(_MAX_ABS_ROUNDS):
+        resolved = {}
+        for node in expr.atoms(sp.Abs):
+            inside = sp.together(node.args[0].subs({P: 1 / (1 + _U), Q: 1 / (1 + _V), K: _K_MINUS_2 + 2}))
+            if inside.is_positive or inside.is_negative:
+                resolved[node] = node.args[0] if inside.is_positive else -node.args[0]
+        if not resolved:
+            return expr
+        expr = expr.xreplace(resolved)
+    return expr
 
 
 def normalized_piece(term: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:

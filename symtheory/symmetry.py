@@ -186,12 +186,14 @@ def check_symmetry(form: LossForm, classes: int | None = None,
         constant = _present(separable_c + constant_rest)
         steps.append(Step(f"hence sum_j L(g, j) = C for {scope}, C =", constant))
         return SymmetryResult("proved", scope, constant, steps)
-    if zero is False:
+    if zero is not True:
         ce_classes = classes or 3
         missing = {s: v for s, v in defaults.items() if s in form.free_parameters()}
         ce = find_counterexample(form, ce_classes, missing)
         if ce is not None:
-            steps.append(Step(f"phi'' is not 0, so the label sum varies; concrete counterexample at K = {ce_classes}"
+            why = ("phi'' is not 0, so the label sum varies" if zero is False else
+                   "phi'' was not reduced, but the label sum differs between two points")
+            steps.append(Step(f"{why}; concrete counterexample at K = {ce_classes}"
                               + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
                                  if ce.parameters else "")))
             scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"

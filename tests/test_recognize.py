@@ -10,7 +10,7 @@ from symtheory.analysis import analyse_expression
 from symtheory.evaluate import exact_form_loss, exact_loss
 from symtheory.expr import K, P, param_symbol
 from symtheory.parser import parse_loss_expression
-from symtheory.recognize import loss_form
+from symtheory.recognize import loss_form, resolve_abs
 
 NCE = "log(p)/sum_all(log(q))"
 NMSE = "((1-p)**2 + sum_other(q**2))/sum_all((1-q)**2 + (K-1)*q**2)"
@@ -56,3 +56,22 @@ def test_the_recognised_form_has_the_expression_s_values(text):
     point = (sp.Rational(1, 2), sp.Rational(1, 5), sp.Rational(3, 10))
     for k in range(3):
         assert abs(sp.N(exact_form_loss(form, point, k) - exact_loss(expr, point, k), 40)) < 1e-30
+
+
+@pytest.mark.parametrize("text, constant", [
+    ("abs(1-p) + sum_other(abs(q))", 2 * (K - 1)),  # the L1 distance to the one-hot label: MAE
+    ("abs(abs(1-p) - 2)", K + 1),
+    ("abs(1-p)/sum_all(abs(1-q))", 1),
+])
+def test_absolute_values_of_fixed_sign_are_resolved(text, constant):
+    symmetry = analyse_expression(text).symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("proved", "every K >= 2")
+    assert sp.simplify(symmetry.constant - constant) == 0
+
+
+def test_an_absolute_value_of_changing_sign_is_kept_and_refuted_by_a_counterexample():
+    assert resolve_abs(parse_loss_expression("abs(p - 1/2)")) == sp.Abs(P - sp.Rational(1, 2))
+    symmetry = analyse_expression("abs(p - 1/2)").symmetry
+    assert symmetry.verdict == "refuted"
+    assert symmetry.counterexample.sum_a == sp.Rational(1, 2) and symmetry.counterexample.sum_b == sp.Rational(13, 10)
+    assert "phi'' was not reduced, but the label sum differs between two points" in symmetry.steps[-1].text
