@@ -30,20 +30,21 @@ def check_loss(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
     time_limit: float = typer.Option(
-        30.0, "--time-limit", help="Seconds the symmetry proof, and then the bounds, may each take; a part that "
-        "runs out is reported unknown. 0: no limit."),
+        30.0, "--time-limit", help="Seconds the symmetry proof, and then the bounds, may each take (a numeric "
+        "spot check gets 10 s more); a part that runs out is reported unknown. 0: no limit."),
 ) -> None:
     """Prove or refute that a loss is symmetric (sum_j L(g, j) = C on the simplex), with C and bounds."""
     import math
 
     from symtheory.analysis import analyse_builtin, analyse_expression, parse_param_options
+    from symtheory.time_limit import MAX_TIME_LIMIT
 
     if (name is None) == (expr is None):
         raise BadInput("give either a loss NAME or --expr EXPRESSION (not both)")
     if symbolic_k and classes is not None:
         raise BadInput("--symbolic-k and --classes exclude each other")
-    if not (math.isfinite(time_limit) and time_limit >= 0):
-        raise BadInput(f"--time-limit must be a number of seconds >= 0, got {time_limit}")
+    if not (math.isfinite(time_limit) and 0 <= time_limit <= MAX_TIME_LIMIT):
+        raise BadInput(f"--time-limit must be a number of seconds in [0, {MAX_TIME_LIMIT:g}], got {time_limit:g}")
     params = parse_param_options(param)
     seconds = time_limit or None
     result = (analyse_builtin(name, params, classes, seconds) if name
@@ -64,7 +65,7 @@ def check_loss(
     if ce:
         console.print(f"counterexample (K = {ce['classes']}): sum_j L at g = ({', '.join(ce['g_a'])}) is "
                       f"{ce['sum_a']}, at g = ({', '.join(ce['g_b'])}) is {ce['sum_b']} "
-                      f"(differ by {ce['difference']:.6g})")
+                      f"(differ by {ce['difference_text']})")
     if data["numeric_check"]:
         console.print(data["numeric_check"])
     if data["bounded"] is True:

@@ -18,7 +18,8 @@ from symtheory.paper_checks.claim import ClaimResult, verdict_of
 
 CLAIM = "S1"
 STATEMENT = "rll, mae, zero-one, nmse are symmetric (C as in SPEC); cce and mse are not (concrete g shown)"
-TOLERANCE = "exact (symbolic equality of C; counterexample sums differ by > 1e-20)"
+TOLERANCE = ("exact (symbolic equality of C; counterexample sums differ exactly when rational, else by > 1e-20 "
+             "at 40 digits)")
 EXPECTED_CONSTANTS = {
     "rll": K * sp.log((param_symbol("alpha") + 1) / param_symbol("alpha")),
     "mae": 2 * (K - 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -20,6 +21,10 @@ from symtheory.symmetry import SymmetryResult, candidate_points, check_symmetry,
 from symtheory.time_limit import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
 
 STAND_IN_VALUE = sp.Integer(1)
+MAX_CLASSES = 10_000
+GIVE_UP = (TimeLimitExceeded, RecursionError, ArithmeticError)
+"""What ends a proof attempt as 'unknown' rather than as an error: the time limit, sympy's recursion limit,
+and arithmetic that overflows (exp(exp(exp(...))) evaluated)."""
 
 
 @dataclass
@@ -55,7 +60,9 @@ class LossAnalysis:
                 "classes": ce.classes,
                 "g_a": [sp.sstr(x) for x in ce.point_a], "sum_a": show(ce.sum_a),
                 "g_b": [sp.sstr(x) for x in ce.point_b], "sum_b": show(ce.sum_b),
-                "difference": ce.difference,
+                "difference": ce.difference if math.isfinite(ce.difference) else None,
+                "difference_text": f"{ce.difference:.6g}" if math.isfinite(ce.difference)
+                else sp.sstr(sp.Abs(ce.sum_a - ce.sum_b).evalf(6)),
                 "parameters": {k: sp.sstr(v) for k, v in ce.parameters.items()},
             },
             "numeric_check": sym.numeric_check,
@@ -82,9 +89,13 @@ def parse_param_options(options: list[str] | None) -> dict[str, str]:
 
 
 def check_classes(classes: int | None) -> None:
-    """K must be an integer >= 2."""
+    """K must be an integer in 2..MAX_CLASSES (the proof for symbolic K covers every K; a concrete K costs
+    time in proportion to K)."""
     if classes is not None and classes < 2:
         raise BadInput(f"the number of classes K must be at least 2, got {classes}")
+    if classes is not None and classes > MAX_CLASSES:
+        raise BadInput(f"--classes {classes} is more than {MAX_CLASSES}; the proof for symbolic K (without "
+                       "--classes) covers every K")
 
 
 def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[str, str],
@@ -97,12 +108,12 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
     try:
         with time_limit(seconds):
             symmetry = check_symmetry(form, classes, dict(defaults))
-    except (TimeLimitExceeded, RecursionError) as exc:
+    except GIVE_UP as exc:
         symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
     try:
         with time_limit(seconds):
             bounds = form_bounds(form.subs({K: n_classes}), n_classes)
-    except (TimeLimitExceeded, RecursionError) as exc:
+    except GIVE_UP as exc:
         bounds = BoundsResult(None, steps=[Step(_why_given_up(exc, seconds) + ": boundedness unknown")])
     return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
 
@@ -110,6 +121,8 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
 def _why_given_up(exc: BaseException, seconds: float | None) -> str:
     if isinstance(exc, RecursionError):
         return "gave up: the expression is too deep for sympy (recursion limit)"
+    if isinstance(exc, ArithmeticError):
+        return f"gave up: a number overflowed in sympy ({type(exc).__name__})"
     return f"gave up after {seconds:g} s (time limit)"
 
 
@@ -136,6 +149,9 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
         raise BadInput(f"--param {sorted(unknown)[0]}: the expression has no such parameter "
                        f"(its parameters: {', '.join(sorted(names)) or 'none'})")
     values = {param_symbol(n): Param(n, "1").value(v) for n, v in given.items()}
+    check_classes(classes)
+    if classes is not None:
+        values[K] = sp.Integer(classes)
     expr = bind_parameters(expr, values)
     check_defined(expr, classes, seconds)
     defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
@@ -145,21 +161,30 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
 
 
 def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:
-    """BadInput when L(g, k) is not a finite real number at one of a few exact points of the open simplex
-    (K = 3, or the given K up to 10), where every loss must be defined. Skipped if it takes over ``seconds``."""
-    n = classes if classes is not None and classes <= 10 else 3
+    """BadInput when L(g, k) is not a finite real number at one of a few exact points of the open simplex,
+    where every loss must be defined: for K = 3 (symbolic K) or the given K, at its centre and, for K up to
+    10, at points with one or two large coordinates. Skipped if it takes over ``seconds``."""
+    n = 3 if classes is None else classes
+    points = candidate_points(n) if n <= 10 else [None]
     try:
         with time_limit(seconds):
-            for point in candidate_points(n):
-                for k in range(n):
-                    value = exact_loss(expr, point, k)
+            for point in points:
+                for k in range(n if point else 1):
+                    value = exact_loss(expr, point, k) if point else _at_centre(expr, n)
                     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
-                        shown = ", ".join(sp.sstr(x) for x in point)
-                        raise BadInput(f"the loss is not a finite real number at g = ({shown}), k = {k + 1} "
+                        where = ", ".join(sp.sstr(x) for x in point) if point else f"1/{n}, ..., 1/{n}"
+                        raise BadInput(f"the loss is not a finite real number at g = ({where}), k = {k + 1} "
                                        f"(K = {n}): it is {sp.sstr(value)}; a loss must be defined on the "
                                        "whole open simplex")
-    except (TimeLimitExceeded, RecursionError):
+    except GIVE_UP:
         return
+
+
+def _at_centre(expr: sp.Expr, n: int) -> sp.Expr:
+    """L(g, k) at g = (1/K, ..., 1/K): each sum over the other classes is (K - 1) f(1/K), whatever K."""
+    centre = sp.Rational(1, n)
+    sums = {node: (n - 1) * node.args[0].subs(Q, centre) for node in sum_other_nodes(expr)}
+    return expr.xreplace(sums).subs({P: centre, K: n})
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

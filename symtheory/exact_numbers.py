@@ -1,36 +1,43 @@
 """Exact numbers from user text: a decimal or a fraction becomes a rational, within a size limit.
 
-``0.1`` is 1/10 exactly (never the binary float 0.1000000000000000055...), and ``1/3`` is 1/3. Sizes are
-capped at :data:`MAX_DIGITS` digits so that a typo such as ``1e999999999`` is refused at once instead of
-building a billion-digit integer.
+``0.1`` is 1/10 exactly (never the binary float 0.1000000000000000055...), and ``1/3`` is 1/3. Only plain
+ASCII decimals are read (``-2.5e-3``; a fraction's denominator unsigned), and sizes are capped at
+:data:`MAX_DIGITS` digits, so that a typo such as ``1e999999999`` is refused at once instead of building a
+billion-digit integer.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 from fractions import Fraction
 
 from symtheory.errors import BadInput
 
-MAX_DIGITS = 100
+MAX_DIGITS = 1000
+_DECIMAL = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]+))?",
+                      re.ASCII)
+_SHOWN = 40
 
 
 def exact_number(text: str | int | float | Fraction, what: str) -> Fraction:
-    """The rational that ``text`` writes: ``"0.1"`` -> 1/10, ``"1/3"``, ``"2.5e-3"`` -> 1/400.
+    """The rational that ``text`` writes: ``"0.1"`` -> 1/10, ``"1/3"``, ``"-2.5e-3"`` -> -1/400.
 
-    ``what`` names the value in errors. BadInput when it is not a finite number, divides by zero, or its
-    numerator or denominator would need more than MAX_DIGITS digits.
+    ``what`` names the value in errors. BadInput when it is not a finite number written so, divides by zero,
+    or its numerator or denominator would need more than MAX_DIGITS digits.
     """
     if isinstance(text, Fraction):
-        return _capped(text, text, what)
+        return _capped(text, str(text), what)
     written = str(text).strip()
-    parts = written.split("/")
-    if len(parts) > 2:
-        raise BadInput(f"{what}: {written!r} is not a number")
-    numerator, *rest = (_decimal(part, written, what) for part in parts)
-    if rest and rest[0] == 0:
-        raise BadInput(f"{what}: {written!r} divides by zero")
-    return _capped(numerator / rest[0] if rest else numerator, written, what)
+    numerator, slash, denominator = written.partition("/")
+    value = _decimal(numerator, written, what)
+    if slash:
+        if denominator.strip()[:1] in ("+", "-"):
+            raise BadInput(f"{what}: {shown(written)} is not a number")
+        divisor = _decimal(denominator, written, what)
+        if divisor == 0:
+            raise BadInput(f"{what}: {shown(written)} divides by zero")
+        value = value / divisor
+    return _capped(value, written, what)
 
 
 def check_integer_size(value: int, what: str) -> int:
@@ -40,20 +47,28 @@ def check_integer_size(value: int, what: str) -> int:
     return value
 
 
+def shown(text: str) -> str:
+    """``text`` quoted for an error line, cut to a readable length."""
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+
+
 def _decimal(part: str, written: str, what: str) -> Fraction:
-    try:
-        value = Decimal(part.strip())
-    except InvalidOperation:
-        raise BadInput(f"{what}: {written!r} is not a number") from None
-    if not value.is_finite():
-        raise BadInput(f"{what}: {written!r} is not a number")
-    sign, digits, exponent = value.as_tuple()
+    match = _DECIMAL.fullmatch(part.strip())
+    if match is None or not (match["int"] or match["frac"]):
+        raise BadInput(f"{what}: {shown(written)} is not a number")
+    digits = (match["int"] + (match["frac"] or "")).lstrip("0")
+    if not digits:
+        return Fraction(0)
+    if len(match["exp"] or "0") > 12:
+        raise BadInput(f"{what}: {shown(written)} has more than {MAX_DIGITS} digits")
+    exponent = int(match["exp"] or 0) - len(match["frac"] or "")
     if len(digits) + max(exponent, 0) > MAX_DIGITS or -exponent > MAX_DIGITS:
-        raise BadInput(f"{what}: {written!r} has more than {MAX_DIGITS} digits")
-    return Fraction(value)
+        raise BadInput(f"{what}: {shown(written)} has more than {MAX_DIGITS} digits")
+    value = Fraction(int(digits)) * Fraction(10) ** exponent
+    return -value if match["sign"] == "-" else value
 
 
-def _capped(value: Fraction, written, what: str) -> Fraction:
+def _capped(value: Fraction, written: str, what: str) -> Fraction:
     if abs(value.numerator) >= 10**MAX_DIGITS or value.denominator >= 10**MAX_DIGITS:
-        raise BadInput(f"{what}: {str(written)!r} has more than {MAX_DIGITS} digits")
+        raise BadInput(f"{what}: {shown(written)} has more than {MAX_DIGITS} digits")
     return value

@@ -4,7 +4,7 @@
 the operators + - * / ** and ^ (read as **), and the functions in :data:`FUNCTIONS` are accepted; anything else (attribute
 access, subscripts, lambdas, dunder names, keyword arguments, ...) is refused with :class:`BadInput`, as is
 anything too large for sympy to work with (more than :data:`MAX_LENGTH` characters or :data:`MAX_DEPTH`
-levels of nesting, an exponent above :data:`MAX_EXPONENT`, a number of more than 100 digits) and an
+levels of nesting, an exponent above :data:`MAX_EXPONENT`, a number of more than MAX_DIGITS digits) and an
 undefined constant (1/0, log(0)).
 
 Names in an expression:
@@ -28,7 +28,7 @@ from typing import Mapping
 import sympy as sp
 
 from symtheory.errors import BadInput
-from symtheory.exact_numbers import check_integer_size, exact_number
+from symtheory.exact_numbers import MAX_DIGITS, check_integer_size, exact_number
 from symtheory.expr import K, P, Q, SumOther, param_symbol, sum_all
 
 FUNCTIONS = {
@@ -43,7 +43,6 @@ SUMS = {"sum_other", "sum_all"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
-MAX_RESULT_DIGITS = 1000
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
@@ -89,23 +88,25 @@ def bind_parameters(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> sp.Ex
         args = [bind(a) for a in node.args]
         if node.is_Pow:
             check_power(*args)
-        return node.func(*args)
+        return _construct(node.func, args) if isinstance(node, (sp.Min, sp.Max)) else node.func(*args)
 
     return check_finite(bind(expr))
 
 
 def check_power(base: sp.Expr, exponent: sp.Expr) -> None:
     """BadInput unless base**exponent is of a size sympy can work with: |exponent| <= MAX_EXPONENT, and a
-    number raised to a number has at most MAX_RESULT_DIGITS digits."""
+    number raised to a number has at most MAX_DIGITS digits."""
+    check_finite(base)
+    check_finite(exponent)
     if not exponent.is_Number:
         return
     if abs(exponent) > MAX_EXPONENT:
         raise BadInput(f"exponent {sp.sstr(exponent)} is too large (at most {MAX_EXPONENT} in absolute value)")
     if base.is_Rational and base != 0:
         digits = math.log10(max(abs(base.p), base.q)) * float(abs(exponent))
-        if digits > MAX_RESULT_DIGITS:
+        if digits > MAX_DIGITS:
             raise BadInput(f"{sp.sstr(base)}**{sp.sstr(exponent)} has about {digits:.0f} digits "
-                           f"(at most {MAX_RESULT_DIGITS})")
+                           f"(at most {MAX_DIGITS})")
 
 
 def check_finite(expr: sp.Expr) -> sp.Expr:
@@ -116,9 +117,19 @@ def check_finite(expr: sp.Expr) -> sp.Expr:
         if expr.has(bad):
             raise BadInput(f"the loss is undefined: it contains {meaning}")
     for number in expr.atoms(sp.Rational):
-        if max(abs(number.p), number.q) >= 10**MAX_RESULT_DIGITS:
-            raise BadInput(f"the loss contains a number with more than {MAX_RESULT_DIGITS} digits")
+        if max(abs(number.p), number.q) >= 10**MAX_DIGITS:
+            raise BadInput(f"the loss contains a number with more than {MAX_DIGITS} digits")
     return expr
+
+
+def _construct(function, args: list[sp.Expr]) -> sp.Expr:
+    """function(*args), with min/max of values that cannot be compared (nan, 1/0, sqrt(-1)) refused."""
+    for arg in args:
+        check_finite(arg)
+    try:
+        return function(*args)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{function.__name__.lower()}(...) of {', '.join(sp.sstr(a) for a in args)}: {exc}") from None
 
 
 def _depth(root: ast.AST) -> int:
@@ -220,4 +231,4 @@ class _Builder:
                 raise BadInput(f"{name}(...) takes at least two arguments")
         elif len(args) != 1:
             raise BadInput(f"{name}(...) takes exactly one argument")
-        return FUNCTIONS[name](*args)
+        return _construct(FUNCTIONS[name], args)

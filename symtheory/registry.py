@@ -213,8 +213,8 @@ _ENTRIES: tuple[LossSpec, ...] = (
         "taylor-ce", "Taylor cross entropy", "L(g, k) = sum_{i=1..order} (1 - g_k)^i / i",
         "Feng et al. 2020 (IJCAI)",
         lambda v: LossForm(separable=sp.Add(*[(1 - P) ** i / i for i in range(1, int(v["order"]) + 1)])),
-        params=(Param("order", "2", lower="1", lower_open=False, integer=True, symbolic=False,
-                      meaning="number of Taylor terms; order 1 is MAE/2"),),
+        params=(Param("order", "2", lower="1", lower_open=False, upper="1000", upper_open=False, integer=True,
+                      symbolic=False, meaning="number of Taylor terms; order 1 is MAE/2"),),
     ),
 )
 

@@ -14,33 +14,50 @@ from contextlib import contextmanager
 from typing import Iterator
 
 DEFAULT_TIME_LIMIT = 30.0
+MAX_TIME_LIMIT = 7 * 24 * 3600.0
 
 
 class TimeLimitExceeded(BaseException):
-    """The block ran past its time limit."""
+    """A block ran past its time limit; ``limit`` is the one that ran out (an enclosing one, when it was
+    shorter than the block's own)."""
+
+    def __init__(self, message: str, limit: object | None = None):
+        super().__init__(message)
+        self.limit = limit
+
+
+class Limit:
+    """The handle ``with time_limit(s) as limit`` gives: ``limit.ran_out(exc)`` tells whether this limit,
+    rather than an enclosing one, ended the block."""
+
+    def ran_out(self, exc: TimeLimitExceeded) -> bool:
+        return exc.limit is self
 
 
 @contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
+def time_limit(seconds: float | None) -> Iterator[Limit]:
     """Raise TimeLimitExceeded inside the block once ``seconds`` have passed; None or 0 (or less): no limit.
 
     An enclosing limit keeps running: the block stops at whichever comes first, and the enclosing timer gets
-    its remaining time back on exit.
+    its remaining time back on exit. Longer than MAX_TIME_LIMIT is a ValueError.
     """
+    limit = Limit()
     if not seconds or seconds < 0 or not _can_time():
-        yield
+        yield limit
         return
+    if seconds > MAX_TIME_LIMIT:
+        raise ValueError(f"a time limit of {seconds:g} s is more than {MAX_TIME_LIMIT:g} s")
+    started = time.monotonic()
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    own = not outer_left or seconds <= outer_left
 
     def expire(signum, frame):
-        raise TimeLimitExceeded(f"gave up after {seconds:g} s")
+        raise TimeLimitExceeded(f"gave up after {seconds:g} s", limit if own else None)
 
-    started = time.monotonic()
     previous_handler = signal.signal(signal.SIGALRM, expire)
-    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    if outer_left and outer_left < seconds:
-        signal.setitimer(signal.ITIMER_REAL, outer_left)
     try:
-        yield
+        signal.setitimer(signal.ITIMER_REAL, seconds if own else outer_left)
+        yield limit
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import sympy as sp
 
 from cli_helpers import assert_bad_input, run_cli
 from symtheory import analysis
@@ -58,9 +59,24 @@ def test_a_loss_undefined_inside_the_simplex_is_refused(text, where):
     assert f"the loss is not a finite real number at {where}" in str(info.value)
 
 
-def test_the_points_checked_follow_the_given_k():
-    symmetry = analysis.analyse_expression("p/(K - 3)", classes=4).symmetry
-    assert (symmetry.verdict, symmetry.constant) == ("proved", 1)
+@pytest.mark.parametrize("text, classes, constant", [
+    ("p/(K - 3)", 4, 1), ("1/(K-3)*p", 11, sp.Rational(1, 8)), ("sqrt(K-4)*(1-p)", 100, 396 * sp.sqrt(6)),
+])
+def test_the_points_checked_follow_the_given_k(text, classes, constant):
+    symmetry = analysis.analyse_expression(text, classes=classes).symmetry
+    assert (symmetry.verdict, symmetry.constant) == ("proved", constant)
+
+
+def test_a_large_given_k_is_checked_at_its_centre():
+    with pytest.raises(BadInput, match=r"at g = \(1/50, ..., 1/50\), k = 1 \(K = 50\): it is zoo"):
+        analysis.analyse_expression("log(p - 1/K) + p", classes=50)
+
+
+def test_arithmetic_that_overflows_in_sympy_is_unknown():
+    result = analysis.analyse_expression("exp(exp(exp(exp(exp(exp(p))))))")
+    assert result.symmetry.verdict == "unknown"
+    assert result.symmetry.steps[0].text == "gave up: a number overflowed in sympy (OverflowError): verdict unknown"
+    assert "inconclusive" in result.symmetry.numeric_check
 
 
 def test_a_parameter_value_cannot_make_a_power_too_large():
@@ -71,12 +87,17 @@ def test_a_parameter_value_cannot_make_a_power_too_large():
 @pytest.mark.parametrize("args, fragment", [
     (["check-loss", "--expr", "9**9**9**9"], "exponent 387420489 is too large"),
     (["check-loss", "--expr", "p**a", "--param", "a=1e10"], "exponent 10000000000 is too large"),
-    (["check-loss", "--expr", "1e400*p"], "has more than 100 digits"),
+    (["check-loss", "--expr", "1e1400*p"], "has more than 1000 digits"),
     (["check-loss", "--expr", "log(p - 1/2)"], "not a finite real number"),
     (["check-loss", "--expr", "log(0)"], "undefined"),
-    (["check-loss", "rll", "--param", "alpha=1e999999999"], "parameter alpha: '1e999999999' has more than 100"),
-    (["check-loss", "rll", "--time-limit", "-1"], "--time-limit must be"),
-    (["verify-ranking", "--eta", "1e-99999999"], "eta: '1e-99999999' has more than 100 digits"),
+    (["check-loss", "rll", "--param", "alpha=1e999999999"], "parameter alpha: '1e999999999' has more than 1000"),
+    (["check-loss", "rll", "--time-limit", "-1"], "--time-limit must be a number of seconds in [0, 604800]"),
+    (["check-loss", "--expr", "1-p", "--time-limit", "1e10"], "--time-limit must be a number of seconds in"),
+    (["check-loss", "--expr", "2**(K*K)", "--classes", "1000"], "exponent 1000000 is too large"),
+    (["check-loss", "cce", "--classes", "99999999999999999999999"], "is more than 10000; the proof for symbolic K"),
+    (["check-loss", "taylor-ce", "--param", "order=1000000"], "order integer in [1, 1000]"),
+    (["check-loss", "--expr", "min(p, sqrt(-1))"], "min(...) of p, I"),
+    (["verify-ranking", "--eta", "1e-99999999"], "eta: '1e-99999999' has more than 1000 digits"),
 ])
 def test_cli_refuses_with_one_line(args, fragment):
     assert_bad_input(run_cli(*args, timeout=60), fragment)
@@ -94,11 +115,9 @@ def test_cli_time_limit_reports_unknown_parts():
 
 
 def test_a_loss_of_tiny_values_is_refuted_exactly_and_its_spot_check_is_relative():
-    import sympy as sp
-
     from symtheory.expr import P
     from symtheory.forms import LossForm
-    from symtheory.symmetry import numeric_spot_check
+    from symtheory.symmetry import numeric_spot_check, spot_check_note
 
     result = analysis.analyse_expression("p**1000", seconds=2)
     ce = result.symmetry.counterexample
@@ -108,3 +127,17 @@ def test_a_loss_of_tiny_values_is_refuted_exactly_and_its_spot_check_is_relative
     assert result.bounds.bounded is None and "gave up after 2 s" in result.bounds.steps[0].text
     spread, scale = numeric_spot_check(LossForm(separable=P**1000), 3, {})
     assert spread < 1e-30 and spread / scale > 0.1
+    assert "(against symmetry" in spot_check_note(spread, scale, 3)
+
+
+@pytest.mark.parametrize("spread, scale, verdict", [
+    (8.9e-16, 1.0, "consistent with symmetry"),   # rounding
+    (0.825, 1e10, "against symmetry"),            # a large constant offset does not hide a varying sum
+    (1e-9, 1e10, "consistent with symmetry"),     # rounding of a loss of size 1e10
+    (1e-40, 1e-40, "against symmetry"),           # nor do tiny values
+    (0.0, 0.0, "inconclusive"), (float("nan"), 1.0, "inconclusive"),
+])
+def test_spot_check_compares_the_spread_with_rounding(spread, scale, verdict):
+    from symtheory.symmetry import spot_check_note
+
+    assert verdict in spot_check_note(spread, scale, 3)

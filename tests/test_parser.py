@@ -50,13 +50,17 @@ def test_parameters_and_k():
     ("2**-99999", "exponent -99999 is too large"),
     ("p**-5000", "exponent -5000 is too large"),
     ("11**999 + p", "11**999 has about 1040 digits"),
-    ("1e400*p", "'1e400' has more than 100 digits"),
-    ("1e-400 + p", "more than 100 digits"),
-    ("1" + "0" * 120 + "*p", "more than 100 digits"),
+    ("1e1400*p", "'1e1400' has more than 1000 digits"),
+    ("1e-1001 + p", "more than 1000 digits"),
+    ("1" + "0" * 1001 + "*p", "more than 1000 digits"),
     ("*".join(["1e99"] * 30), "more than 1000 digits"),
     ("-" * 1500 + "p", "nested more than 60 levels"),
     ("**".join(["p"] * 300), "nested more than 60 levels"),
     ("log(0)", "undefined: it contains zoo"),
+    ("p**(0/0)", "undefined: it contains nan"),
+    ("min(p, 0/0)", "undefined: it contains nan"),
+    ("max(1/0, p)", "undefined: it contains zoo"),
+    ("min(p, sqrt(-1))", "min(...) of p, I: "),
     ("1/(p-p) + p", "undefined: it contains zoo"),
 ])
 def test_refusals(text, fragment):
@@ -76,6 +80,10 @@ def test_a_long_flat_sum_is_not_deep():
     assert parse_loss_expression("-".join(["p"] * 500)) == -498 * P
 
 
+def test_a_literal_is_exact_to_the_digits_written():
+    assert parse_loss_expression("1/(p + 1e-100)") == 1 / (P + sp.Rational(1, 10**100))
+
+
 def test_bind_parameters_checks_each_power_before_evaluating_it():
     a = param_symbol("a")
     expr = parse_loss_expression("log(a + p) + 2**a")
@@ -86,11 +94,16 @@ def test_bind_parameters_checks_each_power_before_evaluating_it():
         bind_parameters(parse_loss_expression("a**1000"), {a: sp.Integer(100)})
     with pytest.raises(BadInput, match="zoo"):
         bind_parameters(parse_loss_expression("1/(a - 1) + p"), {a: sp.Integer(1)})
+    with pytest.raises(BadInput, match="undefined: it contains nan"):
+        bind_parameters(parse_loss_expression("p**(log(a-1)*log(b-1))"), {a: sp.Integer(1), param_symbol("b"): 2})
+    with pytest.raises(BadInput, match="zoo"):
+        bind_parameters(parse_loss_expression("min(p, log(a - 1))"), {a: sp.Integer(1)})
 
 
 @pytest.mark.parametrize("text, value", [
     ("0.1", Fraction(1, 10)), ("1/3", Fraction(1, 3)), ("2.5e-3", Fraction(1, 400)), (" -4 ", Fraction(-4)),
-    ("1e99", Fraction(10**99)), (Fraction(2, 7), Fraction(2, 7)), (3, Fraction(3)),
+    ("1e99", Fraction(10**99)), (Fraction(2, 7), Fraction(2, 7)), (3, Fraction(3)), ("1e-300", Fraction(1, 10**300)),
+    ("0e999999999", Fraction(0)), ("1.5/2.5", Fraction(3, 5)), ("+.5", Fraction(1, 2)), ("007.50", Fraction(15, 2)),
 ])
 def test_exact_number(text, value):
     assert exact_number(text, "x") == value
@@ -98,8 +111,10 @@ def test_exact_number(text, value):
 
 @pytest.mark.parametrize("text, fragment", [
     ("nan", "'nan' is not a number"), ("inf", "is not a number"), ("abc", "is not a number"),
-    ("1/2/3", "is not a number"), ("1/0", "divides by zero"), ("1e999999999", "more than 100 digits"),
-    ("1e-101", "more than 100 digits"), ("1/1e100", "more than 100 digits"),
+    ("1/2/3", "is not a number"), ("1/0", "divides by zero"), ("1e999999999", "more than 1000 digits"),
+    ("1e-1001", "more than 1000 digits"), ("1/1e1000", "more than 1000 digits"), ("1/-3", "is not a number"),
+    ("_1", "is not a number"), ("\u0661\u0662", "is not a number"), (".", "is not a number"), ("", "is not a number"),
+    ("9" * 5000, "'" + "9" * 40 + "...' has more than 1000 digits"),
 ])
 def test_exact_number_refusals(text, fragment):
     with pytest.raises(BadInput) as info:

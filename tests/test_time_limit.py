@@ -72,3 +72,29 @@ def test_off_the_main_thread_there_is_no_limit():
     thread.start()
     thread.join()
     assert outcome == ["finished"]
+
+
+def test_a_limit_knows_whether_it_ran_out_or_an_enclosing_one_did():
+    with pytest.raises(TimeLimitExceeded) as outer_info:
+        with time_limit(0.2) as outer:
+            try:
+                with time_limit(30) as inner:
+                    _busy(10)
+            except TimeLimitExceeded as exc:
+                assert not inner.ran_out(exc)
+                raise
+    assert outer.ran_out(outer_info.value) or outer_info.value.limit is None
+    with time_limit(30):
+        try:
+            with time_limit(0.1) as inner:
+                _busy(10)
+        except TimeLimitExceeded as exc:
+            assert inner.ran_out(exc)
+
+
+def test_a_limit_beyond_a_week_is_refused_and_leaves_no_handler():
+    handler = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(ValueError, match="more than 604800 s"):
+        with time_limit(1e10):
+            pass
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL)[0] == 0
