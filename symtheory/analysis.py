@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -10,21 +11,21 @@ import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
 from symtheory.errors import BadInput
-from symtheory.evaluate import exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
 from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
-from symtheory.symmetry import SymmetryResult, candidate_points, check_symmetry, gave_up
+from symtheory.symmetry import DEFAULT_K_RANGE, SymmetryResult, candidate_points, check_symmetry, gave_up
 from symtheory.time_limit import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
 
 STAND_IN_VALUE = sp.Integer(1)
 MAX_CLASSES = 10_000
-GIVE_UP = (TimeLimitExceeded, RecursionError, ArithmeticError)
+GIVE_UP = (TimeLimitExceeded, RecursionError, ArithmeticError, NotImplementedError)
 """What ends a proof attempt as 'unknown' rather than as an error: the time limit, sympy's recursion limit,
-and arithmetic that overflows (exp(exp(exp(...))) evaluated)."""
+arithmetic that fails (exp(exp(exp(...))) overflowing when evaluated), and what sympy does not implement
+(limits of some min/max expressions)."""
 
 
 @dataclass
@@ -121,8 +122,11 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
 def _why_given_up(exc: BaseException, seconds: float | None) -> str:
     if isinstance(exc, RecursionError):
         return "gave up: the expression is too deep for sympy (recursion limit)"
-    if isinstance(exc, ArithmeticError):
-        return f"gave up: a number overflowed in sympy ({type(exc).__name__})"
+    if isinstance(exc, OverflowError):
+        return "gave up: a number overflowed in sympy (OverflowError)"
+    if isinstance(exc, (ArithmeticError, NotImplementedError)):
+        detail = " ".join(str(exc).split())[:120]
+        return f"gave up: sympy could not do it ({type(exc).__name__}{': ' + detail if detail else ''})"
     return f"gave up after {seconds:g} s (time limit)"
 
 
@@ -156,35 +160,46 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
     check_defined(expr, classes, seconds)
     defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
     shown = {n: given.get(n, "symbolic (counterexamples use 1)") for n in sorted(names)}
-    return analyse_form("expression", "user-defined loss", text, "user", loss_form(expr),
+    form = loss_form(expr, K if classes is None else sp.Integer(classes))
+    return analyse_form("expression", "user-defined loss", text, "user", form,
                         shown, classes, defaults, seconds)
 
 
 def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:
     """BadInput when L(g, k) is not a finite real number at one of a few exact points of the open simplex,
-    where every loss must be defined: for K = 3 (symbolic K) or the given K, at its centre and, for K up to
-    10, at points with one or two large coordinates. Skipped if it takes over ``seconds``."""
-    n = 3 if classes is None else classes
-    points = candidate_points(n) if n <= 10 else [None]
+    where every loss must be defined: the points with one or two large coordinates of the given K (K = 3
+    for symbolic K), and for symbolic K also the centre for each K in 2..8. Skipped past ``seconds``."""
+    checks = [(classes or 3, point) for point in candidate_points(classes or 3)]
+    if classes is None:
+        checks += [(n, (sp.Rational(1, n),) * n) for n in range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1)]
     try:
         with time_limit(seconds):
-            for point in points:
-                for k in range(n if point else 1):
-                    value = exact_loss(expr, point, k) if point else _at_centre(expr, n)
+            for n, point in checks:
+                for k, value in _losses_by_value(expr, point):
                     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
-                        where = ", ".join(sp.sstr(x) for x in point) if point else f"1/{n}, ..., 1/{n}"
-                        raise BadInput(f"the loss is not a finite real number at g = ({where}), k = {k + 1} "
-                                       f"(K = {n}): it is {sp.sstr(value)}; a loss must be defined on the "
-                                       "whole open simplex")
+                        raise BadInput(f"the loss is not a finite real number at g = ({_shown_point(point)}), "
+                                       f"k = {k + 1} (K = {n}): it is {sp.sstr(value)}; a loss must be defined "
+                                       "on the whole open simplex")
     except GIVE_UP:
         return
 
 
-def _at_centre(expr: sp.Expr, n: int) -> sp.Expr:
-    """L(g, k) at g = (1/K, ..., 1/K): each sum over the other classes is (K - 1) f(1/K), whatever K."""
-    centre = sp.Rational(1, n)
-    sums = {node: (n - 1) * node.args[0].subs(Q, centre) for node in sum_other_nodes(expr)}
-    return expr.xreplace(sums).subs({P: centre, K: n})
+def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):
+    """(k, L(g, k)) at ``point`` for one label k per distinct coordinate value (labels of equal g_k have equal
+    losses), each sum over the other classes taken over the distinct values with their counts: O(distinct
+    values), not O(K), per label."""
+    counts = Counter(point)
+    for value in counts:
+        others = counts - Counter({value: 1})
+        sums = {node: sp.Add(*[c * node.args[0].subs(Q, u) for u, c in others.items()])
+                for node in sum_other_nodes(expr)}
+        yield point.index(value), expr.xreplace(sums).subs({P: value, K: len(point)})
+
+
+def _shown_point(point: tuple[sp.Expr, ...]) -> str:
+    if len(point) <= 10:
+        return ", ".join(sp.sstr(x) for x in point)
+    return ", ".join(sp.sstr(x) for x in point[:3]) + f", ..., {sp.sstr(point[-1])}"
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

@@ -56,12 +56,17 @@ def _decimal(part: str, written: str, what: str) -> Fraction:
     match = _DECIMAL.fullmatch(part.strip())
     if match is None or not (match["int"] or match["frac"]):
         raise BadInput(f"{what}: {shown(written)} is not a number")
-    digits = (match["int"] + (match["frac"] or "")).lstrip("0")
+    frac = match["frac"] or ""
+    digits = (match["int"] + frac).lstrip("0")
     if not digits:
         return Fraction(0)
-    if len(match["exp"] or "0") > 12:
+    exponent_text = (match["exp"] or "0").lstrip("+-").lstrip("0") or "0"
+    if len(exponent_text) > 12:
         raise BadInput(f"{what}: {shown(written)} has more than {MAX_DIGITS} digits")
-    exponent = int(match["exp"] or 0) - len(match["frac"] or "")
+    significant = digits.rstrip("0")
+    exponent = int(exponent_text) * (-1 if (match["exp"] or "").startswith("-") else 1)
+    exponent += len(digits) - len(significant) - len(frac)
+    digits = significant
     if len(digits) + max(exponent, 0) > MAX_DIGITS or -exponent > MAX_DIGITS:
         raise BadInput(f"{what}: {shown(written)} has more than {MAX_DIGITS} digits")
     value = Fraction(int(digits)) * Fraction(10) ** exponent

@@ -25,13 +25,14 @@ _K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
 _MAX_ABS_ROUNDS = 8
 
 
-def loss_form(expr: sp.Expr) -> LossForm:
-    """The LossForm of a separable expression (absolute values resolved first): each term c N / sum_s N(g, s)
-    becomes the normalized piece (c, N), with N's sign chosen so that N > 0 when -N is shown positive
+def loss_form(expr: sp.Expr, n_classes: sp.Expr = K) -> LossForm:
+    """The LossForm of a separable expression (absolute values resolved first) for K = ``n_classes`` (the
+    symbol K, or the number the expression was bound to): each term c N / sum_s N(g, s) becomes the
+    normalized piece (c, N), with N's sign chosen so that N > 0 when -N is shown positive
     (c N/sum N = c (-N)/sum(-N)); the other terms stay separable."""
     separable, pieces = [], []
     for term in sp.Add.make_args(resolve_abs(sp.sympify(expr))):
-        piece = normalized_piece(term)
+        piece = normalized_piece(term, n_classes)
         if piece is None:
             separable.append(term)
         else:
@@ -54,15 +55,18 @@ def resolve_abs(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def normalized_piece(term: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
-    """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g; None otherwise."""
+def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp.Expr] | None:
+    """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g and finite and nonzero for every K in
+    scope (each K >= 2 for the symbol K); None otherwise."""
     numerator, denominator = sp.fraction(term)
     weight_num, base = _split(numerator)
     weight_den, total = _split(denominator)
-    ratio = None if total is None or base is None else _label_sum_ratio(total, base)
+    ratio = None if total is None or base is None else _label_sum_ratio(total, base, n_classes)
     if ratio is None:
         return None
     weight = weight_num / (weight_den * ratio)
+    if not (_finite_nonzero(ratio) and _finite_nonzero(weight)):
+        return None
     if not strictly_positive(base) and strictly_positive(-base):
         base = -base
     return weight, base
@@ -81,17 +85,23 @@ def _depends_on_g(expr: sp.Expr) -> bool:
     return P in expr.free_symbols or expr.has(SumOther)
 
 
-def _label_sum_ratio(total: sp.Expr, base: sp.Expr) -> sp.Expr | None:
+def _finite_nonzero(value: sp.Expr) -> bool:
+    """value is a finite nonzero number for every K >= 2 (shown with K = k2 + 2, k2 >= 0 an integer)."""
+    numerator, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, _K_MINUS_2 + 2)))
+    return bool(numerator.is_nonzero and denominator.is_nonzero)
+
+
+def _label_sum_ratio(total: sp.Expr, base: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr | None:
     """The constant r with total = r sum_s base(g, s), or None. base's label sum is sum_i phi(g_i); total must
     be sum_i psi(g_i) (its own-class part and its other-class part the same function) with psi = r phi,
     checked as identities in t."""
     base_parts, total_parts = affine_in_sums(base), affine_in_sums(total)
     if base_parts is None or total_parts is None or not total_parts.terms:
         return None
-    phi = base_parts.phi(K)
+    phi = base_parts.phi(n_classes)
     own = total_parts.a.subs(P, T)
     others = sp.Add(*[c * f.subs(Q, T) for c, f in total_parts.terms])
-    ratio = sp.cancel(own / phi) if phi != 0 else None
+    ratio = sp.cancel(own / phi) if is_zero(phi) is False else None
     if ratio is None or T in ratio.free_symbols or ratio == 0:
         return None
     return ratio if is_zero(own - ratio * phi) is True and is_zero(others - ratio * phi) is True else None

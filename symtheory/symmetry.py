@@ -71,22 +71,26 @@ def candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
 
 
 def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, sp.Expr]) -> Counterexample | None:
-    """Two rational points whose label sums differ: exactly, when both sums are rational numbers, else by
-    more than 1e-20 (evaluated to 40 digits)."""
+    """Two rational points whose label sums, both real, differ: exactly, when both are rational numbers, else
+    by more than 1e-20 of the larger (at least 1), evaluated to 40 digits."""
     concrete = form.subs({K: classes, **defaults})
     sums = [(pt, exact_label_sum(concrete, pt)) for pt in candidate_points(classes)]
+    sums = [(pt, s) for pt, s in sums if s.is_extended_real is not False]
     best = None
     for i in range(len(sums)):
         for j in range(i + 1, len(sums)):
             a, b = sums[i][1], sums[j][1]
-            diff = abs(float((a - b).evalf(40)))
-            differs = a != b if a.is_Rational and b.is_Rational else diff > 1e-20
-            if differs and (best is None or diff > best[2]):
-                best = (sums[i], sums[j], diff)
+            gap = abs((a - b).evalf(40))
+            if a.is_Rational and b.is_Rational:
+                differs = a != b
+            else:
+                differs = bool(gap > sp.Float("1e-20") * sp.Max(1, abs(a.evalf(40)), abs(b.evalf(40))))
+            if differs and (best is None or gap > best[2]):
+                best = (sums[i], sums[j], gap)
     if best is None:
         return None
-    (pa, sa), (pb, sb), diff = best
-    return Counterexample(classes, pa, sa, pb, sb, diff,
+    (pa, sa), (pb, sb), gap = best
+    return Counterexample(classes, pa, sa, pb, sb, float(gap),
                           {str(k): v for k, v in defaults.items()})
 
 

@@ -103,7 +103,7 @@ def test_bind_parameters_checks_each_power_before_evaluating_it():
 @pytest.mark.parametrize("text, value", [
     ("0.1", Fraction(1, 10)), ("1/3", Fraction(1, 3)), ("2.5e-3", Fraction(1, 400)), (" -4 ", Fraction(-4)),
     ("1e99", Fraction(10**99)), (Fraction(2, 7), Fraction(2, 7)), (3, Fraction(3)), ("1e-300", Fraction(1, 10**300)),
-    ("0e999999999", Fraction(0)), ("1.5/2.5", Fraction(3, 5)), ("+.5", Fraction(1, 2)), ("007.50", Fraction(15, 2)),
+    ("0e999999999", Fraction(0)), ("1e+0000000000001", Fraction(10)), ("1." + "0" * 3000, Fraction(1)), ("1.5/2.5", Fraction(3, 5)), ("+.5", Fraction(1, 2)), ("007.50", Fraction(15, 2)),
 ])
 def test_exact_number(text, value):
     assert exact_number(text, "x") == value

@@ -75,3 +75,19 @@ def test_an_absolute_value_of_changing_sign_is_kept_and_refuted_by_a_counterexam
     assert symmetry.verdict == "refuted"
     assert symmetry.counterexample.sum_a == sp.Rational(1, 2) and symmetry.counterexample.sum_b == sp.Rational(13, 10)
     assert "phi'' was not reduced, but the label sum differs between two points" in symmetry.steps[-1].text
+
+
+def test_a_ratio_with_a_pole_at_some_k_is_not_taken_as_normalized():
+    # sum_s (g_s - sum_{j != s} g_j) = 2 - K: zero at K = 2, where the user's denominator is 1
+    expr = parse_loss_expression("(p - sum_other(q))/sum_all(q)")
+    assert loss_form(expr).normalized == ()
+    at_two = analyse_expression("(p - sum_other(q))/sum_all(q)", classes=2).symmetry
+    assert (at_two.verdict, at_two.constant) == ("proved", 0)
+    at_three = analyse_expression("(2*p - sum_other(q))/sum_all(q)", classes=3).symmetry
+    assert (at_three.verdict, at_three.constant) == ("proved", 0)
+
+
+def test_large_irrational_sums_that_are_equal_are_not_refuted():
+    # a constant 10^200 log 2 plus |p - 1/2| - |2p - 1|/2 = 0: symmetric, phi'' not reducible
+    symmetry = analyse_expression("10**200*(log(2*p)-log(p)) + abs(p-1/2) - abs(2*p-1)/2").symmetry
+    assert symmetry.verdict == "unknown"
