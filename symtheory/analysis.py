@@ -174,6 +174,8 @@ def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | No
         checks += [(n, (sp.Rational(1, n),) * n) for n in range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1)]
     try:
         with time_limit(seconds):
+            if classes is None:
+                _check_no_pole_in_k(expr)
             for n, point in checks:
                 for k, value in _losses_by_value(expr, point):
                     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
@@ -182,6 +184,17 @@ def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | No
                                        "on the whole open simplex")
     except GIVE_UP:
         return
+
+
+def _check_no_pole_in_k(expr: sp.Expr) -> None:
+    """BadInput when a divisor that depends on K alone vanishes at an integer K >= 2 (p/(K - 9)): the loss is
+    undefined there, so no claim for every K >= 2 can hold."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_Pow and node.exp.is_negative and node.base.free_symbols == {K}:
+            for root in sp.solve(node.base, K):
+                if root.is_integer and root >= 2:
+                    raise BadInput(f"the loss is undefined at K = {root}: it divides by {sp.sstr(node.base)}, "
+                                   "which is 0 there; give --classes for the K you mean")
 
 
 def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):

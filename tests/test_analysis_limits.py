@@ -51,9 +51,7 @@ def test_a_recursion_limit_is_reported_not_raised(monkeypatch):
     ("log(p - 1/2)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
     ("sqrt(p - 1/3)", "g = (1/2, 1/4, 1/4), k = 2 (K = 3)"),
     ("log(sum_all(q) - 1)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
-    ("p/(K - 3)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
     ("p/((K-2)*p + (K-2)*sum_other(q))", "g = (1/2, 1/2), k = 1 (K = 2)"),
-    ("p/(K - 5)", "g = (1/5, 1/5, 1/5, 1/5, 1/5), k = 1 (K = 5)"),
 ])
 def test_a_loss_undefined_inside_the_simplex_is_refused(text, where):
     with pytest.raises(BadInput) as info:
@@ -151,3 +149,15 @@ def test_spot_check_compares_the_spread_with_rounding(spread, scale, verdict):
     from symtheory.symmetry import spot_check_note
 
     assert verdict in spot_check_note(spread, scale, 3)
+
+
+@pytest.mark.parametrize("text, k", [("p/(K - 3)", 3), ("p/(K - 9)", 9), ("sum_other(q/(K-12))", 12), ("(1-p)/(K**2 - 400)", 20)])
+def test_a_pole_at_an_integer_k_refuses_the_claim_for_every_k(text, k):
+    with pytest.raises(BadInput, match=f"the loss is undefined at K = {k}: it divides by"):
+        analysis.analyse_expression(text)
+    assert analysis.analyse_expression(text, classes=k + 1).symmetry.verdict == "proved"
+
+
+def test_a_divisor_in_k_without_integer_roots_is_fine():
+    symmetry = analysis.analyse_expression("p/(K**2 - 2*K + 1/2)").symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("proved", "every K >= 2")
