@@ -5,7 +5,6 @@ Torch is imported inside the commands only, so ``symtheory --help`` and the theo
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -81,10 +80,9 @@ def _print_summary(summary: dict) -> None:
 def _resume_hint(run_dir: Path) -> str:
     """How to go on after Ctrl-C: the interrupted run's own message (from its summary.json), else whether its
     directory can be resumed or the command simply run again."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        summary = {}
+    from symtheory.empirical.run_dir import read_summary
+
+    summary = read_summary(run_dir)
     if summary.get("status") == "interrupted" and summary.get("message"):
         return summary["message"]
     if (run_dir / "config.json").is_file():

@@ -7,14 +7,13 @@ fused wide model (``fused``, :mod:`symtheory.empirical.fused`) or spread over a 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
-from symtheory.empirical.run_dir import DIVERGED, SUMMARY
+from symtheory.empirical.run_dir import DIVERGED, divergence, read_summary
 from symtheory.errors import BadInput
 
 BACKENDS = ("local", "fused", "ray")
@@ -64,7 +63,7 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
 def run_state(run_dir: Path) -> str:
     """finished (summary says so), diverged (stopped on a non-finite loss: done, as resuming would repeat it),
     interrupted (a run directory exists), or new."""
-    data = _summary(run_dir)
+    data = read_summary(run_dir)
     if data.get("status") == FINISHED and data.get("epochs_completed") == data.get("epochs_planned"):
         return FINISHED
     if data.get("status") == DIVERGED:
@@ -74,17 +73,10 @@ def run_state(run_dir: Path) -> str:
     return NEW
 
 
-def _summary(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / SUMMARY).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def epochs_counted(run: GridRun, state: str) -> int:
     """Epochs of a run that count as done before this call trains it: all of a finished or diverged one, the
     recorded ones of an interrupted one (for a progress bar)."""
-    if state in (FINISHED, DIVERGED):
+    if state in DONE:
         return run.config.epochs
     return epochs_done(run.run_dir) if state == INTERRUPTED else 0
 
@@ -106,9 +98,8 @@ def skipped(run: GridRun, state: str) -> GridOutcome:
     if state == FINISHED:
         return GridOutcome(run.label, str(run.run_dir), "skipped", FINISHED, final_metrics(run.run_dir),
                            "already finished")
-    message = _summary(run.run_dir).get("message") or "its training loss became non-finite"
     return GridOutcome(run.label, str(run.run_dir), "skipped", DIVERGED, final_metrics(run.run_dir),
-                       f"diverged earlier ({message}); delete {run.run_dir} to train it again")
+                       f"diverged earlier ({divergence(run.run_dir)}); delete {run.run_dir} to train it again")
 
 
 def _outcome(run: GridRun, action: str, result) -> GridOutcome:
@@ -191,7 +182,7 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
 def final_metrics(run_dir: Path) -> dict[str, Any] | None:
     """The last epoch's figures (train loss, J1, J2, test accuracy, ...) of a finished run, from its
     summary.json; None when there is none to read."""
-    return _summary(run_dir).get("final")
+    return read_summary(run_dir).get("final")
 
 
 def epochs_done(run_dir: Path) -> int:

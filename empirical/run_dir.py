@@ -27,6 +27,22 @@ DIVERGED = "stopped-nonfinite"
 """summary.json status of a run stopped because its training loss became non-finite; resuming would repeat it."""
 
 
+def read_summary(path: str | Path) -> dict[str, Any]:
+    """The summary.json of the run directory ``path``; {} when it is missing or unreadable."""
+    try:
+        return json.loads((Path(path) / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def divergence(path: str | Path) -> str | None:
+    """Why the run in ``path`` stopped on a non-finite loss (its summary's message), or None if it did not."""
+    summary = read_summary(path)
+    if summary.get("status") != DIVERGED:
+        return None
+    return summary.get("message") or "its training loss became non-finite"
+
+
 def _unstarted_leftover(path: Path) -> bool:
     """A file a run start leaves when killed before its config.json exists: labels.npz or a write temporary."""
     return path.is_file() and (path.name == LABELS or (path.name.startswith(".") and path.name.endswith(".tmp")))
@@ -119,12 +135,8 @@ class RunDir:
     def check_resumable(self) -> None:
         """BadInput if the run stopped on a non-finite loss: resumed with the same settings it would diverge
         the same way again."""
-        try:
-            summary = json.loads((self.path / SUMMARY).read_text())
-        except (OSError, ValueError):
-            return
-        if summary.get("status") == DIVERGED:
-            message = summary.get("message") or "its training loss became non-finite"
+        message = divergence(self.path)
+        if message is not None:
             raise BadInput(f"{self.path} stopped: {message}; resuming would repeat it with the same settings: "
                            "start a new run (e.g. a lower --lr) instead")
 

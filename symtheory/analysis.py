@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -11,6 +10,7 @@ import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
 from symtheory.errors import BadInput
+from symtheory.evaluate import exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
@@ -198,15 +198,11 @@ def _check_no_pole_in_k(expr: sp.Expr) -> None:
 
 
 def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):
-    """(k, L(g, k)) at ``point`` for one label k per distinct coordinate value (labels of equal g_k have equal
-    losses), each sum over the other classes taken over the distinct values with their counts: O(distinct
-    values), not O(K), per label."""
-    counts = Counter(point)
-    for value in counts:
-        others = counts - Counter({value: 1})
-        sums = {node: sp.Add(*[c * node.args[0].subs(Q, u) for u, c in others.items()])
-                for node in sum_other_nodes(expr)}
-        yield point.index(value), expr.xreplace(sums).subs({P: value, K: len(point)})
+    """(k, L(g, k)) at ``point`` for one label k per distinct coordinate value: labels of equal g_k have equal
+    losses."""
+    for value in dict.fromkeys(point):
+        k = point.index(value)
+        yield k, exact_loss(expr, point, k)
 
 
 def _shown_point(point: tuple[sp.Expr, ...]) -> str:

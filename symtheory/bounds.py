@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symtheory.expr import K, P, Q, T
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, reduce_expr
 from symtheory.steps import Step
 
-_U = sp.Symbol("u", positive=True)
-_K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
 _N = sp.Symbol("n", positive=True, integer=True)
 
 
@@ -41,7 +39,7 @@ def interval_range(f: sp.Expr) -> Range | None:
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
-    on_unit = sp.cancel(sp.together(derivative.subs({T: 1 / (1 + _U), K: _K_MINUS_2 + 2})))
+    on_unit = sp.cancel(sp.together(derivative.subs({T: 1 / (1 + U), K: K_MINUS_2 + 2})))
     at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
     if on_unit.is_positive:
         return Range(at_zero, at_one, strict=True)
@@ -168,7 +166,7 @@ def _face_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_clas
 
 def curvature_sign(f: sp.Expr) -> int | None:
     """+1 if f'' >= 0 on (0, 1) (convex), -1 if f'' <= 0 (concave), 0 if f'' = 0 (affine); None if unknown."""
-    on_unit = sp.cancel(sp.together(sp.diff(f, T, 2).subs({T: 1 / (1 + _U), K: _K_MINUS_2 + 2})))
+    on_unit = sp.cancel(sp.together(sp.diff(f, T, 2).subs({T: 1 / (1 + U), K: K_MINUS_2 + 2})))
     if on_unit == 0:
         return 0
     if on_unit.is_nonnegative:

@@ -8,6 +8,7 @@ many points with few classes).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -18,10 +19,12 @@ from symtheory.forms import LossForm
 
 
 def exact_loss(expr: sp.Expr, g: Sequence[sp.Expr], k: int) -> sp.Expr:
-    """L(g, k) of a separable expression at a concrete point g (0-based label k), exactly."""
-    mapping = {}
-    for node in sum_other_nodes(expr):
-        mapping[node] = sp.Add(*[node.args[0].subs(Q, gi) for i, gi in enumerate(g) if i != k])
+    """L(g, k) of a separable expression at a concrete point g (0-based label k), exactly. Each sum over the
+    other classes is taken over their distinct values with counts, so a point with many equal coordinates
+    costs O(distinct values), not O(K)."""
+    others = Counter(g) - Counter({g[k]: 1})
+    mapping = {node: sp.Add(*[count * node.args[0].subs(Q, value) for value, count in others.items()])
+               for node in sum_other_nodes(expr)}
     return expr.xreplace(mapping).subs({P: g[k], K: len(g)})
 
 

@@ -19,6 +19,10 @@ P = sp.Symbol("p", positive=True)
 Q = sp.Symbol("q_j", positive=True)
 T = sp.Symbol("t", positive=True)
 K = sp.Symbol("K", integer=True, positive=True)
+K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
+"""K - 2: facts for every K >= 2 are asked of expressions with K = K_MINUS_2 + 2."""
+U = sp.Symbol("u", positive=True)
+"""A probability t in (0, 1) is written 1/(1 + U) to ask sympy for facts on the open interval."""
 
 
 class SumOther(sp.Function):

@@ -15,13 +15,12 @@ from __future__ import annotations
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
-from symtheory.expr import K, P, Q, T, SumOther
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U, SumOther
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
 
 
-_U, _V = sp.Symbol("u", positive=True), sp.Symbol("v", positive=True)
-_K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
+_V = sp.Symbol("v", positive=True)
 _MAX_ABS_ROUNDS = 8
 
 
@@ -46,7 +45,7 @@ def resolve_abs(expr: sp.Expr) -> sp.Expr:
     for _ in range(_MAX_ABS_ROUNDS):
         resolved = {}
         for node in expr.atoms(sp.Abs):
-            inside = sp.together(node.args[0].subs({P: 1 / (1 + _U), Q: 1 / (1 + _V), K: _K_MINUS_2 + 2}))
+            inside = sp.together(node.args[0].subs({P: 1 / (1 + U), Q: 1 / (1 + _V), K: K_MINUS_2 + 2}))
             if inside.is_positive or inside.is_negative:
                 resolved[node] = node.args[0] if inside.is_positive else -node.args[0]
         if not resolved:
@@ -87,7 +86,7 @@ def _depends_on_g(expr: sp.Expr) -> bool:
 
 def _finite_nonzero(value: sp.Expr) -> bool:
     """value is a finite nonzero number for every K >= 2 (shown with K = k2 + 2, k2 >= 0 an integer)."""
-    numerator, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, _K_MINUS_2 + 2)))
+    numerator, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
     return bool(numerator.is_nonzero and denominator.is_nonzero)
 
 

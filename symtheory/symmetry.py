@@ -19,7 +19,7 @@ import sympy as sp
 
 from symtheory.bounds import strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
-from symtheory.expr import K, T
+from symtheory.expr import K, K_MINUS_2, T
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
 from symtheory.steps import Step
@@ -138,8 +138,7 @@ def _denominator_positive(base: sp.Expr, n_classes) -> str | None:
         return "> 0 on the open simplex (each b(g, s) > 0 there)"
     inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
     if inner.verdict == "proved":
-        k2 = sp.Symbol("k2", integer=True, nonnegative=True)
-        if sp.sympify(inner.constant).subs(K, k2 + 2).is_positive:
+        if sp.sympify(inner.constant).subs(K, K_MINUS_2 + 2).is_positive:
             return f"the constant {sp.sstr(inner.constant)} > 0 (b is itself symmetric)"
     return None
 
