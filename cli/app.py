@@ -95,8 +95,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _register()
         result = app(args=argv, prog_name="symtheory", standalone_mode=False)
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         fail("aborted", 130)
     except TyperException as exc:

@@ -214,7 +214,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
                      str(root / spec.folder), torch.arange(train_x.shape[0]))
 
 
-def stratified_subset(labels: Tensor | np.ndarray, size: int, seed: int) -> np.ndarray:
+def stratified_subset(labels: Tensor | np.ndarray, size: int, seed: int, name: str = "") -> np.ndarray:
     """Sorted indices of a seeded, class-stratified sample of ``size`` examples.
 
     Class c gets floor(size n_c / n) examples, the remainder going to the largest fractional parts (ties to
@@ -224,7 +224,8 @@ def stratified_subset(labels: Tensor | np.ndarray, size: int, seed: int) -> np.n
     y = np.asarray(labels)
     n = y.shape[0]
     if not 1 <= size <= n:
-        raise BadInput(f"--subset must be between 1 and the training set size {n}, got {size}")
+        raise BadInput(f"--subset must be between 1 and {n:,}, the size of the {name + ' ' if name else ''}training split, "
+                       f"got {size:,}")
     classes, counts = np.unique(y, return_counts=True)
     exact = counts * size / n
     quota = np.floor(exact).astype(int)

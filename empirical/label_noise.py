@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from symtheory.empirical.run_dir import atomic_write
 from symtheory.errors import BadInput
 
 NOISE_KINDS = ("symmetric", "pair", "matrix")
@@ -161,11 +162,12 @@ def make_noisy_labels(clean: np.ndarray, num_classes: int, seed: int, kind: str 
 
 
 def save_labels(path: str | Path, labels: NoisyLabels, train_indices: np.ndarray) -> None:
-    """labels.npz: clean, noisy, train_indices (positions in the full training split), matrix, kind, eta."""
-    np.savez(
-        Path(path), clean=labels.clean, noisy=labels.noisy, train_indices=np.asarray(train_indices, dtype=np.int64),
-        matrix=labels.matrix, kind=np.array(labels.kind), eta=np.array(np.nan if labels.eta is None else labels.eta),
-    )
+    """labels.npz, written atomically: clean, noisy, train_indices (positions in the full training split),
+    matrix, kind, eta."""
+    arrays = dict(clean=labels.clean, noisy=labels.noisy, train_indices=np.asarray(train_indices, dtype=np.int64),
+                  matrix=labels.matrix, kind=np.array(labels.kind),
+                  eta=np.array(np.nan if labels.eta is None else labels.eta))
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load_labels(path: str | Path) -> tuple[NoisyLabels, np.ndarray]:

@@ -44,8 +44,8 @@ def resolve_precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dty
 def new_labels(cfg: TrainConfig, data: ImageData) -> tuple[ImageData, NoisyLabels]:
     """The run's training data (its class-stratified subset if asked) and freshly drawn noisy labels
     (symmetric or matrix noise at rate eta, from the run seed; Patel & Sastry 2021, Sec. 2)."""
-    if cfg.subset is not None and cfg.subset < data.train_labels.shape[0]:
-        data = take_train_subset(data, stratified_subset(data.train_labels, cfg.subset, cfg.seed))
+    if cfg.subset is not None and cfg.subset != data.train_labels.shape[0]:
+        data = take_train_subset(data, stratified_subset(data.train_labels, cfg.subset, cfg.seed, data.name))
     matrix = np.array(cfg.noise_matrix) if cfg.noise_matrix is not None else None
     labels = make_noisy_labels(data.train_labels.numpy(), data.num_classes, cfg.seed, cfg.noise, cfg.eta, matrix)
     return data, labels

@@ -18,14 +18,10 @@ from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
 from symtheory.symmetry import DEFAULT_K_RANGE, SymmetryResult, candidate_points, check_symmetry, gave_up
-from symtheory.time_limit import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
+from symtheory.time_limit import DEFAULT_TIME_LIMIT, GIVE_UP, time_limit
 
 STAND_IN_VALUE = sp.Integer(1)
 MAX_CLASSES = 10_000
-GIVE_UP = (TimeLimitExceeded, RecursionError, ArithmeticError, NotImplementedError)
-"""What ends a proof attempt as 'unknown' rather than as an error: the time limit, sympy's recursion limit,
-arithmetic that fails (exp(exp(exp(...))) overflowing when evaluated), and what sympy does not implement
-(limits of some min/max expressions)."""
 
 
 @dataclass

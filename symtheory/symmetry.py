@@ -23,7 +23,7 @@ from symtheory.expr import K, K_MINUS_2, T
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
 from symtheory.steps import Step
-from symtheory.time_limit import TimeLimitExceeded, time_limit
+from symtheory.time_limit import GIVE_UP, TimeLimitExceeded, time_limit
 
 Verdict = Literal["proved", "refuted", "unknown"]
 DEFAULT_K_RANGE = (2, 8)
@@ -246,7 +246,7 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
             raise
         return SymmetryResult("unknown", scope, None, steps,
                               numeric_check=f"no numeric spot check: it did not finish in {SPOT_CHECK_SECONDS:g} s")
-    except (RecursionError, ArithmeticError) as exc:
+    except GIVE_UP as exc:
         return SymmetryResult("unknown", scope, None, steps,
                               numeric_check=f"no numeric spot check: it failed ({type(exc).__name__})")
     note = spot_check_note(spread, scale, classes)

@@ -26,6 +26,12 @@ class TimeLimitExceeded(BaseException):
         self.limit = limit
 
 
+
+GIVE_UP = (TimeLimitExceeded, RecursionError, ArithmeticError, NotImplementedError)
+"""What ends a proof attempt as 'unknown' rather than as an error: the time limit, sympy's recursion limit,
+arithmetic that fails (exp(exp(exp(...))) overflowing when evaluated), and what sympy does not implement
+(limits of some min/max expressions)."""
+
 class Limit:
     """The handle ``with time_limit(s) as limit`` gives: ``limit.ran_out(exc)`` tells whether this limit,
     rather than an enclosing one, ended the block."""

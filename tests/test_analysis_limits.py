@@ -47,6 +47,20 @@ def test_a_recursion_limit_is_reported_not_raised(monkeypatch):
     assert "too deep for sympy" in result.bounds.steps[0].text
 
 
+
+@pytest.mark.parametrize("error", [RecursionError, OverflowError, NotImplementedError])
+def test_a_spot_check_that_fails_leaves_the_verdict_unknown(monkeypatch, error):
+    from symtheory import symmetry
+
+    def fail(*args, **kwargs):
+        raise error("spot check")
+
+    monkeypatch.setattr(analysis, "check_symmetry", _stall)
+    monkeypatch.setattr(symmetry, "numeric_spot_check", fail)
+    result = analysis.analyse_builtin("rll", seconds=1)
+    assert result.symmetry.verdict == "unknown"
+    assert result.symmetry.numeric_check == f"no numeric spot check: it failed ({error.__name__})"
+
 @pytest.mark.parametrize("text, where", [
     ("log(p - 1/2)", "g = (1/3, 1/3, 1/3), k = 1 (K = 3)"),
     ("sqrt(p - 1/3)", "g = (1/2, 1/4, 1/4), k = 2 (K = 3)"),

@@ -123,3 +123,17 @@ def test_matrix_csv_and_labels_file_round_trip(tmp_path):
     assert loaded.sha256 == labels.sha256
     assert loaded.kind == "matrix" and loaded.eta is None
     assert indices[-1] == 297
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.npz", "t.csv"]
+
+
+def test_labels_file_is_whole_or_absent_when_its_write_fails(tmp_path, monkeypatch):
+    labels = make_noisy_labels(np.array([0, 1] * 50), 2, seed=4, kind="symmetric", eta=0.2)
+
+    def fail_midway(handle, **arrays):
+        handle.write(b"PK partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        save_labels(tmp_path / "labels.npz", labels, np.arange(100))
+    assert list(tmp_path.iterdir()) == []

@@ -85,6 +85,14 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, data_dir):
     assert done.stderr.startswith("symtheory: error: "), done.stderr
 
 
+def test_a_subset_larger_than_the_split_is_refused_and_leaves_no_run(tmp_path, data_dir):
+    done = run_cli("train", "--dataset", "cifar10-subset", "--subset", "6000", "--epochs", "1", "--data-dir",
+                   str(data_dir), "--out", str(tmp_path / "run"), "--quiet", timeout=300)
+    assert_bad_input(done, "--subset must be between 1 and 5,000, the size of the cifar10-subset training split, "
+                           "got 6,000")
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_json_then_plot(tmp_path, data_dir):
     done = run_cli("train", "--dataset", "cifar10-subset", "--subset", "200", "--loss", "rll", "--eta", "0.2",
                    "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "rll"), "--data-dir", str(data_dir),
