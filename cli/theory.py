@@ -63,11 +63,15 @@ def check_loss(
         console.print(f"C = [bold]{data['constant']}[/bold]")
     ce = data["counterexample"]
     if ce:
-        console.print(f"counterexample (K = {ce['classes']}): sum_j L at g = ({', '.join(ce['g_a'])}) is "
+        at = "".join(f", {name} = {value}" for name, value in ce["parameters"].items())
+        console.print(f"counterexample (K = {ce['classes']}{at}): sum_j L at g = ({', '.join(ce['g_a'])}) is "
                       f"{ce['sum_a']}, at g = ({', '.join(ce['g_b'])}) is {ce['sum_b']} "
                       f"(differ by {ce['difference_text']})")
     if data["numeric_check"]:
         console.print(data["numeric_check"])
+    for case in data["symmetric_at"]:
+        console.print(f"symmetric at {_assignment(case['parameters'])}: [bold green]proved[/bold green] for "
+                      f"{case['scope']}, C = [bold]{case['constant']}[/bold]")
     if data["bounded"] is True:
         console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}"
                       f" ({_bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})")
@@ -76,8 +80,19 @@ def check_loss(
     else:
         console.print("boundedness: unknown")
     console.print("[bold]proof[/bold]")
-    for i, step in enumerate(data["symmetry_steps"], 1):
+    _print_steps(data["symmetry_steps"])
+    for case in data["symmetric_at"]:
+        console.print(f"[bold]proof at {_assignment(case['parameters'])}[/bold]")
+        _print_steps(case["steps"])
+
+
+def _print_steps(steps: list[dict]) -> None:
+    for i, step in enumerate(steps, 1):
         console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""))
+
+
+def _assignment(parameters: dict[str, str]) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in parameters.items())
 
 
 @app.command("prove-risk")
@@ -138,6 +153,8 @@ def losses(
         d = analyse_builtin(spec.name, None, classes).to_dict()
         rows.append({"loss": spec.name, "title": spec.title, "parameters": ", ".join(p.domain for p in spec.params),
                      "symmetric": d["symmetric"], "scope": d["scope"], "constant": d["constant"],
+                     "symmetric_at": [{"parameters": c["parameters"], "constant": c["constant"]}
+                                      for c in d["symmetric_at"]],
                      "bounded": d["bounded"], "in_paper": spec.in_paper, "citation": spec.citation})
     if as_json:
         print_json(rows)
@@ -147,7 +164,10 @@ def losses(
         table.add_column(col)
     for r in rows:
         colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[r["symmetric"]]
-        table.add_row(r["loss"], r["parameters"], f"[{colour}]{r['symmetric']}[/{colour}]", r["constant"] or "-",
+        at = "".join(f"; proved at {_assignment(c['parameters'])}" for c in r["symmetric_at"])
+        special = "; ".join(f"{c['constant']} at {_assignment(c['parameters'])}" for c in r["symmetric_at"])
+        table.add_row(r["loss"], r["parameters"], f"[{colour}]{r['symmetric']}[/{colour}]{at}",
+                      r["constant"] or special or "-",
                       {True: "yes", False: "no", None: "?"}[r["bounded"]], r["citation"])
     console.print(table)
 

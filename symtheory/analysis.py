@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
 from symtheory.errors import BadInput
-from symtheory.evaluate import exact_loss
+from symtheory.evaluate import exact_form_loss, exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
 from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
-from symtheory.symmetry import DEFAULT_K_RANGE, SymmetryResult, candidate_points, check_symmetry, gave_up
+from symtheory.symmetry import (
+    DEFAULT_K_RANGE, SpecialCase, SymmetryResult, candidate_points, check_symmetry, gave_up,
+)
 from symtheory.time_limit import DEFAULT_TIME_LIMIT, GIVE_UP, time_limit
 
-STAND_IN_VALUE = sp.Integer(1)
+STAND_IN_VALUES = (sp.Integer(1), sp.Integer(2), sp.Rational(1, 2), sp.Integer(3))
+"""Values a user's symbolic parameters take in counterexamples and spot checks, rotated so that parameters
+differ in each trial (a loss symmetric only where a = b is still refuted)."""
+MAX_SPECIAL_CASES = 4
 MAX_CLASSES = 10_000
 
 
@@ -63,6 +68,9 @@ class LossAnalysis:
                 "parameters": {k: sp.sstr(v) for k, v in ce.parameters.items()},
             },
             "numeric_check": sym.numeric_check,
+            "symmetric_at": [{"parameters": {str(k): show(v) for k, v in case.parameters.items()},
+                              "scope": case.result.scope, "constant": show(case.result.constant),
+                              "steps": [st.as_dict(latex) for st in case.result.steps]} for case in sym.special],
             "bounded": bd.bounded,
             "lower_bound": show(bd.lower),
             "upper_bound": show(bd.upper),
@@ -97,22 +105,90 @@ def check_classes(classes: int | None) -> None:
 
 def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[str, str],
                  classes: int | None, defaults: Mapping[sp.Symbol, sp.Expr],
-                 seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
+                 seconds: float | None = DEFAULT_TIME_LIMIT, domains: Mapping[sp.Symbol, Param] | None = None,
+                 alternates: Sequence[dict[sp.Symbol, sp.Expr]] = ()) -> LossAnalysis:
     """Run the symmetry proof and the bounds on an already-built form, each within ``seconds`` (None: no
-    limit); a part that runs out is reported unknown, never guessed."""
+    limit); a part that runs out is reported unknown, never guessed. A loss refuted in general is then
+    proved at the parameter values (within ``domains``) where its phi'' vanishes, each within ``seconds``."""
     check_classes(classes)
     n_classes = K if classes is None else sp.Integer(classes)
     try:
         with time_limit(seconds):
-            symmetry = check_symmetry(form, classes, dict(defaults))
+            symmetry = check_symmetry(form, classes, dict(defaults), alternates=alternates)
     except GIVE_UP as exc:
         symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
+    symmetry.special = prove_special_cases(form, classes, symmetry.vanishing, domains or {}, defaults, seconds)
+    if symmetry.verdict == "proved":
+        _exclude_poles(symmetry, parameter_poles(form, domains or {}))
     try:
         with time_limit(seconds):
             bounds = form_bounds(form.subs({K: n_classes}), n_classes)
     except GIVE_UP as exc:
         bounds = BoundsResult(None, steps=[Step(_why_given_up(exc, seconds) + ": boundedness unknown")])
     return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
+
+
+def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence[dict[sp.Symbol, sp.Expr]],
+                        domains: Mapping[sp.Symbol, Param], defaults: Mapping[sp.Symbol, sp.Expr],
+                        seconds: float | None = DEFAULT_TIME_LIMIT) -> list[SpecialCase]:
+    """Where a loss is symmetric within its family: each parameter value at which phi'' vanishes for every t
+    (at most MAX_SPECIAL_CASES, each in its parameter's domain, the loss finite there) proved on its own,
+    within ``seconds``; the proved ones (GCE (1 - g_k^q)/q at q = 1: C = K - 1, Patel & Sastry 2021 Sec. 3)."""
+    proved = []
+    for assignment in list(vanishing)[:MAX_SPECIAL_CASES]:
+        if not all(symbol in domains and domains[symbol].admits(value) for symbol, value in assignment.items()):
+            continue
+        special = form.subs(assignment)
+        if not _finite_at_candidates(special, classes or 3):
+            continue
+        rest = {s: v for s, v in defaults.items() if s not in assignment}
+        try:
+            with time_limit(seconds):
+                result = check_symmetry(special, classes, rest)
+        except GIVE_UP:
+            continue
+        if result.verdict == "proved":
+            proved.append(SpecialCase(dict(assignment), result))
+    return proved
+
+
+def parameter_poles(form: LossForm, domains: Mapping[sp.Symbol, Param]) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Parameter values in their domains at which the loss divides by zero whatever g is (a divisor in the
+    parameters alone, (1 - p)/(a - 1) at a = 1): a proof for symbolic parameters holds at every other value."""
+    poles: list[dict[sp.Symbol, sp.Expr]] = []
+    parameters = form.free_parameters()
+    exprs = [form.separable, form.zero_one] + [x for pair in form.normalized for x in pair]
+    for expr in exprs:
+        inner = [node.args[0] for node in sum_other_nodes(expr)]
+        for node in (n for e in [expr, *inner] for n in sp.preorder_traversal(e)):
+            if not (node.is_Pow and node.exp.is_negative and not node.base.is_Symbol
+                    and node.base.free_symbols and node.base.free_symbols <= parameters):
+                continue
+            solve_for = min(node.base.free_symbols, key=lambda s: s.name)
+            for root in sp.solve(node.base, solve_for):
+                pole = {solve_for: root}
+                if solve_for in domains and domains[solve_for].admits(root) and pole not in poles:
+                    poles.append(pole)
+    return poles
+
+
+def _exclude_poles(symmetry: SymmetryResult, poles: list[dict[sp.Symbol, sp.Expr]]) -> None:
+    if not poles:
+        return
+    shown = ", ".join(f"{sp.sstr(s)} != {sp.sstr(v)}" for pole in poles for s, v in pole.items())
+    symmetry.scope += f", {shown} (the loss divides by 0 there)"
+    symmetry.steps.append(Step(f"the loss is undefined where {shown.replace('!=', '=')}, whatever g; the proof "
+                               "holds at every other value of its parameters"))
+
+
+def _finite_at_candidates(form: LossForm, classes: int) -> bool:
+    """L(g, k) is a finite real number at the candidate points of K = ``classes`` for every label."""
+    for point in candidate_points(classes):
+        for k in range(classes):
+            value = exact_form_loss(form.subs({K: classes}), point, k)
+            if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
+                return False
+    return True
 
 
 def _why_given_up(exc: BaseException, seconds: float | None) -> str:
@@ -135,7 +211,9 @@ def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes:
     defaults = {param_symbol(k): v for k, v in spec.defaults().items() if k not in given}
     shown = {p.name: (given.get(p.name) or f"symbolic (default {p.default})") if p.symbolic
              else given.get(p.name, p.default) for p in spec.params}
-    return analyse_form(spec.name, spec.title, spec.math, spec.citation, form, shown, classes, defaults, seconds)
+    domains = {param_symbol(p.name): p for p in spec.params}
+    return analyse_form(spec.name, spec.title, spec.math, spec.citation, form, shown, classes, defaults, seconds,
+                        domains)
 
 
 def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None,
@@ -154,11 +232,17 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
         values[K] = sp.Integer(classes)
     expr = bind_parameters(expr, values)
     check_defined(expr, classes, seconds)
-    defaults = {param_symbol(n): STAND_IN_VALUE for n in names - set(given)}
-    shown = {n: given.get(n, "symbolic (counterexamples use 1)") for n in sorted(names)}
+    symbolic = [param_symbol(n) for n in sorted(names - set(given))]
+    trials = [{s: STAND_IN_VALUES[(i + j) % len(STAND_IN_VALUES)] for i, s in enumerate(symbolic)}
+              for j in range(len(STAND_IN_VALUES))]
+    defaults, alternates = trials[0], trials[1:]
+    stand_ins = ", ".join(sp.sstr(v) for v in STAND_IN_VALUES)
+    shown = {n: given.get(n, f"symbolic in (0, inf) (counterexamples try {stand_ins})") for n in sorted(names)}
     form = loss_form(expr, K if classes is None else sp.Integer(classes))
+    domains = {param_symbol(n): Param(n, "1") for n in names}
     return analyse_form("expression", "user-defined loss", text, "user", form,
-                        shown, classes, defaults, seconds)
+                        shown, classes, defaults, seconds, domains, alternates)
+
 
 
 def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:

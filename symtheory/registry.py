@@ -46,6 +46,24 @@ class Param:
         kind = "integer " if self.integer else ""
         return f"{self.name} {kind}in {left}{lo}, {hi}{right}"
 
+    def admits(self, value: sp.Expr) -> bool:
+        """Whether an exact value (a number, or an expression in other positive parameters) lies in the
+        domain; an expression only where the domain is every positive real, a number only when sympy can
+        decide each end."""
+        if not value.is_number:
+            return (value.is_positive is True and self.lower == "0" and self.upper is None
+                    and not self.integer)
+        if value.is_extended_real is not True or (self.integer and value.is_integer is not True):
+            return False
+        checks = []
+        if self.lower is not None:
+            low = sp.Rational(Fraction(self.lower))
+            checks.append(value > low if self.lower_open else value >= low)
+        if self.upper is not None:
+            high = sp.Rational(Fraction(self.upper))
+            checks.append(value < high if self.upper_open else value <= high)
+        return all(c is sp.true for c in checks)
+
     def value(self, text: str | int | float | Fraction) -> sp.Rational:
         """Parse and check a user value exactly (0.1 -> 1/10); raise BadInput outside the domain."""
         frac = exact_number(text, f"parameter {self.name}")

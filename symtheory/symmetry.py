@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Sequence
 
 import sympy as sp
 
@@ -28,6 +28,7 @@ from symtheory.time_limit import GIVE_UP, TimeLimitExceeded, time_limit
 Verdict = Literal["proved", "refuted", "unknown"]
 DEFAULT_K_RANGE = (2, 8)
 SPOT_CHECK_SECONDS = 10.0
+VANISHING_SECONDS = 5.0
 SPOT_CHECK_ROUNDING = 1e4
 
 
@@ -46,7 +47,12 @@ class Counterexample:
 
 @dataclass
 class SymmetryResult:
-    """Verdict with its scope (which K), the constant C when proved, the steps and any counterexample."""
+    """Verdict with its scope (which K), the constant C when proved, the steps and any counterexample.
+
+    ``vanishing``: when the verdict is not 'proved', the parameter values at which phi'' (or, at K = 2, the
+    derivative of phi(t) + phi(1-t)) vanishes for every t; ``special``: those among them where a proof
+    holds (filled by :func:`symtheory.analysis.prove_special_cases`).
+    """
 
     verdict: Verdict
     scope: str
@@ -54,6 +60,16 @@ class SymmetryResult:
     steps: list[Step] = field(default_factory=list)
     counterexample: Counterexample | None = None
     numeric_check: str | None = None
+    vanishing: list[dict[sp.Symbol, sp.Expr]] = field(default_factory=list)
+    special: list["SpecialCase"] = field(default_factory=list)
+
+
+@dataclass
+class SpecialCase:
+    """A loss not symmetric in general, proved symmetric at these parameter values (GCE at q = 1 is MAE/...)."""
+
+    parameters: dict[sp.Symbol, sp.Expr]
+    result: SymmetryResult
 
 
 def candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
@@ -75,7 +91,7 @@ def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, 
     by more than 1e-20 of the larger (at least 1), evaluated to 40 digits."""
     concrete = form.subs({K: classes, **defaults})
     sums = [(pt, exact_label_sum(concrete, pt)) for pt in candidate_points(classes)]
-    sums = [(pt, s) for pt, s in sums if s.is_extended_real is not False]
+    sums = [(pt, s) for pt, s in sums if s.is_extended_real is not False and not s.has(sp.nan, sp.zoo, sp.oo, -sp.oo)]
     best = None
     for i in range(len(sums)):
         for j in range(i + 1, len(sums)):
@@ -152,10 +168,13 @@ def _zero_one_steps(form: LossForm) -> list[Step]:
 
 def check_symmetry(form: LossForm, classes: int | None = None,
                    defaults: dict[sp.Symbol, sp.Expr] | None = None,
-                   k_range: tuple[int, int] = DEFAULT_K_RANGE) -> SymmetryResult:
+                   k_range: tuple[int, int] = DEFAULT_K_RANGE,
+                   alternates: Sequence[dict[sp.Symbol, sp.Expr]] = ()) -> SymmetryResult:
     """Is sum_j L(g, j) = C on the open simplex? For symbolic K (classes=None) or one concrete K.
 
-    ``defaults`` gives numbers for symbolic parameters, used only for counterexamples and spot checks.
+    ``defaults`` gives numbers for symbolic parameters, used only for counterexamples and spot checks;
+    ``alternates`` are further values a counterexample may use when the defaults give none (a stand-in
+    value where the loss happens to be symmetric, log(a) p**2 at a = 1).
     """
     defaults = defaults or {}
     n_classes = K if classes is None else sp.Integer(classes)
@@ -205,10 +224,15 @@ def check_symmetry(form: LossForm, classes: int | None = None,
         constant = _present(separable_c + constant_rest)
         steps.append(Step(f"hence sum_j L(g, j) = C for {scope}, C =", constant))
         return SymmetryResult("proved", scope, constant, steps)
-    if zero is not True:
-        ce_classes = classes or 3
-        missing = {s: v for s, v in defaults.items() if s in form.free_parameters()}
-        ce = find_counterexample(form, ce_classes, missing)
+    vanishing = _vanishing_within(residual, form.free_parameters())
+    if classes == 2:
+        vanishing += [v for v in _vanishing_within(sp.diff(phi, T, 2), form.free_parameters()) if v not in vanishing]
+    ce_classes = classes or 3
+    free = form.free_parameters()
+    missing = {s: v for s, v in defaults.items() if s in free}
+    trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
+    for trial in dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials):
+        ce = find_counterexample(form, ce_classes, dict(trial))
         if ce is not None:
             why = ("phi'' is not 0, so the label sum varies" if zero is False else
                    "phi'' was not reduced, but the label sum differs between two points")
@@ -216,8 +240,45 @@ def check_symmetry(form: LossForm, classes: int | None = None,
                               + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
                                  if ce.parameters else "")))
             scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"
-            return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce)
-    return _unknown(form, classes or 3, defaults, scope, steps, "sympy could not reduce the residual")
+            return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce, vanishing=vanishing)
+    result = _unknown(form, classes or 3, defaults, scope, steps, "sympy could not reduce the residual")
+    result.vanishing = vanishing
+    return result
+
+
+def _vanishing_within(residual: sp.Expr, parameters: set[sp.Symbol]) -> list[dict[sp.Symbol, sp.Expr]]:
+    """:func:`vanishing_parameter_values` within VANISHING_SECONDS; none found when it runs out or sympy
+    gives up, so the verdict it accompanies is never lost to it."""
+    if not parameters:
+        return []
+    try:
+        with time_limit(VANISHING_SECONDS) as limit:
+            return vanishing_parameter_values(residual, parameters)
+    except TimeLimitExceeded as exc:
+        if not limit.ran_out(exc):
+            raise
+        return []
+    except GIVE_UP:
+        return []
+
+
+def vanishing_parameter_values(residual: sp.Expr, parameters: set[sp.Symbol]) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Parameter values that make the residual (phi'' or its K = 2 analogue) 0 for every t: the roots of its
+    factors that hold parameters only (not t or K), each solved for its first parameter, so 2 log(a) gives
+    a = 1 and (1 - q) t**(q-2) gives q = 1. Candidates only: each is proved on its own."""
+    if not parameters:
+        return []
+    found: list[dict[sp.Symbol, sp.Expr]] = []
+    for factor in sp.Mul.make_args(sp.factor(reduce_expr(residual))):
+        base = factor.base if factor.is_Pow and factor.exp.is_positive else factor
+        symbols = base.free_symbols
+        if not symbols or not symbols <= parameters:
+            continue
+        solve_for = min(symbols, key=lambda s: s.name)
+        for root in sp.solve(base, solve_for):
+            if root.is_extended_real and {solve_for: root} not in found:
+                found.append({solve_for: root})
+    return found
 
 
 def _present(constant: sp.Expr) -> sp.Expr:

@@ -90,8 +90,11 @@ def test_a_large_given_k_is_checked_at_its_points():
 
 def test_what_sympy_cannot_do_is_unknown_and_complex_points_are_no_counterexample():
     result = analysis.analyse_expression("min(p, a)")
-    assert result.symmetry.verdict == "unknown" and result.bounds.bounded is None
-    assert analysis.analyse_expression("log(p + 1/2 - a)").symmetry.verdict == "unknown"
+    assert result.bounds.bounded is None
+    assert result.symmetry.verdict == "refuted" and result.symmetry.counterexample.parameters == {"a": sp.Rational(1, 2)}
+    complex_at_first = analysis.analyse_expression("log(p + 1/2 - a)").symmetry
+    assert complex_at_first.verdict == "refuted"
+    assert complex_at_first.counterexample.parameters == {"a": sp.Rational(1, 2)}
 
 
 def test_arithmetic_that_overflows_in_sympy_is_unknown():

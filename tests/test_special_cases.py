@@ -1,0 +1,104 @@
+"""A loss refuted in general may be symmetric at some parameter values: those where phi'' vanishes for every
+t are found from the residual's parameter-only factors and each is proved on its own; counterexamples try
+several stand-in values, so one where the loss is symmetric or undefined does not hide them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy as sp
+
+from cli_helpers import run_cli
+from symtheory import analysis
+from symtheory.expr import K, T, param_symbol
+from symtheory.registry import Param, get_loss
+from symtheory.symmetry import vanishing_parameter_values
+
+A, B, Q = param_symbol("a"), param_symbol("b"), param_symbol("q")
+
+
+@pytest.mark.parametrize("residual, parameters, expected", [
+    ((1 - Q) * T**(Q - 2), {Q}, [{Q: 1}]),
+    (2 * sp.log(A), {A}, [{A: 1}]),
+    ((A**2 - 2) * T**A, {A}, [{A: sp.sqrt(2)}]),
+    ((A - B) * T, {A, B}, [{A: B}]),
+    (A * T**2, {A}, []),
+    ((K - 2) * T**3, set(), []),
+    (A * (K - 3) * T, {A}, []),
+])
+def test_vanishing_parameter_values_are_the_roots_of_parameter_only_factors(residual, parameters, expected):
+    assert vanishing_parameter_values(residual, parameters) == expected
+
+
+def test_a_domain_admits_numbers_in_it_and_expressions_only_when_it_is_every_positive_real():
+    q = get_loss("gce").param("q")
+    assert [q.admits(v) for v in (sp.Integer(1), sp.Integer(2), sp.sqrt(2) / 2, sp.Integer(0))] == [
+        True, False, True, False]
+    assert not q.admits(B) and Param("a", "1").admits(B) and not Param("a", "1").admits(B - 5)
+
+
+def test_gce_is_refuted_at_its_default_and_proved_at_q_1_with_the_mae_constant():
+    result = analysis.analyse_builtin("gce")
+    assert result.symmetry.verdict == "refuted"
+    assert result.symmetry.counterexample.parameters == {"q": sp.Rational(7, 10)}
+    [case] = result.symmetry.special
+    assert case.parameters == {Q: 1}
+    assert (case.result.verdict, case.result.scope) == ("proved", "every K >= 2")
+    assert sp.simplify(case.result.constant - (K - 1)) == 0
+
+
+def test_a_special_value_outside_the_domain_is_not_reported():
+    assert analysis.analyse_builtin("sce").symmetry.special == []
+
+
+@pytest.mark.parametrize("text, counter_params, special, constant", [
+    ("log(a)*p**2", {"a": 2}, {A: 1}, 0),
+    ("(1 - p**a)/a", {"a": 2}, {A: 1}, K - 1),
+    ("p**2/(a-1)", {"a": 2}, None, None),
+    ("(a-b)*p**2 + 1 - p", {"a": 1, "b": 2}, {A: B}, K - 1),
+    ("(a**2-2)*p**3 + p", {"a": 1}, {A: sp.sqrt(2)}, 1),
+])
+def test_a_users_family_is_refuted_where_it_varies_and_proved_where_it_is_symmetric(
+        text, counter_params, special, constant):
+    result = analysis.analyse_expression(text).symmetry
+    assert result.verdict == "refuted"
+    assert result.counterexample.parameters == {k: sp.Integer(v) for k, v in counter_params.items()}
+    if special is None:
+        assert result.special == []
+    else:
+        [case] = result.special
+        assert case.parameters == special and case.result.verdict == "proved"
+        assert sp.simplify(case.result.constant - constant) == 0
+
+
+def test_cli_prints_and_serialises_the_special_case():
+    done = run_cli("check-loss", "gce", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["symmetric"] == "refuted" and data["counterexample"]["parameters"] == {"q": "7/10"}
+    [case] = data["symmetric_at"]
+    assert (case["parameters"], case["scope"], case["constant"]) == ({"q": "1"}, "every K >= 2", "K - 1")
+    text = run_cli("check-loss", "gce").stdout
+    assert "counterexample (K = 3, q = 7/10)" in text
+    assert "symmetric at q = 1: proved for every K >= 2, C = K - 1" in text
+    assert "proof at q = 1" in text
+    rows = {r["loss"]: r for r in json.loads(run_cli("losses", "--json").stdout)}
+    assert rows["gce"]["symmetric_at"] == [{"parameters": {"q": "1"}, "constant": "K - 1"}]
+    assert rows["sce"]["symmetric_at"] == [] and rows["rll"]["symmetric_at"] == []
+
+
+def test_gce_at_k_2_is_proved_at_q_1_through_phi_double_prime():
+    [case] = analysis.analyse_builtin("gce", classes=2).symmetry.special
+    assert case.parameters == {Q: 1} and case.result.constant == 1
+
+
+@pytest.mark.parametrize("text, scope", [
+    ("(1-p)/(a-1)", "every K >= 2, a != 1 (the loss divides by 0 there)"),
+    ("(1-p)/(a-b)", "every K >= 2, a != b (the loss divides by 0 there)"),
+    ("(1-p)/(a**2-2) + sum_other(q/(a-1))", "every K >= 2, a != sqrt(2), a != 1 (the loss divides by 0 there)"),
+    ("(1-p)/a", "every K >= 2"),
+])
+def test_a_proof_for_symbolic_parameters_excludes_the_values_where_the_loss_divides_by_zero(text, scope):
+    result = analysis.analyse_expression(text).symmetry
+    assert (result.verdict, result.scope) == ("proved", scope)
