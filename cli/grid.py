@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
@@ -48,6 +49,19 @@ def grid_command(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the number of epochs."),
     subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded subset of N images."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override the batch size."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Override the base learning rate."),
+    lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="constant, multistep:100,150:0.1 or "
+                                              "exponential:0.95."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd or adam."),
+    momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="L2 weight decay."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="alpha of the grid's losses that have one (RLL)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
+                                              "grid's losses that have it (e.g. q=0.7 for gce). Repeatable."),
+    noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default) or pair, at each eta."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Override random flip and crop."),
+    normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Override per-channel "
+                                             "mean/std normalization."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then the user cache)."),
     download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
@@ -73,9 +87,15 @@ def grid_command(
     as_json: bool = typer.Option(False, "--json", help="Print what happened to each run as JSON."),
 ) -> None:
     """Train the eta x loss grid of a preset: finished runs are skipped, interrupted ones resumed."""
-    from symtheory.empirical.grid import BACKENDS, announcement, epochs_counted, plan_grid, run_grid, run_state
+    from symtheory.analysis import parse_param_options
+    from symtheory.empirical.config import LRSchedule
+    from symtheory.empirical.grid import (
+        BACKENDS, announcement, check_existing_runs, epochs_counted, plan_grid, run_grid, run_state,
+    )
 
     if fused:
+        if backend not in ("local", "fused"):
+            raise BadInput(f"--fused is --backend fused; it cannot be combined with --backend {backend}")
         backend = "fused"
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
@@ -88,11 +108,19 @@ def grid_command(
         from symtheory.empirical.fused import FusedOptions
 
         FusedOptions(**fused_options)
-    overrides = dict(dataset=dataset, arch=arch, epochs=epochs, subset=subset, batch_size=batch_size, device=device)
+    if noise == "matrix":
+        raise BadInput("a grid varies eta; train transition-matrix noise with symtheory train --noise-matrix")
+    overrides = dict(dataset=dataset, arch=arch, epochs=epochs, subset=subset, batch_size=batch_size, device=device,
+                     lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None, optimizer=optimizer,
+                     momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
+    given_params = parse_param_options(param)
+    if alpha is not None:
+        given_params["alpha"] = alpha
     runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
-                     parse_list(seeds, int, "seed"), **overrides)
+                     parse_list(seeds, int, "seed"), loss_params=given_params, **overrides)
     total_epochs = sum(r.config.epochs for r in runs)
-    counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir)) for r in runs}
+    check_existing_runs(runs)
+    counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir, r.config.epochs)) for r in runs}
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -103,7 +131,8 @@ def grid_command(
 
         def on_run(run, action):
             if not as_json:
-                progress.console.print(f"{announcement(action)}: {run.label} -> {run.run_dir}", soft_wrap=True)
+                progress.console.print(f"{announcement(action)}: {run.label} -> {run.run_dir}", soft_wrap=True,
+                                       markup=False)
 
         def on_epoch(run, row):
             counted[run.run_dir] = row["epoch"]
@@ -120,7 +149,7 @@ def grid_command(
         return
     from rich.table import Table
 
-    table = Table(title=f"grid in {out}")
+    table = Table(title=escape(f"grid in {out}"))
     for column in ("run", "action", "status", "J1", "J2", "test acc"):
         table.add_column(column)
     for o in outcomes:
@@ -130,6 +159,6 @@ def grid_command(
     console.print(table)
     unfinished = [o for o in outcomes if o.status != "finished"]
     for o in unfinished:
-        console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True)
+        console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True, markup=False)
     if unfinished:
         raise typer.Exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from symtheory.cli.app import app
 from symtheory.cli.output import console, print_json
@@ -54,41 +55,41 @@ def check_loss(
         print_json(data)
         return
     colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[data["symmetric"]]
-    console.print(f"[bold]{data['loss']}[/bold] — {data['title']}: {data['math']}")
-    console.print(f"[dim]{data['citation']}[/dim]")
+    console.print(f"[bold]{escape(data['loss'])}[/bold] — {escape(data['title'])}: {escape(data['math'])}")
+    console.print(f"[dim]{escape(data['citation'])}[/dim]")
     if data["parameters"]:
-        console.print("parameters: " + ", ".join(f"{k} = {v}" for k, v in data["parameters"].items()))
-    console.print(f"symmetric: [bold {colour}]{data['symmetric']}[/bold {colour}] for {data['scope']}")
+        console.print("parameters: " + ", ".join(f"{k} = {v}" for k, v in data["parameters"].items()), markup=False)
+    console.print(f"symmetric: [bold {colour}]{data['symmetric']}[/bold {colour}] for {escape(data['scope'])}")
     if data["constant"] is not None:
-        console.print(f"C = [bold]{data['constant']}[/bold]")
+        console.print(f"C = [bold]{escape(data['constant'])}[/bold]")
     ce = data["counterexample"]
     if ce:
         at = "".join(f", {name} = {value}" for name, value in ce["parameters"].items())
         console.print(f"counterexample (K = {ce['classes']}{at}): sum_j L at g = ({', '.join(ce['g_a'])}) is "
                       f"{ce['sum_a']}, at g = ({', '.join(ce['g_b'])}) is {ce['sum_b']} "
-                      f"(differ by {ce['difference_text']})")
+                      f"(differ by {ce['difference_text']})", markup=False)
     if data["numeric_check"]:
-        console.print(data["numeric_check"])
+        console.print(data["numeric_check"], markup=False)
     for case in data["symmetric_at"]:
-        console.print(f"symmetric at {_assignment(case['parameters'])}: [bold green]proved[/bold green] for "
-                      f"{case['scope']}, C = [bold]{case['constant']}[/bold]")
+        console.print(f"symmetric at {escape(_assignment(case['parameters']))}: [bold green]proved[/bold green] for "
+                      f"{escape(case['scope'])}, C = [bold]{escape(case['constant'])}[/bold]")
     if data["bounded"] is True:
         console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}"
-                      f" ({_bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})")
+                      f" ({_bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})", markup=False)
     elif data["bounded"] is False:
-        console.print(f"unbounded on the simplex: L -> oo along g^(n) with {data['unbounded_along']}")
+        console.print(f"unbounded on the simplex: L -> oo along g^(n) with {data['unbounded_along']}", markup=False)
     else:
         console.print("boundedness: unknown")
     console.print("[bold]proof[/bold]")
     _print_steps(data["symmetry_steps"])
     for case in data["symmetric_at"]:
-        console.print(f"[bold]proof at {_assignment(case['parameters'])}[/bold]")
+        console.print(f"[bold]proof at {escape(_assignment(case['parameters']))}[/bold]")
         _print_steps(case["steps"])
 
 
 def _print_steps(steps: list[dict]) -> None:
     for i, step in enumerate(steps, 1):
-        console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""))
+        console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""), markup=False)
 
 
 def _assignment(parameters: dict[str, str]) -> str:
@@ -128,12 +129,11 @@ def prove_risk(
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]affine risk relation[/bold] (Patel & Sastry 2021, Theorem 1); {note}")
-    for i, step in enumerate(data["steps"], 1):
-        console.print(f"  {i}. {step['text']}" + (f" {step['expr']}" if "expr" in step else ""))
-    console.print(f"R_eta(h) = [bold]{data['noisy_risk']}[/bold]  (checked exactly: {relation.verified})")
+    console.print(f"[bold]affine risk relation[/bold] (Patel & Sastry 2021, Theorem 1); {escape(note)}")
+    _print_steps(data["steps"])
+    console.print(f"R_eta(h) = [bold]{escape(data['noisy_risk'])}[/bold]  (checked exactly: {relation.verified})")
     for regime in data["regimes"]:
-        console.print(f"  {regime['when']}: {regime['then']}")
+        console.print(f"  {regime['when']}: {regime['then']}", markup=False)
 
 
 @app.command("losses")
@@ -166,9 +166,9 @@ def losses(
         colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[r["symmetric"]]
         at = "".join(f"; proved at {_assignment(c['parameters'])}" for c in r["symmetric_at"])
         special = "; ".join(f"{c['constant']} at {_assignment(c['parameters'])}" for c in r["symmetric_at"])
-        table.add_row(r["loss"], r["parameters"], f"[{colour}]{r['symmetric']}[/{colour}]{at}",
-                      r["constant"] or special or "-",
-                      {True: "yes", False: "no", None: "?"}[r["bounded"]], r["citation"])
+        table.add_row(escape(r["loss"]), escape(r["parameters"]), f"[{colour}]{r['symmetric']}[/{colour}]{escape(at)}",
+                      escape(r["constant"] or special or "-"),
+                      {True: "yes", False: "no", None: "?"}[r["bounded"]], escape(r["citation"]))
     console.print(table)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
@@ -58,7 +59,7 @@ def _print_summary(summary: dict) -> None:
         return "-" if value is None else f"{100 * value:.2f}%"
 
     final, best = summary["final"], summary["best_j2"]
-    table = Table(title=f"{summary['run_dir']}: {summary['status']}", show_header=False, title_justify="left")
+    table = Table(title=escape(f"{summary['run_dir']}: {summary['status']}"), show_header=False, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     table.add_column("", style="dim")
@@ -70,11 +71,11 @@ def _print_summary(summary: dict) -> None:
     table.add_row("memorized", pct(final["memorized"]), "flipped examples predicted as their noisy label")
     table.add_row("test", pct(final["test_acc"]), "clean test set")
     table.add_row("best J2", f"{pct(best['value'])} @ {best['epoch']}" if best else "-", "")
-    table.add_row("wall", f"{summary['wall_seconds']:.1f} s", summary["device"])
+    table.add_row("wall", f"{summary['wall_seconds']:.1f} s", escape(summary["device"]))
     console.print(table)
     console.print(f"{summary['dataset']} (n={summary['num_train']}), {summary['arch']}, {summary['loss']}, "
                   f"{_noise_text(summary['noise'], summary['eta'])} (realised flip rate "
-                  f"{summary['realised_flip_rate']:.4f}), seed {summary['seed']}", soft_wrap=True)
+                  f"{summary['realised_flip_rate']:.4f}), seed {summary['seed']}", soft_wrap=True, markup=False)
 
 
 def _resume_hint(run_dir: Path) -> str:
@@ -157,6 +158,8 @@ def train_command(
         if noise_matrix is not None:
             if noise not in (None, "matrix"):
                 raise BadInput(f"--noise-matrix gives matrix noise; it cannot be combined with --noise {noise}")
+            if eta is not None:
+                raise BadInput("--noise-matrix fixes the noise by its matrix; --eta has no effect with it (drop --eta)")
             from symtheory.empirical.config import get_dataset_spec
             from symtheory.empirical.label_noise import read_matrix_csv
 
@@ -186,7 +189,7 @@ def train_command(
     def on_start(info: dict) -> None:
         cfg = info["config"]
         if not as_json:
-            console.print(f"[bold]{info['run_dir']}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, "
+            console.print(f"[bold]{escape(str(info['run_dir']))}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, "
                           f"{_noise_text(cfg.noise, cfg.eta)}, seed {cfg.seed}, {cfg.optimizer} lr {cfg.lr:g}",
                           soft_wrap=True)
         if not quiet:
@@ -226,4 +229,4 @@ def plot_command(
 
     records = collect_runs(list(runs))
     path = plot_runs(records, output, kind=kind, title=title)
-    console.print(f"wrote {path} ({len(records)} run(s))", soft_wrap=True)
+    console.print(f"wrote {path} ({len(records)} run(s))", soft_wrap=True, markup=False)

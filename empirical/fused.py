@@ -39,7 +39,7 @@ from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    run_summary, saved_labels,
+    recorded_data_dir, resumed_config, run_summary, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -322,9 +322,8 @@ def _load_group_configs(configs: Sequence[TrainConfig] | None, out_dirs: Sequenc
                         overrides: dict[str, Any]) -> tuple[list[TrainConfig], list[RunDir | None], list[dict | None]]:
     if resume:
         runs = [RunDir.open(p) for p in out_dirs]
-        saved = [run.read_json(CONFIG) for run in runs]
-        cfgs = [TrainConfig.from_dict(s["train"]).with_overrides(**overrides) for s in saved]
-        return [c.validate() for c in cfgs], list(runs), list(saved)
+        cfgs, saved = zip(*(resumed_config(run, overrides) for run in runs))
+        return list(cfgs), list(runs), list(saved)
     if configs is None or len(configs) != len(out_dirs):
         raise BadInput("train_fused needs one TrainConfig per run directory")
     for out in out_dirs:
@@ -389,6 +388,8 @@ def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str 
     check_fusable(cfgs)
     first = cfgs[0]
     device = resolve_device(first.device)
+    if resume:
+        data_dir = recorded_data_dir(saved[0], data_dir)
     full = data if data is not None else load_dataset(first.dataset, data_dir, download)
     drawn = [saved_labels(run, full, s) if resume else new_labels(cfg, full)
              for cfg, run, s in zip(cfgs, runs, saved)]

@@ -7,9 +7,10 @@ fused wide model (``fused``, :mod:`symtheory.empirical.fused`) or spread over a 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
@@ -18,6 +19,8 @@ from symtheory.errors import BadInput
 
 BACKENDS = ("local", "fused", "ray")
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
+EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "deterministic", "eval_batch_size")
+"""TrainConfig fields that say how a run executes, not which experiment it is: a grid may change them."""
 DONE = (FINISHED, DIVERGED)
 
 
@@ -40,19 +43,23 @@ def run_dir_name(cfg: TrainConfig) -> str:
 
 
 def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] | None = None,
-              etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,), **overrides: Any) -> list[GridRun]:
-    """Every (loss, eta, seed) of the grid as a validated config; the preset's losses and etas by default."""
+              etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
+              loss_params: Mapping[str, str] | None = None, **overrides: Any) -> list[GridRun]:
+    """Every (loss, eta, seed) of the grid as a validated config; the preset's losses and etas by default.
+    ``loss_params`` (name -> exact value text) go to each loss that has the parameter."""
     if preset is not None:
         p = get_preset(preset)
         losses, etas = losses or p.losses, etas if etas is not None else p.etas
     losses, etas = list(losses or PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
     if not losses or not etas or not seeds:
         raise BadInput("a grid needs at least one loss, one eta and one seed")
+    params = grid_loss_params(losses, loss_params or {})
     runs = []
     for loss in losses:
         for eta in etas:
             for seed in seeds:
-                cfg = build_config(preset, loss, float(eta), seed=int(seed), **overrides)
+                cfg = build_config(preset, loss, float(eta), seed=int(seed), loss_params=params[loss] or None,
+                                   **overrides)
                 runs.append(GridRun(cfg, Path(out) / run_dir_name(cfg)))
     names = [r.run_dir.name for r in runs]
     if len(set(names)) != len(names):
@@ -60,17 +67,63 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
     return runs
 
 
-def run_state(run_dir: Path) -> str:
-    """finished (summary says so), diverged (stopped on a non-finite loss: done, as resuming would repeat it),
-    interrupted (a run directory exists), or new."""
+def grid_loss_params(losses: Sequence[str], given: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """For each loss, the given parameters it has, checked exactly against their domains; BadInput for a
+    parameter that none of the losses has."""
+    from symtheory.registry import get_loss
+
+    specs = {loss: get_loss(loss) for loss in losses}
+    for name in given:
+        if not any(name in {p.name for p in spec.params} for spec in specs.values()):
+            raise BadInput(f"--param {name}: none of the grid's losses ({', '.join(losses)}) has it")
+    return {loss: {name: float(spec.param(name).value(value)) for name, value in given.items()
+                   if name in {p.name for p in spec.params}} for loss, spec in specs.items()}
+
+
+def run_state(run_dir: Path, epochs: int | None = None) -> str:
+    """finished (summary says so, with at least ``epochs`` epochs when given), diverged (stopped on a
+    non-finite loss: done, as resuming would repeat it), interrupted (a run directory exists; a finished run
+    that the grid now asks to train longer resumes too), or new."""
     data = read_summary(run_dir)
-    if data.get("status") == FINISHED and data.get("epochs_completed") == data.get("epochs_planned"):
+    completed = data.get("epochs_completed")
+    if (data.get("status") == FINISHED and completed == data.get("epochs_planned")
+            and (epochs is None or (isinstance(completed, int) and completed >= epochs))):
         return FINISHED
     if data.get("status") == DIVERGED:
         return DIVERGED
     if (run_dir / "config.json").is_file() and (run_dir / "labels.npz").is_file():
         return INTERRUPTED
     return NEW
+
+
+def check_existing_runs(runs: Sequence[GridRun]) -> None:
+    """BadInput naming the first run directory whose config.json describes another experiment than the grid
+    plans (any setting but how it executes: device, precision, ...), so that no earlier result is passed off
+    as this grid's; a run the grid only asks to train for more epochs is fine (it resumes)."""
+    for run in runs:
+        diff = config_differences(run)
+        epochs = diff.pop("epochs", None)
+        if epochs is not None and epochs[0] > epochs[1]:
+            diff["epochs"] = epochs
+        if diff:
+            shown = ", ".join(f"{name} {saved!r} (this grid: {planned!r})" for name, (saved, planned) in diff.items())
+            raise BadInput(f"{run.run_dir} holds a run with other settings than this grid's: {shown}; use another "
+                           f"--out, the same settings, or delete it to train it again")
+
+
+def config_differences(run: GridRun) -> dict[str, tuple[Any, Any]]:
+    """{setting: (saved, planned)} for the experiment's settings (not EXECUTION_FIELDS) where the run
+    directory's config.json differs from the planned config; empty for a new or unreadable one."""
+    path = run.run_dir / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        saved = TrainConfig.from_dict(json.loads(path.read_text())["train"]).to_dict()
+    except (OSError, ValueError, KeyError, TypeError, BadInput):
+        return {}
+    planned = run.config.to_dict()
+    names = [n for n in dict.fromkeys([*planned, *saved]) if n not in EXECUTION_FIELDS]
+    return {n: (saved.get(n), planned.get(n)) for n in names if saved.get(n) != planned.get(n)}
 
 
 def epochs_counted(run: GridRun, state: str) -> int:
@@ -120,7 +173,8 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
     """Train every run that is not finished (new ones start, interrupted ones resume) with the backend."""
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
-    states = {run.run_dir: run_state(run.run_dir) for run in runs}
+    check_existing_runs(runs)
+    states = {run.run_dir: run_state(run.run_dir, run.config.epochs) for run in runs}
     outcomes = [skipped(r, states[r.run_dir]) for r in runs if states[r.run_dir] in DONE]
     todo = [r for r in runs if states[r.run_dir] not in DONE]
     if backend == "local":
@@ -140,7 +194,8 @@ def train_one(run: GridRun, state: str, data_dir=None, download: bool = False, o
     from symtheory.empirical.train import train
 
     if state == INTERRUPTED:
-        return train(None, run.run_dir, resume=True, data_dir=data_dir, download=download, on_epoch=on_epoch)
+        return train(None, run.run_dir, resume=True, data_dir=data_dir, download=download, on_epoch=on_epoch,
+                     epochs=run.config.epochs)
     return train(run.config, run.run_dir, data_dir=data_dir, download=download, on_epoch=on_epoch)
 
 
@@ -173,7 +228,7 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
         callback = (lambda r, row, members=members: on_epoch(members[r], row)) if on_epoch else None
         results = train_fused(None if resume else [m.config for m in members], [m.run_dir for m in members],
                               resume=resume, data_dir=data_dir, download=download, options=fused_options,
-                              on_epoch=callback)
+                              on_epoch=callback, **({"epochs": members[0].config.epochs} if resume else {}))
         outcomes += [_outcome(m, "resumed (fused)" if resume else "trained (fused)", res)
                      for m, res in zip(members, results)]
     return outcomes

@@ -77,7 +77,7 @@ def train_task(run: GridRun, data_dir: str | None, download: bool, threads: int 
     import torch
 
     torch.set_num_threads(threads)
-    state = run_state(run.run_dir)
+    state = run_state(run.run_dir, run.config.epochs)
     if state in DONE:
         done = skipped(run, state)
         return TaskResult("skipped (ray)", done.status, done.final, done.message)

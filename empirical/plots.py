@@ -1,8 +1,11 @@
 """Figures in the style of Patel & Sastry 2021: one panel per loss, one line per eta.
 
 ``kind="j1"``: training accuracy J1 per epoch (their Figs. 1-3). ``kind="j1j2"``: J1 solid and J2 dashed in
-the same colour (their Figs. 4-5). Runs are grouped into panels by (preset or architecture, dataset, loss);
-several seeds of one eta share the colour. Drawn with matplotlib's Agg canvas (no display needed).
+the same colour (their Figs. 4-5). Runs are grouped into panels by experiment: every training setting but
+eta, seed and how the run executed (device, precision, ...), so runs with another subset, optimizer, loss
+parameter or epoch count never share a panel; the settings that tell panels of one loss apart are in their
+titles. Several runs of one eta in a panel (seeds) are drawn as their mean with a min-max band. Drawn with
+matplotlib's Agg canvas (no display needed).
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from symtheory.errors import BadInput
 
 PLOT_KINDS = ("j1", "j1j2")
 LOSS_ORDER = ("cce", "mse", "rll", "nmse")
+NOT_IN_PANEL_KEY = ("eta", "seed", "noise", "noise_matrix", "device", "precision", "channels_last", "compile",
+                    "deterministic", "eval_batch_size")
+"""Settings that do not separate panels: eta and noise kind (lines of a panel), seed (averaged), and how a
+run executed."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +38,14 @@ class RunRecord:
         return self.config["train"]
 
     @property
-    def panel_key(self) -> tuple[str, str, str]:
+    def panel_key(self) -> tuple[str, str, str, str]:
+        """(arch, dataset, loss, the other experiment settings as canonical JSON): runs sharing it differ only
+        in eta, noise kind or seed."""
         t = self.train
-        return (t.get("preset") or t["arch"], self.config.get("data", {}).get("name", t["dataset"]), t["loss"])
+        rest = {k: v for k, v in t.items() if k not in NOT_IN_PANEL_KEY + ("arch", "dataset", "loss")}
+        rest["num_train"] = self.config.get("data", {}).get("num_train")
+        return (t["arch"], self.config.get("data", {}).get("name", t["dataset"]), t["loss"],
+                json.dumps(rest, sort_keys=True, default=str))
 
 
 def _is_run(path: Path) -> bool:
@@ -56,22 +68,24 @@ def load_run(path: str | Path) -> RunRecord:
 
 
 def collect_runs(paths: list[str | Path]) -> list[RunRecord]:
-    """Runs named directly, or found one level below a directory that is not itself a run."""
-    found: list[RunRecord] = []
+    """Runs named directly, or found at any depth below a directory that is not itself a run (as ``report``
+    and ``paper-check`` find them); each run once."""
+    found: dict[Path, RunRecord] = {}
     for raw in paths:
         p = Path(raw)
         if _is_run(p):
-            found.append(load_run(p))
+            found.setdefault(p.resolve(), load_run(p))
         elif p.is_dir():
-            children = sorted(c for c in p.iterdir() if c.is_dir() and _is_run(c))
+            children = sorted(c.parent for c in p.rglob("config.json") if _is_run(c.parent))
             if not children:
-                raise BadInput(f"{p} is neither a run directory nor a folder of run directories")
-            found.extend(load_run(c) for c in children)
+                raise BadInput(f"{p} is neither a run directory nor a folder holding run directories")
+            for c in children:
+                found.setdefault(c.resolve(), load_run(c))
         else:
             raise BadInput(f"no run directory at {p}")
     if not found:
         raise BadInput("no runs to plot")
-    return found
+    return list(found.values())
 
 
 def _eta_label(run: RunRecord) -> str:
@@ -87,56 +101,119 @@ def _eta_key(run: RunRecord) -> tuple[int, float]:
     return ({"symmetric": 0, "pair": 1}.get(t.get("noise", "symmetric"), 2), float(t["eta"]))
 
 
-def _panel_title(key: tuple[str, str, str], runs: list[RunRecord]) -> str:
-    name, dataset, loss = key
-    params = runs[0].train.get("loss_params") or {}
+def _panel_title(key: tuple[str, str, str, str], runs: list[RunRecord], varying: list[str]) -> str:
+    arch, dataset, loss, _ = key
+    t = runs[0].train
+    params = t.get("loss_params") or {}
     extra = f" ({', '.join(f'{k}={v:g}' for k, v in params.items())})" if params else ""
-    sizes = {r.config.get("data", {}).get("num_train") for r in runs}
-    size = f", n={sizes.pop()}" if len(sizes) == 1 else ""
-    return f"{loss.upper()}{extra}\n{name} / {dataset}{size}"
+    size = runs[0].config.get("data", {}).get("num_train")
+    preset = f"{t['preset']}: " if t.get("preset") else ""
+    head = f"{loss.upper()}{extra}\n{preset}{arch} / {dataset}" + (f", n={size}" if size is not None else "")
+    others = [f"{name}={_setting_text(t.get(name))}" for name in varying
+              if name not in ("loss_params", "preset", "num_train", "subset")]
+    return head + ("\n" + ", ".join(others) if others else "")
 
 
-def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title: str | None = None) -> Path:
-    """Draw the runs into ``out`` (format from its suffix: png, pdf, svg); returns the path."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
+def _setting_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{_setting_text(v)}" for k, v in value.items()) or "-"
+    return str(value)
 
-    if kind not in PLOT_KINDS:
-        raise BadInput(f"unknown plot kind {kind!r}; choices: {', '.join(PLOT_KINDS)}")
-    panels: dict[tuple[str, str, str], list[RunRecord]] = {}
+
+def _varying_settings(keys: list[tuple[str, str, str, str]]) -> list[str]:
+    """The settings (beyond arch, dataset and loss) whose values differ between panels of one loss."""
+    by_loss: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for key in keys:
+        by_loss.setdefault(key[:3], []).append(json.loads(key[3]))
+    varying: list[str] = []
+    for settings in by_loss.values():
+        for name in sorted({n for s in settings for n in s}):
+            if len({json.dumps(s.get(name), sort_keys=True) for s in settings}) > 1 and name not in varying:
+                varying.append(name)
+    return varying
+
+
+def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> None:
+    """One eta of a panel: its run's J1 (and J2 dashed), or for several runs (seeds) their mean over the
+    epochs all of them reached, with a band from min to max."""
+    import numpy as np
+
+    length = min(len(r.rows) for r in runs)
+    epochs = [row["epoch"] for row in runs[0].rows[:length]]
+    marker = "o" if length <= 20 else None
+    shown = label if len(runs) == 1 else f"{label} ({len(runs)} runs)"
+    for metric, style in (("j1", "-"), ("j2", "--")) if kind == "j1j2" else (("j1", "-"),):
+        values = np.array([[row[metric] for row in r.rows[:length]] for r in runs], dtype=float)
+        ax.plot(epochs, values.mean(axis=0), color=colour, lw=1.6, ls=style, marker=marker, ms=3,
+                label=shown if metric == "j1" else None)
+        if len(runs) > 1:
+            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=colour, alpha=0.2, lw=0)
+
+
+@dataclass
+class Panel:
+    """One panel: its title and the runs of each eta label (several: seeds, drawn as mean and band)."""
+
+    title: str
+    groups: dict[str, list[RunRecord]]
+
+
+def layout_panels(runs: list[RunRecord]) -> list[Panel]:
+    """The panels of a figure, in the paper's loss order: one per experiment (see :attr:`RunRecord.panel_key`),
+    runs without a recorded epoch left out; BadInput when none is left."""
+    runs = [r for r in runs if r.rows]
+    if not runs:
+        raise BadInput("no run has a recorded epoch to plot")
+    panels: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
         panels.setdefault(run.panel_key, []).append(run)
     order = {name: i for i, name in enumerate(LOSS_ORDER)}
-    keys = sorted(panels, key=lambda k: (k[0], k[1], order.get(k[2], len(order)), k[2]))
-    labels = [lab for _, lab in sorted({(_eta_key(r), _eta_label(r)) for r in runs})]
+    keys = sorted(panels, key=lambda k: (k[0], k[1], order.get(k[2], len(order)), k[2], k[3]))
+    varying = _varying_settings(keys)
+    laid_out = []
+    for key in keys:
+        groups: dict[str, list[RunRecord]] = {}
+        for run in sorted(panels[key], key=_eta_key):
+            groups.setdefault(_eta_label(run), []).append(run)
+        laid_out.append(Panel(_panel_title(key, panels[key], varying), groups))
+    return laid_out
+
+
+def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title: str | None = None) -> Path:
+    """Draw the runs into ``out`` (format from its suffix: png, pdf, svg; none: .png added); returns the path
+    written."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    if kind not in PLOT_KINDS:
+        raise BadInput(f"unknown plot kind {kind!r}; choices: {', '.join(PLOT_KINDS)}")
+    panels = layout_panels(runs)
+    labels = [lab for _, lab in sorted({(_eta_key(r), _eta_label(r)) for r in runs if r.rows})]
     cmap_values = {lab: i / max(len(labels) - 1, 1) for i, lab in enumerate(labels)}
 
-    cols = min(len(keys), 4)
-    rows_n = (len(keys) + cols - 1) // cols
+    cols = min(len(panels), 4)
+    rows_n = (len(panels) + cols - 1) // cols
     fig = Figure(figsize=(4.2 * cols, 3.4 * rows_n + (0.4 if title else 0)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows_n, cols, squeeze=False, sharey=True)
-    import matplotlib
-
     cmap = matplotlib.colormaps["viridis"]
-    for ax, key in zip(axes.flat, keys):
-        seen = set()
-        for run in sorted(panels[key], key=_eta_key):
-            label = _eta_label(run)
-            colour = cmap(0.9 * cmap_values[label])
-            epochs = [r["epoch"] for r in run.rows]
-            ax.plot(epochs, [r["j1"] for r in run.rows], color=colour, lw=1.6,
-                    label=None if label in seen else label)
-            if kind == "j1j2":
-                ax.plot(epochs, [r["j2"] for r in run.rows], color=colour, lw=1.6, ls="--")
-            seen.add(label)
-        ax.set_title(_panel_title(key, panels[key]), fontsize=10)
+    for ax, panel in zip(axes.flat, panels):
+        for label, members in panel.groups.items():
+            _draw_group(ax, members, cmap(0.9 * cmap_values[label]), label, kind)
+        ax.set_title(panel.title, fontsize=10)
         ax.set_xlabel("epoch")
+        last = max(row["epoch"] for members in panel.groups.values() for r in members for row in r.rows)
+        ax.set_xlim(0, last + 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    for ax in axes.flat[len(keys):]:
+    for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("training accuracy (J1)" if kind == "j1" else "accuracy")
@@ -147,6 +224,8 @@ def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title:
     if title:
         fig.suptitle(title)
     target = Path(out)
+    if not target.suffix:
+        target = target.with_suffix(".png")
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from symtheory.empirical.config import TrainConfig
+from symtheory.empirical.config import TrainConfig, get_dataset_spec
 from symtheory.empirical.data import ImageData, stratified_subset, take_train_subset
 from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy_labels
-from symtheory.empirical.run_dir import RunDir, provenance
+from symtheory.empirical.run_dir import CONFIG, RunDir, provenance
 from symtheory.empirical.seeds import INIT_STREAM, stream_seed
 from symtheory.errors import BadInput
 
@@ -31,6 +31,36 @@ class RunSetup:
     amp_dtype: torch.dtype | None
     channels_last: bool
     deterministic: bool
+
+
+def resumed_config(run: RunDir, overrides: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+    """A resumed run's config (its config.json's, with ``overrides`` such as epochs or device) and the saved
+    record; BadInput if it stopped on a non-finite loss, or if the epochs asked for end before the ones it has
+    recorded."""
+    run.check_resumable()
+    saved = run.read_json(CONFIG)
+    cfg = TrainConfig.from_dict(saved["train"]).with_overrides(**overrides)
+    recorded = len(run.read_metrics())
+    if cfg.epochs < recorded:
+        raise BadInput(f"{run.path} has {recorded} epochs recorded; --epochs {cfg.epochs} would end it before "
+                       f"them: give --epochs {recorded} or more, or train a new run")
+    return cfg.validate(), saved
+
+
+def recorded_data_dir(saved: dict[str, Any], data_dir: str | Path | None) -> str | Path | None:
+    """Where a resumed run reads its data: ``data_dir`` if given, else the root its config.json recorded (its
+    data.source less the dataset's folder) while that still holds the data, else None (the default root)."""
+    if data_dir is not None:
+        return data_dir
+    try:
+        source = Path(saved["data"]["source"])
+        folder = Path(get_dataset_spec(saved["data"]["name"]).folder)
+    except (KeyError, TypeError, BadInput):
+        return None
+    depth = len(folder.parts)
+    if source.parts[-depth:] != folder.parts or not source.is_dir():
+        return None
+    return Path(*source.parts[:-depth])
 
 
 def resolve_precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:

@@ -35,7 +35,7 @@ from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    resolved_record, run_summary, saved_labels,
+    recorded_data_dir, resolved_record, resumed_config, run_summary, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -168,9 +168,8 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
              overrides: dict[str, Any], data: ImageData | None) -> RunSetup:
     if resume:
         run = RunDir.open(out)
-        run.check_resumable()
-        saved = run.read_json(CONFIG)
-        cfg = TrainConfig.from_dict(saved["train"]).with_overrides(**overrides)
+        cfg, saved = resumed_config(run, overrides)
+        data_dir = recorded_data_dir(saved, data_dir)
     else:
         if cfg is None:
             raise BadInput("a new run needs a TrainConfig")

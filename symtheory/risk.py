@@ -66,9 +66,13 @@ def derive_risk_relation(constant: sp.Expr = C, n_classes: sp.Expr = K) -> RiskR
     derivative = sp.diff(slope, eta)
     steps.append(Step("slope b(eta) = 1 - eta K/(K-1) vanishes only at eta =", threshold))
     steps.append(Step("db/deta = -K/(K-1) < 0 for K >= 2, so b > 0 below the threshold and b < 0 above:", derivative))
+    tied = sp.factor(sp.cancel(constant / k))
     regimes = [
-        (f"eta < {sp.sstr(threshold)}", "b > 0: R(h1) < R(h2) iff R_eta(h1) < R_eta(h2) (ranking preserved, Theorem 1)"),
-        (f"eta = {sp.sstr(threshold)}", "b = 0: R_eta(h) = C/K for every h (all classifiers tied)"),
-        (f"eta > {sp.sstr(threshold)}", "b < 0: R(h1) < R(h2) iff R_eta(h1) > R_eta(h2) (ranking reversed)"),
+        (f"0 <= eta < {sp.sstr(threshold)}",
+         "b > 0: R(h1) < R(h2) iff R_eta(h1) < R_eta(h2) (ranking preserved, Theorem 1)"),
+        (f"eta = {sp.sstr(threshold)}", f"b = 0: R_eta(h) = C/K = {sp.sstr(tied)} for every h (all classifiers tied)"
+         if constant != C else "b = 0: R_eta(h) = C/K for every h (all classifiers tied)"),
+        (f"{sp.sstr(threshold)} < eta <= 1",
+         "b < 0: R(h1) < R(h2) iff R_eta(h1) > R_eta(h2) (ranking reversed)"),
     ]
     return RiskRelation(claimed, slope, affine_intercept(constant, eta, k), threshold, regimes, steps, verified)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 
-def run_cli(*args: str, timeout: float = 120, cwd=None) -> subprocess.CompletedProcess:
-    """``python -m symtheory ARGS`` with the test interpreter; text output captured."""
+def run_cli(*args: str, timeout: float = 120, cwd=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m symtheory ARGS`` with the test interpreter; text output captured; ``env`` added to the
+    environment."""
     return subprocess.run([sys.executable, "-m", "symtheory", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+                          timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})})
 
 
 def assert_bad_input(result: subprocess.CompletedProcess, fragment: str) -> None:

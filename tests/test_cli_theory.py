@@ -43,6 +43,19 @@ def test_prove_risk_with_loss():
     assert len(data["regimes"]) == 3
 
 
+def test_prove_risk_regimes_give_the_tied_risk_of_the_loss_and_the_range_of_eta():
+    data = json.loads(run_cli("prove-risk", "--loss", "nce", "--classes", "2", "--json").stdout)
+    assert [r["when"] for r in data["regimes"]] == ["0 <= eta < 1/2", "eta = 1/2", "1/2 < eta <= 1"]
+    assert "R_eta(h) = C/K = 1/2 for every h" in data["regimes"][1]["then"]
+    symbolic = json.loads(run_cli("prove-risk", "--json").stdout)
+    assert "R_eta(h) = C/K for every h" in symbolic["regimes"][1]["then"]
+
+
+def test_check_loss_prints_bracketed_math_as_written():
+    text = run_cli("check-loss", "zero-one").stdout
+    assert "L(g, k) = 1[argmax_i g_i != k]" in text and "sum_k 1[argmax g != k] = K - 1" in text
+
+
 def test_losses_table_json():
     data = json.loads(run_cli("losses", "--json").stdout)
     verdicts = {row["loss"]: row["symmetric"] for row in data}

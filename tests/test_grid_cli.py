@@ -98,6 +98,9 @@ def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_d
     first = run_cli("train", "--arch", "mlp", "--dataset", "mnist", "--loss", "cce", "--eta", "0.2", "--epochs", "3",
                     "--lr", "1e30", "--out", str(diverged), "--quiet", *common, timeout=300)
     assert first.returncode == 1, first.stderr
+    config = json.loads((diverged / "config.json").read_text())
+    config["train"]["lr"] = 1e-3  # as if the grid's own settings had diverged (a grid refuses another experiment)
+    (diverged / "config.json").write_text(json.dumps(config))
     summary = json.loads((diverged / "summary.json").read_text())
     assert summary["status"] == "stopped-nonfinite" and summary["epochs_completed"] == 1
     assert summary["message"] == "training loss became non-finite (nan) in epoch 2; stopped, metrics of epoch 1 kept"
@@ -106,7 +109,7 @@ def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_d
                      f"{diverged} stopped: training loss became non-finite (nan) in epoch 2; stopped, metrics of "
                      "epoch 1 kept; resuming would repeat it with the same settings")
 
-    grid = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "1", "--out", str(out), *common,
+    grid = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "3", "--out", str(out), *common,
                    timeout=300)
     assert grid.returncode == 1, grid.stderr
     assert f"training: rll eta=0.2 seed=0 -> {out / 'rll-eta0.2-seed0'}" in grid.stdout.splitlines()
@@ -114,7 +117,7 @@ def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_d
     assert (f"cce eta=0.2 seed=0: stopped-nonfinite: diverged earlier (training loss became non-finite (nan) in "
             f"epoch 2; stopped, metrics of epoch 1 kept); delete {diverged} to train it again") in grid.stdout
     assert json.loads((diverged / "summary.json").read_text()) == summary
-    again = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "1", "--out", str(out), "--json",
+    again = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "3", "--out", str(out), "--json",
                     *common, timeout=300)
     assert [(o["action"], o["status"]) for o in json.loads(again.stdout)] == [
         ("skipped", "stopped-nonfinite"), ("skipped", "finished")]
@@ -125,3 +128,41 @@ def test_nonfinite_message_names_the_kept_epochs():
 
     assert nonfinite_message(float("inf"), 1) == "training loss became non-finite (inf) in epoch 1; stopped"
     assert nonfinite_message(float("nan"), 5).endswith("in epoch 5; stopped, metrics of epochs 1-4 kept")
+
+
+@pytest.mark.parametrize("backend", [[], ["--fused"]])
+def test_a_grid_refuses_runs_of_another_experiment_and_extends_runs_asked_for_more_epochs(backend, tmp_path,
+                                                                                          data_dir):
+    out = tmp_path / "grid"
+    common = ("grid", *backend, "--losses", "cce,rll", "--etas", "0.2", "--device", "cpu", "--data-dir",
+              str(data_dir), "--out", str(out))
+    first = run_cli(*common, "--subset", "64", "--epochs", "1", "--json", timeout=300)
+    assert first.returncode == 0, first.stderr
+    other = run_cli(*common, "--subset", "96", "--epochs", "1", timeout=300)
+    assert_bad_input(other, f"{out / 'cce-eta0.2-seed0'} holds a run with other settings than this grid's: "
+                            "subset 64 (this grid: 96); use another --out")
+    shorter = run_cli(*common, "--subset", "64", "--epochs", "2", "--json", timeout=300)
+    assert shorter.returncode == 0, shorter.stderr
+    assert [(o["action"].split()[0], o["status"]) for o in json.loads(shorter.stdout)] == [
+        ("resumed", "finished"), ("resumed", "finished")]
+    for name in ("cce-eta0.2-seed0", "rll-eta0.2-seed0"):
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert (summary["epochs_completed"], summary["epochs_planned"]) == (2, 2)
+    assert_bad_input(run_cli(*common, "--subset", "64", "--epochs", "1", timeout=300),
+                     "epochs 2 (this grid: 1)")
+
+
+def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_dir):
+    out = tmp_path / "grid"
+    done = run_cli("grid", "--losses", "cce,gce", "--etas", "0.4", "--subset", "64", "--epochs", "1", "--param",
+                   "q=0.5", "--optimizer", "sgd", "--lr", "0.02", "--weight-decay", "0.0001", "--noise", "pair",
+                   "--data-dir", str(data_dir), "--out", str(out), "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    cce = json.loads((out / "cce-eta0.4-seed0" / "config.json").read_text())["train"]
+    gce = json.loads((out / "gce-eta0.4-seed0" / "config.json").read_text())["train"]
+    assert (cce["loss_params"], gce["loss_params"]) == ({}, {"q": 0.5})
+    assert (gce["optimizer"], gce["lr"], gce["weight_decay"], gce["noise"]) == ("sgd", 0.02, 0.0001, "pair")
+    assert_bad_input(run_cli("grid", "--losses", "cce,mse", "--param", "q=0.5", "--out", str(tmp_path / "g2")),
+                     "--param q: none of the grid's losses (cce, mse) has it")
+    assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),
+                     "--fused is --backend fused; it cannot be combined with --backend ray")

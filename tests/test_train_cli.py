@@ -67,6 +67,7 @@ BAD_INPUT = {
     "seed negative": (["--seed", "-1"], "seed must be an integer in [0, 2**63), got -1"),
     "network does not fit": (["--arch", "resnet32", "--dataset", "mnist"], "resnet32 expects 3x32x32 input"),
     "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
+    "eta with a matrix": (["--noise-matrix", "{tmp}/t.csv", "--eta", "0.3"], "--eta has no effect with it"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
 }
 
@@ -91,6 +92,18 @@ def test_a_subset_larger_than_the_split_is_refused_and_leaves_no_run(tmp_path, d
     assert_bad_input(done, "--subset must be between 1 and 5,000, the size of the cifar10-subset training split, "
                            "got 6,000")
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_reads_the_recorded_data_and_refuses_to_end_before_the_recorded_epochs(tmp_path, data_dir):
+    run = tmp_path / "run"
+    train(build_config(None, subset=100, epochs=2, batch_size=50), run, data_dir=data_dir)
+    nowhere = {"SYMTHEORY_DATA": str(tmp_path / "no-data")}
+    shorter = run_cli("train", "--resume", str(run), "--epochs", "1", "--quiet", env=nowhere, timeout=300)
+    assert_bad_input(shorter, f"{run} has 2 epochs recorded; --epochs 1 would end it before them")
+    assert json.loads((run / "summary.json").read_text())["epochs_completed"] == 2
+    longer = run_cli("train", "--resume", str(run), "--epochs", "3", "--json", "--quiet", env=nowhere, timeout=300)
+    assert longer.returncode == 0, longer.stderr
+    assert json.loads(longer.stdout)["epochs_completed"] == 3
 
 
 def test_train_json_then_plot(tmp_path, data_dir):
