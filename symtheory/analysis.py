@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
+from symtheory.domain import Condition, check_domain, domain_note, shown as condition_shown, shown_point
 from symtheory.errors import BadInput
 from symtheory.evaluate import exact_form_loss, exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
@@ -106,10 +107,13 @@ def check_classes(classes: int | None) -> None:
 def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[str, str],
                  classes: int | None, defaults: Mapping[sp.Symbol, sp.Expr],
                  seconds: float | None = DEFAULT_TIME_LIMIT, domains: Mapping[sp.Symbol, Param] | None = None,
-                 alternates: Sequence[dict[sp.Symbol, sp.Expr]] = ()) -> LossAnalysis:
+                 alternates: Sequence[dict[sp.Symbol, sp.Expr]] = (),
+                 unshown: Sequence[Condition] = ()) -> LossAnalysis:
     """Run the symmetry proof and the bounds on an already-built form, each within ``seconds`` (None: no
     limit); a part that runs out is reported unknown, never guessed. A loss refuted in general is then
-    proved at the parameter values (within ``domains``) where its phi'' vanishes, each within ``seconds``."""
+    proved at the parameter values (within ``domains``) where its phi'' vanishes, each within ``seconds``.
+    ``unshown``: domain conditions (:mod:`symtheory.domain`) not shown on the open simplex; a proof is then
+    only of sum_j L = C where L is defined, and the verdict is unknown."""
     check_classes(classes)
     n_classes = K if classes is None else sp.Integer(classes)
     try:
@@ -117,7 +121,10 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
             symmetry = check_symmetry(form, classes, dict(defaults), alternates=alternates)
     except GIVE_UP as exc:
         symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
-    symmetry.special = prove_special_cases(form, classes, symmetry.vanishing, domains or {}, defaults, seconds)
+    symmetry.special = prove_special_cases(form, classes, symmetry.vanishing, domains or {}, defaults, seconds,
+                                           unshown)
+    if symmetry.verdict == "proved" and unshown:
+        _not_shown_defined(symmetry, unshown)
     if symmetry.verdict == "proved":
         _exclude_poles(symmetry, parameter_poles(form, domains or {}))
     try:
@@ -130,13 +137,17 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
 
 def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence[dict[sp.Symbol, sp.Expr]],
                         domains: Mapping[sp.Symbol, Param], defaults: Mapping[sp.Symbol, sp.Expr],
-                        seconds: float | None = DEFAULT_TIME_LIMIT) -> list[SpecialCase]:
+                        seconds: float | None = DEFAULT_TIME_LIMIT,
+                        unshown: Sequence[Condition] = ()) -> list[SpecialCase]:
     """Where a loss is symmetric within its family: each parameter value at which phi'' vanishes for every t
-    (at most MAX_SPECIAL_CASES, each in its parameter's domain, the loss finite there) proved on its own,
-    within ``seconds``; the proved ones (GCE (1 - g_k^q)/q at q = 1: C = K - 1, Patel & Sastry 2021 Sec. 3)."""
+    (at most MAX_SPECIAL_CASES, each in its parameter's domain, the loss finite there and every condition of
+    ``unshown`` shown there) proved on its own, within ``seconds``; the proved ones (GCE (1 - g_k^q)/q at
+    q = 1: C = K - 1, Patel & Sastry 2021 Sec. 3)."""
     proved = []
     for assignment in list(vanishing)[:MAX_SPECIAL_CASES]:
         if not all(symbol in domains and domains[symbol].admits(value) for symbol, value in assignment.items()):
+            continue
+        if not _shown_at(unshown, assignment, seconds):
             continue
         special = form.subs(assignment)
         if not _finite_at_candidates(special, classes or 3):
@@ -170,6 +181,24 @@ def parameter_poles(form: LossForm, domains: Mapping[sp.Symbol, Param]) -> list[
                 if solve_for in domains and domains[solve_for].admits(root) and pole not in poles:
                     poles.append(pole)
     return poles
+
+
+def _shown_at(conditions: Sequence[Condition], assignment: Mapping[sp.Symbol, sp.Expr],
+              seconds: float | None) -> bool:
+    try:
+        with time_limit(seconds):
+            return all(condition_shown(condition.subs(assignment)) for condition in conditions)
+    except GIVE_UP:
+        return False
+
+
+def _not_shown_defined(symmetry: SymmetryResult, unshown: Sequence[Condition]) -> None:
+    """A proof of sum_j L = C that holds only where L is defined, with a condition for that not shown on the
+    open simplex, is no proof: the verdict becomes unknown, with C named in its step."""
+    symmetry.steps.append(Step(domain_note(unshown) + f" (C = {sp.sstr(symmetry.constant)} where it is "
+                               "defined): verdict unknown"))
+    symmetry.verdict, symmetry.constant = "unknown", None
+    symmetry.numeric_check = "no numeric spot check: the identity is proved where the loss is defined"
 
 
 def _exclude_poles(symmetry: SymmetryResult, poles: list[dict[sp.Symbol, sp.Expr]]) -> None:
@@ -239,9 +268,10 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
     stand_ins = ", ".join(sp.sstr(v) for v in STAND_IN_VALUES)
     shown = {n: given.get(n, f"symbolic in (0, inf) (counterexamples try {stand_ins})") for n in sorted(names)}
     form = loss_form(expr, K if classes is None else sp.Integer(classes))
+    unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds)
     domains = {param_symbol(n): Param(n, "1") for n in names}
     return analyse_form("expression", "user-defined loss", text, "user", form,
-                        shown, classes, defaults, seconds, domains, alternates)
+                        shown, classes, defaults, seconds, domains, alternates, unshown)
 
 
 
@@ -285,10 +315,7 @@ def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):
         yield k, exact_loss(expr, point, k)
 
 
-def _shown_point(point: tuple[sp.Expr, ...]) -> str:
-    if len(point) <= 10:
-        return ", ".join(sp.sstr(x) for x in point)
-    return ", ".join(sp.sstr(x) for x in point[:3]) + f", ..., {sp.sstr(point[-1])}"
+_shown_point = shown_point
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

@@ -27,6 +27,10 @@ from symtheory.time_limit import GIVE_UP, TimeLimitExceeded, time_limit
 
 Verdict = Literal["proved", "refuted", "unknown"]
 DEFAULT_K_RANGE = (2, 8)
+COUNTEREXAMPLE_CLASSES = (3, 4, 2, 5, 6, 7, 8)
+"""The K a counterexample is sought at for symbolic K, in order (a loss may be symmetric at K = 3 alone)."""
+SPOT_CHECK_CLASSES = (3, 4)
+"""The K of the numeric spot check of an unknown verdict for symbolic K."""
 SPOT_CHECK_SECONDS = 10.0
 VANISHING_SECONDS = 5.0
 SPOT_CHECK_ROUNDING = 1e4
@@ -214,34 +218,37 @@ def check_symmetry(form: LossForm, classes: int | None = None,
             c1 = reduce_expr(sp.diff(phi, T))
             c0 = reduce_expr(phi - c1 * T)
             if T in c0.free_symbols or T in c1.free_symbols:
-                return _unknown(form, classes or 3, defaults, scope, steps, "phi is not reducible to c0 + c1 t")
+                return _unknown(form, classes, defaults, scope, steps, "phi is not reducible to c0 + c1 t")
             steps.append(Step("so phi(t) = c0 + c1 t with c0 =", tidy(c0)))
             steps.append(Step("and c1 =", tidy(c1)))
             separable_c = n_classes * tidy(c0) + tidy(c1)
             steps.append(Step("sum_i phi(g_i) = K c0 + c1 sum_i g_i = K c0 + c1 =", separable_c))
         if not norm_ok:
-            return _unknown(form, classes or 3, defaults, scope, steps, "a normalizing denominator not shown > 0")
+            return _unknown(form, classes, defaults, scope, steps, "a normalizing denominator not shown > 0")
         constant = _present(separable_c + constant_rest)
         steps.append(Step(f"hence sum_j L(g, j) = C for {scope}, C =", constant))
         return SymmetryResult("proved", scope, constant, steps)
     vanishing = _vanishing_within(residual, form.free_parameters())
     if classes == 2:
         vanishing += [v for v in _vanishing_within(sp.diff(phi, T, 2), form.free_parameters()) if v not in vanishing]
-    ce_classes = classes or 3
     free = form.free_parameters()
     missing = {s: v for s, v in defaults.items() if s in free}
     trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
-    for trial in dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials):
-        ce = find_counterexample(form, ce_classes, dict(trial))
-        if ce is not None:
-            why = ("phi'' is not 0, so the label sum varies" if zero is False else
-                   "phi'' was not reduced, but the label sum differs between two points")
+    trials = list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
+    for ce_classes in ([classes] if classes else COUNTEREXAMPLE_CLASSES):
+        for trial in trials:
+            ce = find_counterexample(form, ce_classes, dict(trial))
+            if ce is None:
+                continue
+            tested = "the derivative of phi(t) + phi(1-t)" if classes == 2 else "phi''"
+            why = (f"{tested} is not 0, so the label sum varies" if zero is False else
+                   f"{tested} was not reduced, but the label sum differs between two points")
             steps.append(Step(f"{why}; concrete counterexample at K = {ce_classes}"
                               + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
                                  if ce.parameters else "")))
             scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"
             return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce, vanishing=vanishing)
-    result = _unknown(form, classes or 3, defaults, scope, steps, "sympy could not reduce the residual")
+    result = _unknown(form, classes, defaults, scope, steps, "sympy could not reduce the residual")
     result.vanishing = vanishing
     return result
 
@@ -288,10 +295,10 @@ def _present(constant: sp.Expr) -> sp.Expr:
 
 
 def gave_up(form: LossForm, classes: int | None, defaults: dict[sp.Symbol, sp.Expr], why: str) -> SymmetryResult:
-    """Verdict unknown for a proof cut short (time or recursion limit), with a numeric spot check at K = 3
-    (or the given K) when one finishes within SPOT_CHECK_SECONDS."""
+    """Verdict unknown for a proof cut short (time or recursion limit), with a numeric spot check at the given
+    K, or at each K of SPOT_CHECK_CLASSES for symbolic K, when it finishes within SPOT_CHECK_SECONDS."""
     scope = "every K >= 2" if classes is None else f"K = {classes}"
-    return _unknown(form, classes or 3, defaults, scope, [], why)
+    return _unknown(form, classes, defaults, scope, [], why)
 
 
 def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
@@ -299,19 +306,24 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
     values = {s: v for s, v in defaults.items() if s in form.free_parameters()}
     if set(values) != form.free_parameters():
         return SymmetryResult("unknown", scope, None, steps, numeric_check="no numeric spot check: parameters without values")
+    notes = []
     try:
         with time_limit(SPOT_CHECK_SECONDS) as limit:
-            spread, scale = numeric_spot_check(form, classes, values)
+            for n in ([classes] if classes else SPOT_CHECK_CLASSES):
+                notes.append(spot_check_note(*numeric_spot_check(form, n, values), n))
+                if "consistent with" not in notes[-1]:
+                    break
     except TimeLimitExceeded as exc:
         if not limit.ran_out(exc):
             raise
-        return SymmetryResult("unknown", scope, None, steps,
-                              numeric_check=f"no numeric spot check: it did not finish in {SPOT_CHECK_SECONDS:g} s")
+        if not notes:
+            return SymmetryResult("unknown", scope, None, steps,
+                                  numeric_check=f"no numeric spot check: it did not finish in {SPOT_CHECK_SECONDS:g} s")
     except GIVE_UP as exc:
-        return SymmetryResult("unknown", scope, None, steps,
-                              numeric_check=f"no numeric spot check: it failed ({type(exc).__name__})")
-    note = spot_check_note(spread, scale, classes)
-    return SymmetryResult("unknown", scope, None, steps, numeric_check=note)
+        if not notes:
+            return SymmetryResult("unknown", scope, None, steps,
+                                  numeric_check=f"no numeric spot check: it failed ({type(exc).__name__})")
+    return SymmetryResult("unknown", scope, None, steps, numeric_check="; ".join(notes))
 
 
 def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:

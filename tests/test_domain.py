@@ -1,0 +1,142 @@
+"""A user's loss must be a finite real number on the whole open simplex and for every K in scope: its log
+arguments > 0, non-integer power bases >= 0, divisors != 0 are shown there, refuted at a point (or a K) and
+the input refused, or left open -- and then a proof holds only where the loss is defined, so it is unknown."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sympy as sp
+
+from cli_helpers import assert_bad_input, run_cli
+from symtheory import analysis, domain
+from symtheory.domain import Condition, domain_conditions, first_failing_k, shown
+from symtheory.errors import BadInput
+from symtheory.expr import K, P, Q, SumOther, param_symbol
+from symtheory.forms import LossForm
+
+A = param_symbol("a")
+
+
+@pytest.mark.parametrize("text, params, fragment", [
+    ("log((a+1)/a) - log(p - a) + sum_other(log(q - a))/(K-1)", {"a": "0.01"},
+     "at g = (1/1000000, 999999/2000000, 999999/2000000), k = 1 (K = 3): it is log(979999/2000000) - "
+     "log(9999/1000000) + log(101) - I*pi; log argument p - 1/100 > 0 fails there"),
+    ("-log(p - a) + sum_other(log(q - a))/(K-1)", {},
+     "log argument -a + p > 0 fails there (and as g_k -> 0, where it tends to -a for every a > 0)"),
+    ("-log(p - 1/25) + sum_other(log(q - 1/25))/(K-1)", {}, "log argument p - 1/25 > 0 fails there"),
+    ("1/(p - 1/11) - sum_other(1/(q - 1/11))/(K-1)", {},
+     "at g = (1/11, 5/11, 5/11), k = 1 (K = 3): it is zoo; divisor p - 1/11 != 0 fails there"),
+    ("sqrt(p - 1/25) - sum_other(sqrt(q - 1/25))/(K-1)", {}, "power base p - 1/25 >= 0 fails there"),
+    ("p + sum_other(log(q - 1/25))", {}, "log argument q_j - 1/25 > 0 fails there"),
+])
+def test_a_loss_undefined_on_part_of_the_simplex_is_refused(text, params, fragment):
+    with pytest.raises(BadInput) as info:
+        analysis.analyse_expression(text, params)
+    message = str(info.value)
+    assert message.startswith("the loss is not a finite real number at g = (") and fragment in message
+    assert message.endswith("a loss must be defined on the whole open simplex")
+
+
+@pytest.mark.parametrize("text, k, fragment, defined_at", [
+    ("log(9-K)*(1-p)", 9, "log argument 9 - K > 0 fails there (it is 0)", 8),
+    ("(1-p)*sqrt(10-K)", 11, "power base 10 - K >= 0 fails there (it is -1)", 10),
+    ("(1-p)*(20-K)**(1/3)", 21, "power base 20 - K >= 0 fails there (it is -1)", 20),
+    ("(1-p)*log(400 - K**2)**(-3/2)", 20, "log argument 400 - K**2 > 0 fails there (it is 0)", 19),
+])
+def test_a_loss_undefined_at_an_integer_k_is_refused_at_the_first_such_k(text, k, fragment, defined_at):
+    with pytest.raises(BadInput) as info:
+        analysis.analyse_expression(text)
+    assert str(info.value) == f"the loss is undefined at K = {k}: {fragment}; give --classes for the K you mean"
+    assert analysis.analyse_expression(text, classes=defined_at).symmetry.verdict == "proved"
+
+
+@pytest.mark.parametrize("text, unshown", [
+    ("1/(p - a) - sum_other(1/(q - a))/(K-1)", "divisor -a + p != 0 and divisor -a + q_j != 0 were not shown"),
+    ("sqrt(a - p) - sum_other(sqrt(a - q))/(K-1)",
+     "power base a - p >= 0 and power base a - q_j >= 0 were not shown"),
+    ("p/(K - a)", "divisor K - a != 0 was not shown"),
+])
+def test_a_proof_where_the_loss_may_be_undefined_is_unknown(text, unshown):
+    symmetry = analysis.analyse_expression(text).symmetry
+    assert (symmetry.verdict, symmetry.constant) == ("unknown", None)
+    assert symmetry.steps[-2].text.startswith("hence sum_j L(g, j) = C for every K >= 2")
+    assert symmetry.steps[-1].text.startswith(f"the identity holds where L is defined, but {unshown} on the open "
+                                              "simplex (C = ")
+    assert symmetry.steps[-1].text.endswith("where it is defined): verdict unknown")
+
+
+@pytest.mark.parametrize("text, verdict, constant", [
+    ("log((a+1)/a) - log(a+p) + sum_other(log(a+q))/(K-1)", "proved", K * sp.log((A + 1) / A)),
+    ("log(p)/sum_all(log(q))", "proved", 1),
+    ("(1-p)**2 + sum_other(q**2)", "refuted", None),
+    ("(1-p**a)/a", "refuted", None),
+    ("abs(1-p) + sum_other(abs(q))", "proved", 2 * (K - 1)),
+    ("p/(K-1)", "proved", 1 / (K - 1)),
+    ("-log(p) + sum_other(log(q))/(K-1)", "proved", 0),
+    ("(1-p)*sqrt(K-2) + log(K - 1/2)", "proved", K * sp.log(K - sp.Rational(1, 2)) + (K - 1) * sp.sqrt(K - 2)),
+    ("p**(a-1) - sum_other(q**(a-1))/(K-1)", "proved", 0),
+    ("sqrt(1-p) - sum_other(sqrt(1-q))/(K-1)", "proved", 0),
+])
+def test_losses_defined_on_the_simplex_keep_their_verdicts(text, verdict, constant):
+    symmetry = analysis.analyse_expression(text).symmetry
+    assert symmetry.verdict == verdict
+    if constant is not None:
+        assert sp.simplify(symmetry.constant - constant) == 0
+
+
+def test_the_conditions_are_collected_from_logs_powers_and_divisors_that_depend_on_g_or_k():
+    form = LossForm(separable=sp.log(A + P) + sp.sqrt(1 - P) / (K - 1) + SumOther(Q**(A - 1)) + sp.log(A))
+    assert set(domain_conditions(form)) == {
+        Condition("log", A + P), Condition("base", 1 - P), Condition("divisor", K - 1),
+        Condition("base_positive", Q)}
+    assert all(shown(c) for c in domain_conditions(form))
+    assert not shown(Condition("log", P - A)) and not shown(Condition("divisor", P - sp.Rational(1, 11)))
+    assert shown(Condition("log", 1 - SumOther(Q)))  # sum_other(q) = 1 - g_k exactly
+
+
+@pytest.mark.parametrize("condition, first", [
+    (Condition("log", 9 - K), 9), (Condition("base", 10 - K), 11), (Condition("divisor", K**2 - 400), 20),
+    (Condition("log", K - sp.Rational(1, 2)), None), (Condition("divisor", K**2 - 2 * K + sp.Rational(1, 2)), None),
+])
+def test_first_failing_k(condition, first):
+    assert first_failing_k(condition) == first
+
+
+def test_a_domain_check_that_runs_out_of_time_leaves_the_verdict_unknown(monkeypatch):
+    def slow(condition):
+        time.sleep(5)
+        return True
+
+    monkeypatch.setattr(domain, "shown", slow)
+    started = time.monotonic()
+    symmetry = analysis.analyse_expression("-log(p) + sum_other(log(q))/(K-1)", seconds=1).symmetry
+    assert time.monotonic() - started < 4
+    assert symmetry.verdict == "unknown"
+    assert "log argument p > 0, divisor K - 1 != 0 and log argument q_j > 0 were not shown" in symmetry.steps[-1].text
+
+
+def test_a_domain_check_that_sympy_cannot_do_leaves_the_verdict_unknown(monkeypatch):
+    def fails(condition):
+        raise NotImplementedError("no")
+
+    monkeypatch.setattr(domain, "shown", fails)
+    symmetry = analysis.analyse_expression("sqrt(1-p) - sum_other(sqrt(1-q))/(K-1)").symmetry
+    assert symmetry.verdict == "unknown" and "power base 1 - p >= 0" in symmetry.steps[-1].text
+
+
+def test_a_special_case_is_not_proved_where_the_loss_may_be_undefined():
+    text = "(1 - p**a)/a + 1/(p - b) - sum_other(1/(q - b))/(K-1)"
+    symmetry = analysis.analyse_expression(text).symmetry
+    assert symmetry.verdict == "refuted" and symmetry.special == []
+    assert analysis.analyse_expression("(1 - p**a)/a").symmetry.special[0].parameters == {A: 1}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--expr", "log(9-K)*(1-p)"], "the loss is undefined at K = 9: log argument 9 - K > 0 fails there"),
+    (["--expr", "-log(p - a) + sum_other(log(q - a))/(K-1)"], "log argument -a + p > 0 fails there"),
+    (["--expr", "1/(p - 1/11) - sum_other(1/(q - 1/11))/(K-1)"], "divisor p - 1/11 != 0 fails there"),
+])
+def test_cli_refuses_an_undefined_loss_with_one_line(args, fragment):
+    assert_bad_input(run_cli("check-loss", *args, timeout=60), fragment)
