@@ -59,7 +59,7 @@ def grid_command(
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
                                               "grid's losses that have it (e.g. q=0.7 for gce). Repeatable."),
     noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default) or pair, at each eta."),
-    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Override random flip and crop."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Override augmentation: random crop, and flip on CIFAR-10."),
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Override per-channel "
                                              "mean/std normalization."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),

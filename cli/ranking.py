@@ -174,7 +174,7 @@ def _print_report(report, seed: int) -> None:
                   f"{cfg.rtol:g} x max|risk| count as tied; resid.: max residual of the fit R_eta = a + b R, "
                   "relative to max R_eta")
     for setting in report.settings:
-        rows = [r for r in report.results if r.setting.label == setting.label]
+        rows = [r for r in report.results if r.setting is setting]
         console.print()
         console.print(f"[bold]{escape(setting.label)}[/bold]: {escape(regime_text(setting))}")
         if setting.regime() == "class-conditional":

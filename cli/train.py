@@ -113,7 +113,7 @@ def train_command(
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Another loss parameter, name=value. Repeatable."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of noise, subset, initialization and batch order."),
     subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded class-stratified sample of N training images."),
-    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Random flip and 4-pixel crop (default off)."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Random 4-pixel crop, and left-right flip on CIFAR-10 (never on digits) (default off)."),
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Per-channel mean/std (default on)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default: CUDA when present), cpu, cuda, cuda:N."),
     precision: Optional[str] = typer.Option(None, "--precision", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16."),

@@ -26,11 +26,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Read a checkpoint with ``weights_only=True``; BadInput if it is missing or unreadable."""
     p = Path(path)
     if not p.is_file():
-        raise BadInput(f"no checkpoint at {p}: the run has not finished an epoch yet, start it afresh")
+        raise BadInput(f"no checkpoint at {p}: the run has not finished an epoch yet; delete {p.parent} and "
+                       "start it again")
     try:
         return torch.load(p, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the same thing to the user
-        raise BadInput(f"checkpoint {p} cannot be read ({type(exc).__name__}); start the run afresh") from None
+        raise BadInput(f"checkpoint {p} cannot be read ({type(exc).__name__}); delete {p.parent} and start the run "
+                       "again") from None
 
 
 def rng_states() -> dict[str, Any]:

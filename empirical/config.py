@@ -30,6 +30,9 @@ class DatasetSpec:
     channels: int
     image_size: int
     num_classes: int = 10
+    mirror_invariant: bool = False
+    """Whether a left-right mirror image keeps its class (CIFAR-10 photos do, digits do not): --augment flips
+    only such datasets."""
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -38,9 +41,10 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("mnist", "MNIST, 60,000 train / 10,000 test, 1x28x28", "MNIST", "MNIST/raw", 1, 28),
         DatasetSpec("fashion-mnist", "Fashion-MNIST, 60,000 train / 10,000 test, 1x28x28", "FashionMNIST",
                     "FashionMNIST/raw", 1, 28),
-        DatasetSpec("cifar10", "CIFAR-10, 50,000 train / 10,000 test, 3x32x32", "CIFAR10", "cifar-10-batches-py", 3, 32),
+        DatasetSpec("cifar10", "CIFAR-10, 50,000 train / 10,000 test, 3x32x32", "CIFAR10", "cifar-10-batches-py", 3, 32,
+                    mirror_invariant=True),
         DatasetSpec("cifar10-subset", "the real CIFAR-10 subset (first 1,000 images of each batch): 5,000 train / "
-                    "1,000 test, 3x32x32", None, str(SUBSET_FILE), 3, 32),
+                    "1,000 test, 3x32x32", None, str(SUBSET_FILE), 3, 32, mirror_invariant=True),
     )
 }
 

@@ -245,13 +245,15 @@ def take_train_subset(data: ImageData, indices: np.ndarray | Tensor) -> ImageDat
 
 @dataclass(frozen=True)
 class Preprocess:
-    """uint8 batch -> float input on the device: optional flip/crop, then (x/255 - mean_c)/std_c."""
+    """uint8 batch -> float input on the device: (x/255 - mean_c)/std_c, then, when augmenting, a random
+    left-right flip (only for a dataset whose classes survive mirroring) and a random 4-pixel crop."""
 
     scale: Tensor
     shift: Tensor
     augment: bool = False
     crop_padding: int = 4
     channels_last: bool = False
+    mirror: bool = True
 
     @classmethod
     def build(cls, data: ImageData, device: torch.device | str, normalize: bool = True, augment: bool = False,
@@ -262,12 +264,13 @@ class Preprocess:
         std = torch.tensor(data.std if normalize else (1.0,) * c, dtype=torch.float32)
         scale = (1.0 / (255.0 * std)).view(1, c, 1, 1).to(device)
         shift = (-mean / std).view(1, c, 1, 1).to(device)
-        return cls(scale, shift, augment, channels_last=channels_last)
+        return cls(scale, shift, augment, channels_last=channels_last,
+                   mirror=get_dataset_spec(data.name).mirror_invariant)
 
     def __call__(self, images: Tensor, generator: torch.Generator | None = None, train: bool = False) -> Tensor:
         x = images.float().mul_(self.scale).add_(self.shift)
         if train and self.augment:
-            x = random_crop(random_flip(x, generator), self.crop_padding, generator)
+            x = random_crop(random_flip(x, generator) if self.mirror else x, self.crop_padding, generator)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x

@@ -130,6 +130,9 @@ def resolved_record(setup: RunSetup) -> dict[str, Any]:
         "compile": setup.cfg.compile,
         "batch_order": "a permutation per epoch from a generator seeded by (seed, epoch)",
         "subset": "class-stratified sample seeded by the run seed" if setup.cfg.subset else "whole training split",
+        "augment": (("random flip and 4-pixel crop" if get_dataset_spec(setup.cfg.dataset).mirror_invariant
+                     else "random 4-pixel crop (no flip: mirroring changes this dataset's classes)")
+                    if setup.cfg.augment else "none"),
     }
 
 

@@ -73,15 +73,31 @@ def settings_for(rates: Sequence[Fraction | float | str], classes: int, kind: st
         rate = parse_rate(raw)
         matrix = nm.named(kind, float(rate), classes)
         exact = rate if kind == "symmetric" else _detected_rate(matrix)
-        out.append(NoiseSetting(f"{kind} eta={float(rate):g}", kind, matrix, exact))
+        out.append(NoiseSetting(f"{kind} eta={rate_text(rate)}", kind, matrix, exact))
     return out
+
+
+def rate_text(rate: Fraction) -> str:
+    """A rate written exactly: as a decimal when it has one (3/5 -> 0.6, 6666667/10**7 -> 0.6666667), else
+    as a fraction (2/3), so two different rates never read alike."""
+    denominator, twos, fives = rate.denominator, 0, 0
+    while denominator % 2 == 0:
+        denominator, twos = denominator // 2, twos + 1
+    while denominator % 5 == 0:
+        denominator, fives = denominator // 5, fives + 1
+    if denominator != 1:
+        return f"{rate.numerator}/{rate.denominator}"
+    places = max(twos, fives)
+    digits = str(rate.numerator * 10**places // rate.denominator).rjust(places + 1, "0")
+    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:]
+    return whole + ("." + fraction.rstrip("0") if fraction.rstrip("0") else "")
 
 
 def setting_from_matrix(matrix: np.ndarray, classes: int, label: str) -> NoiseSetting:
     """A setting for a user's matrix (validated); symmetric noise is recognised and gets its rate."""
     t = nm.validate(matrix, classes)
     rate = _detected_rate(t)
-    shown = label if rate is None else f"{label} (symmetric, eta={float(rate):g})"
+    shown = label if rate is None else f"{label} (symmetric, eta={rate_text(rate)})"
     return NoiseSetting(shown, "matrix", t, rate)
 
 

@@ -183,8 +183,8 @@ class RankingReport:
     def result(self, loss: str, setting: int = 0) -> LossRanking:
         """The result for a loss (by name) under the setting with this index."""
         name = get_loss(loss).name
-        label = self.settings[setting].label
-        return next(r for r in self.results if r.loss.name == name and r.setting.label == label)
+        chosen = self.settings[setting]
+        return next(r for r in self.results if r.loss.name == name and r.setting is chosen)
 
     def to_dict(self) -> dict:
         """JSON-ready."""

@@ -130,3 +130,17 @@ def test_flip_and_crop_are_per_image():
     for i in range(2):
         windows = [padded[i, :, r:r + 4, c:c + 4] for r in range(3) for c in range(3)]
         assert any(torch.equal(cropped[i], w) for w in windows)
+
+
+def test_augmentation_mirrors_cifar_images_but_never_digits(mnist, data_dir):
+    from dataclasses import replace
+
+    cifar = load_dataset("cifar10-subset", data_dir)
+    counts = {}
+    for data in (mnist, cifar):
+        prep = replace(Preprocess.build(data, "cpu", normalize=False, augment=True), crop_padding=0)
+        x = data.train_images[:64]
+        out = prep(x, torch.Generator().manual_seed(0), train=True)
+        plain = prep(x)
+        counts[data.name] = sum(not torch.equal(out[i], plain[i]) for i in range(64))
+    assert counts["mnist"] == 0 and 16 < counts["cifar10-subset"] < 48

@@ -177,3 +177,11 @@ def test_bad_config_is_bad_input():
         RankingConfig(losses=("nope",)).validated()
     with pytest.raises(BadInput):
         settings_for(["1.2"], K)
+
+
+def test_settings_whose_rates_round_alike_keep_their_own_results():
+    config = RankingConfig(classes=3, classifiers=40, support=60, losses=("mae",), mc_samples=0, erm_seeds=0)
+    report = verify_ranking(settings_for(["2/3", "0.6666667"], 3), config, np.random.default_rng(0))
+    at, above = report.result("mae", 0), report.result("mae", 1)
+    assert at.setting.regime() == "at" and above.setting.regime() == "above"
+    assert above.agreement.tau == pytest.approx(-1) and at is not above

@@ -80,3 +80,11 @@ def test_regimes_are_decided_exactly_at_the_threshold():
 def test_rates_outside_zero_one_are_bad_input(bad):
     with pytest.raises(BadInput):
         settings_for([bad], 10)
+
+
+def test_rates_that_round_alike_keep_their_own_labels_and_rows():
+    from symtheory.noise_settings import rate_text
+
+    labels = [s.label for s in settings_for(["2/3", "0.6666667", "0.6", "1/8"], 3)]
+    assert labels == ["symmetric eta=2/3", "symmetric eta=0.6666667", "symmetric eta=0.6", "symmetric eta=0.125"]
+    assert rate_text(Fraction(0)) == "0" and rate_text(Fraction(1)) == "1"
