@@ -91,6 +91,7 @@ def grid_command(
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
         BACKENDS, announcement, check_existing_runs, epochs_counted, plan_grid, run_grid, run_state,
+        write_outcomes_csv,
     )
 
     if fused:
@@ -144,6 +145,7 @@ def grid_command(
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
                                 on_epoch=on_epoch, **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]
+    table_path = write_outcomes_csv(outcomes, out / "grid.csv")
     if as_json:
         print_json(rows)
         return
@@ -157,6 +159,7 @@ def grid_command(
         fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
         table.add_row(o.label, o.action, o.status, fmt(final.get("j1")), fmt(final.get("j2")), fmt(final.get("test_acc")))
     console.print(table)
+    console.print(f"one row per run: {table_path}", soft_wrap=True, markup=False)
     unfinished = [o for o in outcomes if o.status != "finished"]
     for o in unfinished:
         console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True, markup=False)

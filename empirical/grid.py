@@ -136,7 +136,7 @@ def epochs_counted(run: GridRun, state: str) -> int:
 
 @dataclass
 class GridOutcome:
-    """What happened to one run of the grid in this call."""
+    """What happened to one run of the grid in this call, with the run's loss, parameters, noise and seed."""
 
     label: str
     run_dir: str
@@ -144,20 +144,56 @@ class GridOutcome:
     status: str
     final: dict[str, Any] | None = None
     message: str = ""
+    loss: str = ""
+    loss_params: dict[str, float] | None = None
+    noise: str = ""
+    eta: float | None = None
+    seed: int | None = None
+
+    @classmethod
+    def of(cls, run: GridRun, action: str, status: str, final: dict[str, Any] | None = None,
+           message: str = "") -> "GridOutcome":
+        """The outcome of ``run``, its identifying settings copied from its config."""
+        cfg = run.config
+        return cls(run.label, str(run.run_dir), action, status, final, message, cfg.loss, dict(cfg.loss_params),
+                   cfg.noise, cfg.eta, cfg.seed)
+
+
+CSV_METRICS = ("j1", "j2", "test_acc", "acc_kept", "acc_flipped", "memorized", "train_loss")
+
+
+def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Path:
+    """One row per run (loss, its parameters, noise, eta, seed, status, the final epoch's metrics, the run
+    directory) as CSV that pandas reads; written atomically."""
+    import csv
+    import io
+
+    from symtheory.empirical.run_dir import atomic_write
+
+    columns = ["loss", "loss_params", "noise", "eta", "seed", "status", "action", *CSV_METRICS, "run_dir"]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
+    writer.writeheader()
+    for o in outcomes:
+        final = o.final or {}
+        params = ";".join(f"{k}={v:g}" for k, v in (o.loss_params or {}).items())
+        writer.writerow({"loss": o.loss, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
+                         "status": o.status, "action": o.action, "run_dir": o.run_dir,
+                         **{m: final.get(m) for m in CSV_METRICS}})
+    atomic_write(path, lambda handle: handle.write(text.getvalue().encode()))
+    return Path(path)
 
 
 def skipped(run: GridRun, state: str) -> GridOutcome:
     """The outcome of a run already done: finished, or diverged (with its message and how to retrain it)."""
     if state == FINISHED:
-        return GridOutcome(run.label, str(run.run_dir), "skipped", FINISHED, final_metrics(run.run_dir),
-                           "already finished")
-    return GridOutcome(run.label, str(run.run_dir), "skipped", DIVERGED, final_metrics(run.run_dir),
-                       f"diverged earlier ({divergence(run.run_dir)}); delete {run.run_dir} to train it again")
+        return GridOutcome.of(run, "skipped", FINISHED, final_metrics(run.run_dir), "already finished")
+    return GridOutcome.of(run, "skipped", DIVERGED, final_metrics(run.run_dir),
+                          f"diverged earlier ({divergence(run.run_dir)}); delete {run.run_dir} to train it again")
 
 
 def _outcome(run: GridRun, action: str, result) -> GridOutcome:
-    return GridOutcome(run.label, str(run.run_dir), action, result.status, result.summary.get("final"),
-                       result.message)
+    return GridOutcome.of(run, action, result.status, result.summary.get("final"), result.message)
 
 
 def announcement(action: str) -> str:

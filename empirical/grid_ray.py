@@ -173,8 +173,7 @@ def _collect(ray, runs: list[GridRun], actions: list[str], done_before: list[int
         except Exception as exc:  # noqa: BLE001 - a run that failed all its attempts is reported, not raised
             result = TaskResult(actions[i], FAILED, None, _error_message(ray, exc))
         run = runs[i]
-        outcomes[i] = GridOutcome(run.label, str(run.run_dir), result.action, result.status, result.final,
-                                  result.message)
+        outcomes[i] = GridOutcome.of(run, result.action, result.status, result.final, result.message)
         if on_epoch:
             for row in result.rows:
                 if row["epoch"] > done_before[i]:

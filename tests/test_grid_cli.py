@@ -4,6 +4,7 @@ is made; each run is announced as it starts and skipped once finished."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -162,6 +163,14 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
     gce = json.loads((out / "gce-eta0.4-seed0" / "config.json").read_text())["train"]
     assert (cce["loss_params"], gce["loss_params"]) == ({}, {"q": 0.5})
     assert (gce["optimizer"], gce["lr"], gce["weight_decay"], gce["noise"]) == ("sgd", 0.02, 0.0001, "pair")
+    outcomes = json.loads(done.stdout)
+    assert [(o["loss"], o["loss_params"], o["noise"], o["eta"], o["seed"]) for o in outcomes] == [
+        ("cce", {}, "pair", 0.4, 0), ("gce", {"q": 0.5}, "pair", 0.4, 0)]
+    with open(out / "grid.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [(r["loss"], r["loss_params"], r["eta"], r["status"]) for r in table] == [
+        ("cce", "", "0.4", "finished"), ("gce", "q=0.5", "0.4", "finished")]
+    assert float(table[1]["j1"]) == outcomes[1]["final"]["j1"]
     assert_bad_input(run_cli("grid", "--losses", "cce,mse", "--param", "q=0.5", "--out", str(tmp_path / "g2")),
                      "--param q: none of the grid's losses (cce, mse) has it")
     assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),
