@@ -1,7 +1,8 @@
 """Boundedness of a loss on the open simplex: bounds when bounded, a sequence g^(n) when not.
 
-A symmetric loss is bounded (Patel & Sastry 2021, Sec. 3), so an unbounded loss (CCE) can never be
-symmetric. The bounds given are valid on the whole open simplex. A bound is marked exact (the infimum or
+A symmetric loss with L >= 0 is bounded, 0 <= L(g, k) <= sum_j L(g, j) = C (Patel & Sastry 2021, Sec. 3,
+where losses are nonnegative), so an unbounded nonnegative loss (CCE) can never be symmetric; a loss of both
+signs can be both (-log g_k + sum_{j!=k} log(g_j)/(K-1): C = 0, unbounded). The bounds given are valid on the whole open simplex. A bound is marked exact (the infimum or
 supremum) when it is shown to be: always for a loss of g_k alone; when a simplex vertex attains the bound in
 the limit; and for a(g_k) + sum_{j!=k} F(g_j) with F convex or concave, by reducing to the extreme points of
 each face g_k = t (Jensen, or a convex function peaking at a vertex).
@@ -207,6 +208,12 @@ def _same(x: sp.Expr, y: sp.Expr) -> bool:
 
 def _tidy_bound(x: sp.Expr) -> sp.Expr:
     if _is_infinite(x):
+        big = sp.Symbol("_big", positive=True)
+        finite = x.subs({-sp.oo: -big}).subs({sp.oo: big}).subs(K, K_MINUS_2 + 2)
+        if finite.is_positive:
+            return sp.oo
+        if finite.is_negative:
+            return -sp.oo
         return sp.oo if sp.limit(x, sp.Symbol("_never"), 0) == sp.oo or x.has(sp.oo) and not x.has(-sp.oo) else x
     if not x.has(sp.log):
         return sp.factor(x)

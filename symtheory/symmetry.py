@@ -187,14 +187,6 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     norm_ok, steps = _normalized_steps(form, n_classes)
     steps += _zero_one_steps(form)
     constant_rest = sp.Add(*[w for w, _ in form.normalized]) + form.zero_one * (n_classes - 1)
-    if form.zero_one != 0 and classes is None:
-        scope = f"each K in {k_range[0]}..{k_range[1]} (argmax regions enumerated)"
-        for kk in range(k_range[0], k_range[1] + 1):
-            total = sum(sum(0 if j == m else 1 for j in range(kk)) for m in range(kk))
-            if total != kk * (kk - 1):
-                return SymmetryResult("refuted", f"K = {kk}", steps=steps)
-        steps.append(Step(f"checked: for K = {k_range[0]}..{k_range[1]} and each argmax m, sum_k [m != k] = K-1"))
-
     decomposition = affine_in_sums(form.separable)
     if decomposition is None:
         return _concrete_range(form, classes, defaults, k_range, steps)

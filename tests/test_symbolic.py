@@ -49,9 +49,10 @@ def test_constant_for_symbolic_k(name, expected):
     assert sp.expand_log(sp.expand(result.constant - expected), force=True) == 0
 
 
-def test_zero_one_is_proved_per_k_in_a_stated_range():
+def test_zero_one_is_proved_for_every_k_by_its_single_argmax():
     result = analyse_builtin("zero-one").symmetry
-    assert result.scope.startswith("each K in 2..8")
+    assert result.scope == "every K >= 2"
+    assert "exactly one label is the argmax" in result.steps[0].text
     assert sp.expand(result.constant - (K - 1)) == 0
     for k in (2, 5, 10):
         assert analyse_builtin("zero-one", classes=k).symmetry.constant == k - 1
@@ -215,3 +216,11 @@ def test_risk_relation_derivation():
     assert R not in at_threshold.free_symbols and sp.cancel(at_threshold - C / K) == 0
     slope = relation.slope.subs(K, 10)
     assert slope.subs(ETA, sp.Rational(6, 10)) > 0 and slope.subs(ETA, sp.Rational(95, 100)) < 0
+
+
+def test_an_unbounded_loss_of_both_signs_has_plain_infinite_bounds():
+    from symtheory.analysis import analyse_expression
+
+    result = analyse_expression("-log(p) + sum_other(log(q))/(K-1)")
+    assert result.symmetry.verdict == "proved" and result.symmetry.constant == 0
+    assert (result.bounds.bounded, result.bounds.lower, result.bounds.upper) == (False, -sp.oo, sp.oo)
