@@ -30,6 +30,13 @@ class SumOther(sp.Function):
 
     nargs = 1
 
+    @classmethod
+    def eval(cls, body):
+        """A body without q is the same for each of the K - 1 other classes: (K - 1) f."""
+        if Q not in sp.sympify(body).free_symbols:
+            return (K - 1) * body
+        return None
+
     def _latex(self, printer):
         return r"\sum_{j \neq k} \left(%s\right)" % printer._print(self.args[0])
 

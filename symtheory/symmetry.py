@@ -153,13 +153,17 @@ def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
 
 
 def _denominator_positive(base: sp.Expr, n_classes) -> str | None:
-    """Why sum_s b(g, s) > 0 on the open simplex, or None if that cannot be shown."""
+    """Why sum_s b(g, s) is never 0 on the open simplex (> 0, or a nonzero constant), or None if that cannot
+    be shown."""
     if strictly_positive(base, n_classes):
         return "> 0 on the open simplex (each b(g, s) > 0 there)"
     inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
     if inner.verdict == "proved":
-        if sp.sympify(inner.constant).subs(K, K_MINUS_2 + 2).is_positive:
+        constant = sp.sympify(inner.constant).subs(K, K_MINUS_2 + 2)
+        if constant.is_positive:
             return f"the constant {sp.sstr(inner.constant)} > 0 (b is itself symmetric)"
+        if constant.is_negative:
+            return f"the constant {sp.sstr(inner.constant)} < 0, never 0 (b is itself symmetric)"
     return None
 
 

@@ -224,3 +224,18 @@ def test_an_unbounded_loss_of_both_signs_has_plain_infinite_bounds():
     result = analyse_expression("-log(p) + sum_other(log(q))/(K-1)")
     assert result.symmetry.verdict == "proved" and result.symmetry.constant == 0
     assert (result.bounds.bounded, result.bounds.lower, result.bounds.upper) == (False, -sp.oo, sp.oo)
+
+
+def test_a_sum_over_the_other_classes_of_a_constant_is_k_minus_1_times_it():
+    from symtheory.analysis import analyse_expression
+
+    result = analyse_expression("sum_other(1)*p").symmetry
+    assert (result.verdict, result.scope, result.constant) == ("proved", "every K >= 2", K - 1)
+
+
+def test_a_normalization_by_a_negative_constant_sum_is_proved():
+    from symtheory.analysis import analyse_expression
+
+    result = analyse_expression("(p-1/3)/sum_all(q-1/3)", classes=4).symmetry
+    assert (result.verdict, result.constant) == ("proved", 1)
+    assert "< 0, never 0" in result.steps[0].text
