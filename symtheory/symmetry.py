@@ -116,16 +116,24 @@ def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, 
 
 def numeric_spot_check(form: LossForm, classes: int, defaults: dict, samples: int = 64,
                        seed: int = 0) -> tuple[float, float]:
-    """(max - min of sum_j L(g, j), max |L(g, j)|) over random Dirichlet points (float64). For a symmetric
-    loss the spread is rounding error, a few K eps of the scale (see :func:`spot_check_note`)."""
+    """(max - min of sum_j L(g, j), the scale) over random Dirichlet points (float64). The scale is the
+    largest sum over the loss's additive terms of |term| (max |L| when it has one term), so that terms that
+    cancel to nothing are judged by their own size. For a symmetric loss the spread is rounding error, a few
+    K eps of the scale (see :func:`spot_check_note`)."""
     import numpy as np
 
-    fn = compile_loss_matrix(form.subs({K: classes, **defaults}), classes)
+    concrete = form.subs({K: classes, **defaults})
     g = np.random.default_rng(seed).dirichlet(np.ones(classes), size=samples)
+    terms = sp.Add.make_args(sp.sympify(concrete.separable))
     with np.errstate(all="ignore"):
-        matrix = fn(g)
+        matrix = compile_loss_matrix(concrete, classes)(g)
         sums = matrix.sum(axis=-1)
-        return float(sums.max() - sums.min()), float(np.abs(matrix).max())
+        scale = np.abs(matrix)
+        if len(terms) > 1:
+            rest = LossForm(normalized=concrete.normalized, zero_one=concrete.zero_one)
+            scale = sum((np.abs(compile_loss_matrix(LossForm(separable=t), classes)(g)) for t in terms),
+                        np.abs(compile_loss_matrix(rest, classes)(g)))
+        return float(sums.max() - sums.min()), float(np.max(scale))
 
 
 def spot_check_note(spread: float, scale: float, classes: int) -> str:

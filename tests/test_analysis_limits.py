@@ -178,3 +178,14 @@ def test_a_pole_at_an_integer_k_refuses_the_claim_for_every_k(text, k):
 def test_a_divisor_in_k_without_integer_roots_is_fine():
     symmetry = analysis.analyse_expression("p/(K**2 - 2*K + 1/2)").symmetry
     assert (symmetry.verdict, symmetry.scope) == ("proved", "every K >= 2")
+
+
+def test_a_spot_check_judges_cancelling_terms_by_their_own_size():
+    from symtheory.forms import LossForm
+    from symtheory.parser import parse_loss_expression
+    from symtheory.symmetry import numeric_spot_check, spot_check_note
+
+    form = LossForm(separable=parse_loss_expression("log((p-2)^2) - 2*log(2-p)"))
+    spread, scale = numeric_spot_check(form, 3, {})
+    assert spread < 1e-14 and 0.5 < scale < 10
+    assert "(consistent with symmetry" in spot_check_note(spread, scale, 3)
