@@ -13,16 +13,26 @@ from symtheory.cli.output import console, print_json
 VERDICT_STYLE = {"holds": "green", "does not hold": "red", "not run": "yellow"}
 
 
+def print_plain(text: str) -> None:
+    """Print ``text`` (a run label, a path) on the console as written: rich markup in it is escaped."""
+    from rich.markup import escape
+
+    console.print(escape(str(text)))
+
+
 def print_claims(results, title: str) -> None:
-    """A rich table: claim, statement, measured, tolerance, verdict."""
+    """A rich table: claim, statement, measured, tolerance, verdict; every cell is printed as written (rich
+    markup escaped, so '[mnist-resnet18/mnist]' in a claim or a measured figure stays visible)."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, show_lines=True)
+    table = Table(title=escape(title), show_lines=True)
     for column, ratio in (("claim", 1), ("statement", 3), ("measured", 5), ("tolerance", 3), ("verdict", 1)):
         table.add_column(column, ratio=ratio, overflow="fold")
     for r in results:
         style = VERDICT_STYLE[r.verdict]
-        table.add_row(r.claim, r.statement, r.measured, r.tolerance, f"[{style}]{r.verdict}[/{style}]")
+        table.add_row(*(escape(str(c)) for c in (r.claim, r.statement, r.measured, r.tolerance)),
+                      f"[{style}]{escape(r.verdict)}[/{style}]")
     console.print(table)
 
 
@@ -33,7 +43,9 @@ def paper_check(
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated claims, e.g. E2,E4 (default: all: "
                                        "S1,S2,S3,N1,E1-E6)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="ci: where the small grid is cached (default "
-                                        "runs/paper-check-ci); full: directory holding the preset grids."),
+                                        "runs/paper-check-ci; runs of another configuration there are refused); "
+                                        "full: directory holding the preset grids (only finished full-scale runs "
+                                        "are judged)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root for the ci grid."),
     no_train: bool = typer.Option(False, "--no-train", help="ci: use only runs already under --runs."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
@@ -44,7 +56,7 @@ def paper_check(
     hint = ("run the same command again: the ci grid's finished runs are kept, interrupted ones resume"
             if tier == "ci" else "run the same command again")
     with resume_hint_on_interrupt(lambda: hint):
-        results = run_suite(tier, only, runs, progress=None if as_json else console.print,
+        results = run_suite(tier, only, runs, progress=None if as_json else print_plain,
                             train_missing=not no_train, data_dir=data_dir)
     if as_json:
         print_json([r.to_dict() for r in results])
@@ -56,11 +68,12 @@ def paper_check(
 
 @app.command("report")
 def report_command(
-    runs: Path = typer.Argument(..., help="A directory of finished runs (one or several preset grids)."),
+    runs: Path = typer.Argument(..., help="A directory of runs (any depth): one section per "
+                               "experiment, seeds averaged; unfinished runs are listed, not used."),
     output: Path = typer.Option(Path("report.md"), "--output", "-o", help="Markdown file; figures go beside it."),
 ) -> None:
     """Write a Markdown report: figures 1-5 from the runs, final J1/J2/test accuracy, each claim's verdict."""
     from symtheory.paper_checks.report import write_report
 
     path = write_report(runs, output)
-    console.print(f"wrote {path}")
+    print_plain(f"wrote {path}")

@@ -31,15 +31,51 @@ def ci_plan(out: str | Path):
                      epochs=CI_EPOCHS, device="cpu")
 
 
+def ci_mismatches(plan) -> list[str]:
+    """For each run directory of ``plan`` that already holds a config.json of a different run: its name and
+    the train fields that differ from the ci grid's ('cce-eta0-seed0: subset 200 (ci grid: subset 2000),
+    ...'); runtime-only fields (device, compile, ...) are not compared."""
+    import json
+
+    from symtheory.paper_checks.runs import RUNTIME_FIELDS, format_field
+
+    out = []
+    for run in plan:
+        path = run.run_dir / "config.json"
+        if not path.is_file():
+            continue
+        try:
+            have = json.loads(path.read_text())["train"]
+        except (OSError, ValueError, KeyError, TypeError):
+            out.append(f"{run.run_dir.name}: unreadable config.json")
+            continue
+        want = run.config.to_dict()
+        diffs = [f"{format_field(k, have.get(k))} (ci grid: {format_field(k, want.get(k))})"
+                 for k in want if k not in RUNTIME_FIELDS and have.get(k) != want.get(k)]
+        if diffs:
+            out.append(f"{run.run_dir.name}: {', '.join(diffs)}")
+    return out
+
+
 def ci_grid(runs: str | Path | None = None, progress: Callable[[str], None] | None = None,
             train_missing: bool = True, backend: str | None = None, data_dir: str | Path | None = None) -> Grid:
-    """Train what is missing of the ci grid under ``runs`` (fused on the CPU by default) and load it."""
+    """Train what is missing of the ci grid under ``runs`` (fused on the CPU by default) and load exactly
+    its run directories (other directories under ``runs`` are ignored; unfinished runs are left out and
+    named by the claims that miss them). BadInput, before anything is trained, when a run directory of the
+    grid holds a run of another configuration (e.g. a 2-epoch grid on 200 images): such runs would be
+    skipped as finished and judged as if they were the ci grid."""
     from symtheory.empirical.grid import announcement, run_grid
+    from symtheory.errors import BadInput
 
     out = Path(runs) if runs else DEFAULT_RUNS
+    plan = ci_plan(out)
+    wrong = ci_mismatches(plan)
+    if wrong:
+        shown = "; ".join(wrong[:2]) + (f"; and {len(wrong) - 2} more" if len(wrong) > 2 else "")
+        raise BadInput(f"{out} holds runs that are not the ci grid's (mlp on {CI_SUBSET} mnist images, "
+                       f"{CI_EPOCHS} epochs): {shown}; point --runs at an empty or ci-grid directory")
     if train_missing:
-        plan = ci_plan(out)
         on_run = (lambda run, action: progress(f"{announcement(action)}: {run.label}")) if progress else None
         run_grid(plan, backend or os.environ.get("SYMTHEORY_CI_BACKEND", "fused"),
                  data_dir=data_dir, on_run=on_run)
-    return load_grid(out) if out.exists() else {}
+    return load_grid([run.run_dir for run in plan])

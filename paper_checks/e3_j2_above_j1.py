@@ -5,7 +5,7 @@ and mse J2 < J1 at the end (eta > 0)."""
 from __future__ import annotations
 
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
-from symtheory.paper_checks.empirical_common import required_runs
+from symtheory.paper_checks.empirical_common import required_runs, seeds_note
 from symtheory.paper_checks.runs import Grid
 
 CLAIM = "E3"
@@ -24,9 +24,9 @@ def check(grid: Grid) -> ClaimResult:
     for run in runs["rll"]:
         share = sum(b > a for a, b in zip(run.j1, run.j2)) / len(run.j1)
         ok &= share >= MIN_SHARE
-        parts.append(f"rll eta={run.eta:g}: J2>J1 in {share:.0%} of epochs")
+        parts.append(f"rll eta={run.eta:g}: J2>J1 in {share:.0%} of epochs{seeds_note(run)}")
     for loss in ("cce", "mse"):
         for run in runs[loss]:
             ok &= run.final_j2 < run.final_j1
-            parts.append(f"{loss} eta={run.eta:g}: J1={run.final_j1:.3f}, J2={run.final_j2:.3f}")
+            parts.append(f"{loss} eta={run.eta:g}: J1={run.final_j1:.3f}, J2={run.final_j2:.3f}{seeds_note(run)}")
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

@@ -6,21 +6,43 @@ from symtheory.paper_checks.claim import ClaimResult, not_run
 from symtheory.paper_checks.runs import Grid, RunRecord, runs_for
 
 
+def seeds_note(run: RunRecord) -> str:
+    """'' for one run; ' (mean of seeds 0, 1, 2)' for a record averaged over seeds."""
+    if len(run.per_seed) < 2:
+        return ""
+    return f" (mean of seeds {', '.join(str(s) for s in run.seeds)})"
+
+
 def describe(run: RunRecord, value: float, what: str) -> str:
-    """'cce eta=0.4: J1=0.998'."""
-    return f"{run.loss} eta={run.eta:g}: {what}={value:.3f}"
+    """'cce eta=0.4: J1=0.998', or for a seed mean 'cce eta=0.4: J1=0.998 (mean of seeds 0, 1; 0.997-0.999)'
+    where the range is the final value's over the seeds (``value`` is read at the last epoch)."""
+    text = f"{run.loss} eta={run.eta:g}: {what}={value:.3f}"
+    if len(run.per_seed) < 2:
+        return text
+    finals = [getattr(r, f"final_{what.lower()}") for r in run.per_seed] if what in ("J1", "J2") else []
+    spread = f"; final {min(finals):.3f}-{max(finals):.3f}" if finals else ""
+    return text + f" (mean of seeds {', '.join(str(s) for s in run.seeds)}{spread})"
 
 
 def required_runs(grid: Grid, claim: str, statement: str, tolerance: str, needs: dict[str, list[float] | None]
                   ) -> tuple[dict[str, list[RunRecord]], ClaimResult | None]:
-    """The runs a claim needs, per loss; a 'not run' result naming what is missing if any is absent."""
+    """The runs a claim needs, per loss; a 'not run' result naming what is missing if any is absent (with
+    why, when the grid left runs there out: unfinished, a duplicate)."""
+    skipped = getattr(grid, "skipped", {})
     found, missing = {}, []
     for loss, etas in needs.items():
         runs = runs_for(grid, loss, etas)
         wanted = len(etas) if etas is not None else 1
         if len(runs) < wanted:
-            have = {r.eta for r in runs}
-            missing += [f"{loss} eta={e:g}" for e in (etas or []) if round(e, 6) not in have] or [loss]
+            have, before = {round(r.eta, 6) for r in runs}, len(missing)
+            for e in etas or []:
+                if round(e, 6) in have:
+                    continue
+                whys = skipped.get((loss, round(float(e), 6)), [])
+                note = f" ({'; '.join(f'{path}: {why}' for path, why in whys)})" if whys else ""
+                missing.append(f"{loss} eta={e:g}{note}")
+            if len(missing) == before:
+                missing.append(loss)
         found[loss] = runs
     if missing:
         return found, not_run(claim, statement, tolerance, "missing runs: " + ", ".join(missing))

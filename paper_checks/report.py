@@ -1,4 +1,11 @@
-"""A Markdown report of finished runs: the paper's figures, the final accuracies, each claim's verdict."""
+"""A Markdown report of finished runs: the paper's figures, the final accuracies, each claim's verdict.
+
+One section per experiment (see :mod:`symtheory.paper_checks.runs`: runs sharing preset, network, dataset,
+subset, epochs, noise kind and training recipe). Within an experiment the runs of one (loss, eta) that
+differ only in their seed are one table row (mean ± sample standard deviation over the seeds) and one
+claim input (the per-epoch mean curve); the figures are drawn from every seed's run. Unfinished runs are not used: they
+are listed under "Runs not used" with the reason.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +14,61 @@ from pathlib import Path
 
 from symtheory.errors import BadInput
 from symtheory.paper_checks.claim import ClaimResult
-from symtheory.paper_checks.runs import Grid, load_grids_by_preset
-from symtheory.paper_checks.suite import ALL_CLAIMS, E1_EXCEPTIONS, EMPIRICAL, empirical_claims, theory_claims
+from symtheory.paper_checks.runs import Grid, format_field, load_runs
+from symtheory.paper_checks.suite import ALL_CLAIMS, EMPIRICAL, e1_exceptions, empirical_claims, theory_claims
+
+SEEDS_NOTE = ("Runs that differ only in their seed are aggregated: each table row gives the mean ± sample "
+              "standard deviation over its seeds (listed in the seeds column), the claims are judged on the "
+              "per-epoch mean curves (the measured text names the seeds and the range of their final values), "
+              "and the figures are drawn from every seed's run. Only finished runs are used (summary.json "
+              "status \"finished\" with every planned epoch recorded).")
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    return slug.strip("-")
 
 
-def _figures(name: str, grid: Grid, folder: Path) -> list[tuple[str, Path]]:
+def _figures(name: str, slug: str, grid: Grid, folder: Path) -> list[tuple[str, Path]]:
     from symtheory.empirical.plots import load_run, plot_runs
 
-    records = [r.run if r.run is not None else load_run(r.source) for r in grid.values()]
+    records = [m.run if m.run is not None else load_run(m.source) for r in grid.values() for m in r.per_seed]
     out = []
     for kind, caption in (("j1", "training accuracy J1 per eta (paper Figs. 1-3)"),
                           ("j1j2", "J1 solid, J2 dashed (paper Figs. 4-5)")):
-        path = plot_runs(records, folder / f"{_slug(name)}-{kind}.png", kind=kind, title=f"{name}: {caption}")
+        path = plot_runs(records, folder / f"{slug}-{kind}.png", kind=kind, title=f"{name}: {caption}")
         out.append((caption, path))
     return out
 
 
+def mean_sd(run, value) -> str:
+    """'0.8400' for one seed, '0.8300 ± 0.0141' (mean ± sample standard deviation) for several."""
+    mean, sd = run.spread(value)
+    return f"{mean:.4f}" if len(run.per_seed) < 2 else f"{mean:.4f} ± {sd:.4f}"
+
+
 def _final_table(grid: Grid) -> list[str]:
-    lines = ["| loss | eta | epochs | final J1 | final J2 | best J2 | final test acc |", "|---|---|---|---|---|---|---|"]
+    lines = ["| loss | eta | seeds | epochs | final J1 | final J2 | best J2 | final test acc |",
+             "|---|---|---|---|---|---|---|---|"]
     for (loss, eta), run in sorted(grid.items()):
-        test = run.test_accuracy[-1] if run.test_accuracy else float("nan")
-        lines.append(f"| {loss} | {eta:g} | {len(run.j1)} | {run.final_j1:.4f} | {run.final_j2:.4f} | "
-                     f"{max(run.j2):.4f} | {test:.4f} |")
+        seeds = ", ".join(str(s) for s in run.seeds) or "-"
+        lines.append(f"| {loss} | {eta:g} | {seeds} | {len(run.j1)} | {mean_sd(run, lambda r: r.final_j1)} | "
+                     f"{mean_sd(run, lambda r: r.final_j2)} | {mean_sd(run, lambda r: max(r.j2))} | "
+                     f"{mean_sd(run, lambda r: r.test_accuracy[-1] if r.test_accuracy else float('nan'))} |")
     return lines
+
+
+def setting_line(grid: Grid) -> str:
+    """'Setting: no preset, arch mlp, dataset mnist, subset 200, 2 epochs, symmetric noise, ...; 8 finished
+    runs in g.' -- every field the experiment's runs share."""
+    first = ("preset", "arch", "dataset", "subset", "epochs", "noise")
+    order = [k for k in first if k in grid.setting] + [k for k in grid.setting if k not in first]
+    fields = ", ".join(format_field(k, grid.setting[k]) for k in order
+                       if k != "noise_matrix" or grid.setting[k] is not None)
+    finished = sum(len(r.per_seed) for r in grid.values())
+    return f"Setting: {fields}; {finished} finished runs in {grid.folder}."
 
 
 def claims_table(results: list[ClaimResult]) -> list[str]:
@@ -46,24 +81,36 @@ def claims_table(results: list[ClaimResult]) -> list[str]:
 
 
 def write_report(runs: str | Path, output: str | Path) -> Path:
-    """Write ``output`` (Markdown) with figures beside it, for every grid of runs under ``runs``."""
+    """Write ``output`` (Markdown) with figures beside it, for every experiment of runs under ``runs``."""
     runs, output = Path(runs), Path(output)
     if not runs.is_dir():
         raise BadInput(f"no run directory at {runs}")
-    grids = load_grids_by_preset(runs)
-    if not grids:
+    runset = load_runs(runs)
+    if not runset.grids and not runset.skipped:
         raise BadInput(f"no runs (metrics.jsonl) under {runs}")
     output.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# symtheory report: {runs}", "",
-             f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `symtheory report`.", ""]
+             f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `symtheory report`.", "",
+             SEEDS_NOTE, ""]
     results = theory_claims(ALL_CLAIMS)
-    for name, grid in sorted(grids.items()):
-        preset = name.split("/")[0]
-        lines += [f"## {name}", ""]
-        for caption, path in _figures(name, grid, output.parent):
-            lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
-        lines += _final_table(grid) + [""]
-        results += empirical_claims(grid, list(EMPIRICAL), name, E1_EXCEPTIONS.get(preset))
+    slugs: set[str] = set()
+    for name, grid in sorted(runset.grids.items()):
+        lines += [f"## {name}", "", setting_line(grid), ""]
+        if not grid:
+            lines += ["No finished runs (see Runs not used).", ""]
+        else:
+            slug, n = _slug(name), 2
+            while slug in slugs:
+                slug, n = f"{_slug(name)}-{n}", n + 1
+            slugs.add(slug)
+            for caption, path in _figures(name, slug, grid, output.parent):
+                lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
+            lines += _final_table(grid) + [""]
+        results += empirical_claims(grid, list(EMPIRICAL), name, e1_exceptions(grid.setting))
+    skipped = runset.all_skipped()
+    if skipped:
+        lines += ["## Runs not used", "", "| run | why |", "|---|---|"]
+        lines += [f"| {path} | {why.replace('|', '/')} |" for path, why in skipped] + [""]
     lines += ["## Claims (SPEC.md section 3)", ""] + claims_table(results) + [""]
     output.write_text("\n".join(lines))
     return output

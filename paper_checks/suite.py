@@ -54,8 +54,38 @@ def theory_claims(only: Iterable[str]) -> list[ClaimResult]:
     return results
 
 
+def claim_tolerance(claim: str, exceptions: dict[str, float] | None = None) -> str:
+    """The tolerance an empirical claim states (E1's with the given exception thresholds)."""
+    if claim == "E1":
+        return e1_memorization.tolerance_for(exceptions)
+    return EMPIRICAL[claim].TOLERANCE
+
+
+def e1_exceptions(setting: dict) -> dict[str, float] | None:
+    """The paper's E1 exception thresholds for an experiment: those of its preset, only when it runs the
+    preset's own network on the preset's own dataset (the exception is about ResNet-18 on MNIST)."""
+    from symtheory.paper_checks.runs import preset_setting
+
+    preset = setting.get("preset")
+    own = preset_setting(preset) if preset in E1_EXCEPTIONS else None
+    if own is None or any(setting.get(k) != own.get(k) for k in ("arch", "dataset")):
+        return None
+    return E1_EXCEPTIONS[preset]
+
+
+def not_run_claims(wanted: Iterable[str], label: str, why: str, exceptions=None) -> list[ClaimResult]:
+    """A 'not run' row per wanted empirical claim, '<claim> [<label>]', with its tolerance and ``why``."""
+    return [not_run(f"{claim} [{label}]", EMPIRICAL[claim].STATEMENT, claim_tolerance(claim, exceptions), why)
+            for claim in EMPIRICAL if claim in set(wanted)]
+
+
 def empirical_claims(grid: Grid, only: Iterable[str], label: str = "", exceptions=None) -> list[ClaimResult]:
-    """E1-E6 on one grid of runs; ``label`` (e.g. the preset) is appended to the claim id."""
+    """E1-E6 on one grid of runs; ``label`` (e.g. the experiment) is appended to the claim id. A grid of
+    runs with a noise kind other than symmetric gets 'not run' rows: the claims are about symmetric noise."""
+    noise = getattr(grid, "setting", {}).get("noise", "symmetric")
+    if noise != "symmetric":
+        return not_run_claims(only, label or getattr(grid, "name", ""), f"these runs use {noise} label noise; "
+                              "the paper's claims are about symmetric noise", exceptions)
     results = []
     for claim in (c for c in EMPIRICAL if c in set(only)):
         module = EMPIRICAL[claim]
@@ -87,20 +117,58 @@ def run_suite(tier: str = "ci", only: str | None = None, runs: str | Path | None
     return results + full_tier_claims(runs, wanted_empirical)
 
 
-def full_tier_claims(runs: str | Path | None, wanted: list[str]) -> list[ClaimResult]:
-    """E-claims per paper preset, from finished runs under ``runs`` (grouped by preset in config.json)."""
-    from symtheory.paper_checks.runs import load_grids_by_preset
+def scale_gaps(setting: dict, preset: str) -> list[str]:
+    """Why an experiment run with ``preset`` is not full scale: its network, dataset, epochs or subset
+    differ from the preset's own (e.g. ['arch mlp', '2 epochs', 'subset 200']), or its label noise is not
+    symmetric; [] when it is full scale."""
+    from symtheory.paper_checks.runs import SCALE_FIELDS, format_field, preset_setting
 
-    grids = load_grids_by_preset(runs) if runs is not None else {}
+    own = preset_setting(preset) or {}
+    gaps = [format_field(k, setting.get(k)) for k in SCALE_FIELDS if setting.get(k) != own.get(k)]
+    if setting.get("noise", "symmetric") != "symmetric":
+        gaps.append(f"{setting.get('noise')} label noise")
+    return gaps
+
+
+def preset_scale(preset: str) -> str:
+    """'resnet18 on mnist, 200 epochs, no subset, symmetric noise': what full scale means for ``preset``."""
+    from symtheory.paper_checks.runs import preset_setting
+
+    own = preset_setting(preset) or {}
+    return f"{own.get('arch')} on {own.get('dataset')}, {own.get('epochs')} epochs, no subset, symmetric noise"
+
+
+def full_tier_claims(runs: str | Path | None, wanted: list[str]) -> list[ClaimResult]:
+    """E-claims per paper preset, from finished full-scale runs under ``runs``: runs whose config names the
+    preset and keeps its network, dataset and epochs with no subset and symmetric noise. A preset with no
+    such runs gets 'not run' rows saying what was found instead (reduced-scale runs, unfinished runs)."""
+    from symtheory.empirical.presets import PRESETS
+    from symtheory.paper_checks.runs import RunSet, load_runs
+
+    runset = load_runs(runs) if runs is not None else RunSet()
+    found = {g.setting.get("preset") for g in runset.grids.values()}
+    extra = sorted(p for p in found if p in PRESETS and p not in FULL_PRESETS)
     results = []
-    for preset in FULL_PRESETS:
-        matching = {name: g for name, g in grids.items() if name.startswith(preset)}
-        if not matching:
-            for claim in wanted:
-                module = EMPIRICAL[claim]
-                results.append(not_run(f"{claim} [{preset}]", module.STATEMENT, getattr(module, "TOLERANCE", ""),
-                                       f"no finished {preset} runs under {runs or '--runs'} (needs a GPU)"))
+    for preset in FULL_PRESETS + tuple(extra):
+        exceptions = E1_EXCEPTIONS.get(preset)
+        grids = [g for g in runset.grids.values() if g.setting.get("preset") == preset]
+        full = [g for g in grids if not scale_gaps(g.setting, preset)]
+        for grid in sorted(full, key=lambda g: g.name):
+            if grid:
+                results.extend(empirical_claims(grid, wanted, grid.name, exceptions))
+            else:
+                unfinished = [f"{path}: {why}" for pairs in grid.skipped.values() for path, why in pairs]
+                results.extend(not_run_claims(wanted, grid.name, f"no finished runs in {grid.folder}: "
+                                              + "; ".join(unfinished[:3])
+                                              + (f"; and {len(unfinished) - 3} more" if len(unfinished) > 3 else ""),
+                                              exceptions))
+        if full:
             continue
-        for name, grid in sorted(matching.items()):
-            results.extend(empirical_claims(grid, wanted, name, E1_EXCEPTIONS.get(preset)))
+        if grids:
+            why = "; ".join(f"runs in {g.folder} are not full scale: {', '.join(scale_gaps(g.setting, preset))}"
+                            for g in sorted(grids, key=lambda g: g.name))
+            why += f"; the preset is {preset_scale(preset)}"
+        else:
+            why = f"no finished {preset} runs under {runs or '--runs'} (needs a GPU)"
+        results.extend(not_run_claims(wanted, preset, why, exceptions))
     return results

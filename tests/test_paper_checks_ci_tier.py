@@ -48,5 +48,7 @@ def test_report_from_the_ci_grid(ci_results, tmp_path):
     runs, _ = ci_results
     report = write_report(runs, tmp_path / "report.md")
     text = report.read_text()
-    assert "| E2 [mlp/mnist]" in text and text.count("![") == 2
-    assert all((tmp_path / name).stat().st_size > 10_000 for name in ("mlp-mnist-j1.png", "mlp-mnist-j1j2.png"))
+    assert "## mlp/mnist (subset 2000)" in text and "| cce | 0.6 | 0 | 60 |" in text
+    assert "| E2 [mlp/mnist (subset 2000)]" in text and text.count("![") == 2
+    assert all((tmp_path / name).stat().st_size > 10_000
+               for name in ("mlp-mnist-subset-2000-j1.png", "mlp-mnist-subset-2000-j1j2.png"))

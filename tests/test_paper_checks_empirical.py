@@ -74,16 +74,21 @@ def test_not_run_when_runs_are_missing(module):
 
 
 def write_run_dirs(root, grid, preset="mnist-resnet18", dataset="mnist"):
-    """The fabricated grid as run directories, the way `symtheory train` writes config.json and metrics.jsonl."""
+    """The fabricated grid as finished run directories, the way `symtheory train` writes config.json,
+    metrics.jsonl and summary.json (a config of the preset's network, at the curves' number of epochs)."""
     import json
 
     for (loss, eta), run in grid.items():
         folder = root / f"{loss}-eta{eta:g}"
         folder.mkdir(parents=True)
-        train = {"loss": loss, "eta": eta, "preset": preset, "arch": "resnet18", "dataset": dataset}
+        epochs = len(run.j1)
+        train = {"loss": loss, "eta": eta, "seed": 0, "preset": preset, "arch": "resnet18", "dataset": dataset,
+                 "epochs": epochs}
         (folder / "config.json").write_text(json.dumps({"train": train, "data": {"name": dataset}}))
         rows = [{"epoch": i + 1, "j1": a, "j2": b, "test_acc": b} for i, (a, b) in enumerate(zip(run.j1, run.j2))]
         (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (folder / "summary.json").write_text(json.dumps({"status": "finished", "epochs_completed": epochs,
+                                                         "epochs_planned": epochs}))
 
 
 def test_report_reads_each_run_once_and_tabulates_every_claim(tmp_path, monkeypatch):
@@ -97,7 +102,8 @@ def test_report_reads_each_run_once_and_tabulates_every_claim(tmp_path, monkeypa
     report = write_report(tmp_path / "runs", tmp_path / "out" / "report.md")
     text = report.read_text()
     assert len(reads) == 16 and len(set(reads)) == 16
-    assert "## mnist-resnet18/mnist" in text and "| rll | 0.4 | 50 |" in text
+    # 50 epochs is not the preset's 200: the experiment's name says so.
+    assert "## mnist-resnet18/mnist (50 epochs)" in text and "| rll | 0.4 | 0 | 50 |" in text
     for claim in ("E1", "E2", "E3", "E4", "E5", "E6"):
-        assert f"| {claim} [mnist-resnet18/mnist] |" in text
+        assert f"| {claim} [mnist-resnet18/mnist (50 epochs)] |" in text
     assert len(list((tmp_path / "out").glob("*.png"))) == 2
