@@ -31,6 +31,7 @@ class RiskRelation:
     regimes: list[tuple[str, str]]
     steps: list[Step] = field(default_factory=list)
     verified: bool = False
+    from_noise_model: dict[int, bool] = field(default_factory=dict)
 
 
 def affine_slope(eta, classes):
@@ -41,6 +42,27 @@ def affine_slope(eta, classes):
 def affine_intercept(constant, eta, classes):
     """a = C eta/(K-1), the intercept of R_eta against R."""
     return constant * eta / (classes - 1)
+
+
+NOISE_MODEL_KS = (2, 3, 4, 5, 6)
+"""The K at which a relation for symbolic K is also checked from the noise model with explicit labels."""
+
+
+def holds_from_noise_model(constant: sp.Expr, classes: int) -> bool:
+    """At K = ``classes``, with the losses L_1..L_K of one point tied only by sum_j L_j = C: for every clean label
+    y, E[L_noisy] = (1 - eta) L_y + eta/(K-1) sum_{j != y} L_j equals C eta/(K-1) + (1 - eta K/(K-1)) L_y
+    exactly -- the relation read off the noise model itself, not from the derivation's regrouping."""
+    k = int(classes)
+    value = sp.sympify(constant).subs(K, k)
+    losses = sp.symbols(f"L1:{k + 1}")
+    for y in range(k):
+        expected = sum(((1 - ETA) if j == y else ETA / (k - 1)) * losses[j] for j in range(k))
+        claimed = affine_intercept(value, ETA, k) + affine_slope(ETA, k) * losses[y]
+        tied = k - 1 if y != k - 1 else 0
+        constraint = {losses[tied]: value - sum(losses[j] for j in range(k) if j != tied)}
+        if sp.cancel(sp.expand((expected - claimed).subs(constraint))) != 0:
+            return False
+    return True
 
 
 def derive_risk_relation(constant: sp.Expr = C, n_classes: sp.Expr = K) -> RiskRelation:
@@ -75,4 +97,11 @@ def derive_risk_relation(constant: sp.Expr = C, n_classes: sp.Expr = K) -> RiskR
         (f"{sp.sstr(threshold)} < eta <= 1",
          "b < 0: R(h1) < R(h2) iff R_eta(h1) > R_eta(h2) (ranking reversed)"),
     ]
-    return RiskRelation(claimed, slope, affine_intercept(constant, eta, k), threshold, regimes, steps, verified)
+    ks = NOISE_MODEL_KS if not sp.sympify(k).is_number else (int(k),)
+    from_noise = {kk: holds_from_noise_model(constant, kk) for kk in ks}
+    shown = f"K = {ks[0]}..{ks[-1]}" if len(ks) > 1 else f"K = {ks[0]}"
+    steps.append(Step(f"checked from the noise model at {shown}, with explicit losses L_1..L_K tied only by "
+                      f"sum_j L_j = C: E[L(h(X), y~) | y] = a + b L_y for every y: "
+                      f"{'yes' if all(from_noise.values()) else 'NO at K = ' + str([kk for kk, v in from_noise.items() if not v])}"))
+    return RiskRelation(claimed, slope, affine_intercept(constant, eta, k), threshold, regimes, steps, verified,
+                        from_noise)

@@ -239,3 +239,13 @@ def test_a_normalization_by_a_negative_constant_sum_is_proved():
     result = analyse_expression("(p-1/3)/sum_all(q-1/3)", classes=4).symmetry
     assert (result.verdict, result.constant) == ("proved", 1)
     assert "< 0, never 0" in result.steps[0].text
+
+
+def test_the_risk_relation_follows_from_the_noise_model_and_a_wrong_intercept_does_not(monkeypatch):
+    from symtheory import risk
+
+    relation = risk.derive_risk_relation()
+    assert relation.from_noise_model == {k: True for k in risk.NOISE_MODEL_KS}
+    assert risk.derive_risk_relation(risk.C, sp.Integer(4)).from_noise_model == {4: True}
+    monkeypatch.setattr(risk, "affine_intercept", lambda constant, eta, classes: constant * eta / classes)
+    assert risk.holds_from_noise_model(risk.C, 3) is False
