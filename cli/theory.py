@@ -100,24 +100,33 @@ def _assignment(parameters: dict[str, str]) -> str:
 def prove_risk(
     loss: Optional[str] = typer.Option(None, "--loss", help="Substitute this loss's constant C (it must be symmetric)."),
     classes: Optional[int] = typer.Option(None, "--classes", "-K", help="A concrete number of classes K >= 2."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A parameter of --loss, name=value "
+                                              "(e.g. q=1 for gce, symmetric there). Repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the derivation as JSON."),
     latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
 ) -> None:
     """Derive R_eta = C eta/(K-1) + (1 - eta K/(K-1)) R step by step, and its three regimes."""
     import sympy as sp
 
-    from symtheory.analysis import analyse_builtin, check_classes
+    from symtheory.analysis import analyse_builtin, check_classes, parse_param_options
     from symtheory.expr import K
     from symtheory.risk import C, derive_risk_relation
 
     check_classes(classes)
     constant, note = C, "C: the symmetry constant of the loss"
+    if param and not loss:
+        raise BadInput("--param sets a parameter of --loss; give --loss too")
     if loss:
-        analysis = analyse_builtin(loss, None, classes)
+        params = parse_param_options(param)
+        analysis = analyse_builtin(loss, params, classes)
         if analysis.symmetry.verdict != "proved":
-            raise BadInput(f"{analysis.name} is not proved symmetric ({analysis.symmetry.verdict}): "
-                           "the relation needs a symmetric loss")
-        constant, note = analysis.symmetry.constant, f"C = {sp.sstr(analysis.symmetry.constant)} for {analysis.name}"
+            at = "; ".join(f"--param {', '.join(f'{k}={v}' for k, v in case.parameters.items())}"
+                           for case in analysis.symmetry.special)
+            raise BadInput(f"{analysis.name} is not proved symmetric ({analysis.symmetry.verdict}): the relation "
+                           "needs a symmetric loss" + (f"; it is symmetric at {at}" if at else ""))
+        shown = "".join(f", {k} = {v}" for k, v in params.items())
+        constant = analysis.symmetry.constant
+        note = f"C = {sp.sstr(constant)} for {analysis.name}{shown}"
     relation = derive_risk_relation(constant, K if classes is None else sp.Integer(classes))
     data = {
         "constant": _show(constant, latex), "note": note, "verified": relation.verified,

@@ -51,6 +51,12 @@ def test_prove_risk_regimes_give_the_tied_risk_of_the_loss_and_the_range_of_eta(
     assert "R_eta(h) = C/K for every h" in symbolic["regimes"][1]["then"]
 
 
+def test_prove_risk_takes_a_loss_parameter_where_the_family_is_symmetric():
+    assert_bad_input(run_cli("prove-risk", "--loss", "gce"), "it is symmetric at --param q=1")
+    data = json.loads(run_cli("prove-risk", "--loss", "gce", "--param", "q=1", "--json").stdout)
+    assert data["constant"] == "K - 1" and data["note"] == "C = K - 1 for gce, q = 1"
+
+
 def test_check_loss_prints_bracketed_math_as_written():
     text = run_cli("check-loss", "zero-one").stdout
     assert "L(g, k) = 1[argmax_i g_i != k]" in text and "sum_k 1[argmax g != k] = K - 1" in text
