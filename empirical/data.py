@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from symtheory.empirical.config import SUBSET_FILE, DatasetSpec, get_dataset_spec
+from symtheory.empirical.config import DATASETS, SUBSET_FILE, DatasetSpec, get_dataset_spec
 from symtheory.errors import BadInput
 
 ENV_VAR = "SYMTHEORY_DATA"
@@ -246,7 +246,8 @@ def take_train_subset(data: ImageData, indices: np.ndarray | Tensor) -> ImageDat
 @dataclass(frozen=True)
 class Preprocess:
     """uint8 batch -> float input on the device: (x/255 - mean_c)/std_c, then, when augmenting, a random
-    left-right flip (only for a dataset whose classes survive mirroring) and a random 4-pixel crop."""
+    left-right flip (only for a dataset whose classes survive mirroring; data of no known dataset, such as
+    benchmarks' random images, is flipped) and a random 4-pixel crop."""
 
     scale: Tensor
     shift: Tensor
@@ -264,8 +265,9 @@ class Preprocess:
         std = torch.tensor(data.std if normalize else (1.0,) * c, dtype=torch.float32)
         scale = (1.0 / (255.0 * std)).view(1, c, 1, 1).to(device)
         shift = (-mean / std).view(1, c, 1, 1).to(device)
+        spec = DATASETS.get(data.name.strip().lower())
         return cls(scale, shift, augment, channels_last=channels_last,
-                   mirror=get_dataset_spec(data.name).mirror_invariant)
+                   mirror=spec.mirror_invariant if spec is not None else True)
 
     def __call__(self, images: Tensor, generator: torch.Generator | None = None, train: bool = False) -> Tensor:
         x = images.float().mul_(self.scale).add_(self.shift)
