@@ -55,7 +55,8 @@ def grid_command(
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd or adam."),
     momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="L2 weight decay."),
-    alpha: Optional[str] = typer.Option(None, "--alpha", help="alpha of the grid's losses that have one (RLL)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="Same as --param alpha=VALUE: every grid loss with an "
+                                        "alpha takes it (RLL's offset; the CE weight of sce, nce+rce, nce+mae)."),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
                                               "grid's losses that have it (e.g. q=0.7 for gce). Repeatable."),
     noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default) or pair, at each eta."),
@@ -116,6 +117,8 @@ def grid_command(
                      momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
     given_params = parse_param_options(param)
     if alpha is not None:
+        if "alpha" in given_params:
+            raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
         given_params["alpha"] = alpha
     runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
                      parse_list(seeds, int, "seed"), loss_params=given_params, **overrides)

@@ -108,6 +108,11 @@ class LRSchedule:
         raise BadInput(f"cannot read lr schedule {text!r}; write constant, multistep:100,150:0.1 or exponential:0.95")
 
 
+EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "deterministic", "eval_batch_size")
+"""TrainConfig fields that say how a run executes, not which experiment it is: grids, plots and reports
+treat runs that differ only in these as the same experiment."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a run. Free-flag defaults: MLP on MNIST, Adam lr 1e-3, batch 128."""

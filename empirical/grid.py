@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from symtheory.empirical.config import TrainConfig
+from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
 from symtheory.empirical.run_dir import DIVERGED, divergence, read_summary
 from symtheory.errors import BadInput
 
 BACKENDS = ("local", "fused", "ray")
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
-EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "deterministic", "eval_batch_size")
-"""TrainConfig fields that say how a run executes, not which experiment it is: a grid may change them."""
 DONE = (FINISHED, DIVERGED)
 
 
@@ -176,7 +174,7 @@ def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Pat
     writer.writeheader()
     for o in outcomes:
         final = o.final or {}
-        params = ";".join(f"{k}={v:g}" for k, v in (o.loss_params or {}).items())
+        params = ";".join(f"{k}={v!r}" for k, v in (o.loss_params or {}).items())
         writer.writerow({"loss": o.loss, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
                          "status": o.status, "action": o.action, "run_dir": o.run_dir,
                          **{m: final.get(m) for m in CSV_METRICS}})

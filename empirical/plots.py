@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symtheory.empirical.config import EXECUTION_FIELDS
 from symtheory.errors import BadInput
 
 PLOT_KINDS = ("j1", "j1j2")
 LOSS_ORDER = ("cce", "mse", "rll", "nmse")
-NOT_IN_PANEL_KEY = ("eta", "seed", "noise", "noise_matrix", "device", "precision", "channels_last", "compile",
-                    "deterministic", "eval_batch_size")
+NOT_IN_PANEL_KEY = ("eta", "seed", "noise", "noise_matrix") + EXECUTION_FIELDS
 """Settings that do not separate panels: eta and noise kind (lines of a panel), seed (averaged), and how a
 run executed."""
 
@@ -143,7 +143,7 @@ def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> Non
     length = min(len(r.rows) for r in runs)
     epochs = [row["epoch"] for row in runs[0].rows[:length]]
     marker = "o" if length <= 20 else None
-    shown = label if len(runs) == 1 else f"{label} ({len(runs)} runs)"
+    shown = label if len(runs) == 1 else f"{label} ({len(runs)} seeds)"
     for metric, style in (("j1", "-"), ("j2", "--")) if kind == "j1j2" else (("j1", "-"),):
         values = np.array([[row[metric] for row in r.rows[:length]] for r in runs], dtype=float)
         ax.plot(epochs, values.mean(axis=0), color=colour, lw=1.6, ls=style, marker=marker, ms=3,
@@ -154,7 +154,8 @@ def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> Non
 
 @dataclass
 class Panel:
-    """One panel: its title and the runs of each eta label (several: seeds, drawn as mean and band)."""
+    """One panel: its title and the runs of each eta label, one per seed (several: drawn as mean and band; a
+    second copy of a seed's run, e.g. the same grid trained twice, is left out as ``report`` leaves it)."""
 
     title: str
     groups: dict[str, list[RunRecord]]
@@ -174,10 +175,11 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     varying = _varying_settings(keys)
     laid_out = []
     for key in keys:
-        groups: dict[str, list[RunRecord]] = {}
+        groups: dict[str, dict[Any, RunRecord]] = {}
         for run in sorted(panels[key], key=_eta_key):
-            groups.setdefault(_eta_label(run), []).append(run)
-        laid_out.append(Panel(_panel_title(key, panels[key], varying), groups))
+            groups.setdefault(_eta_label(run), {}).setdefault(run.train.get("seed"), run)
+        laid_out.append(Panel(_panel_title(key, panels[key], varying),
+                              {label: list(by_seed.values()) for label, by_seed in groups.items()}))
     return laid_out
 
 

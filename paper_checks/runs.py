@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from symtheory.empirical.config import EXECUTION_FIELDS
 from symtheory.errors import BadInput
 
 PER_RUN_FIELDS = ("loss", "loss_params", "eta", "seed")
 """train fields that vary inside a grid (the loss's parameters go into its label when not the defaults)."""
-RUNTIME_FIELDS = ("device", "channels_last", "compile", "deterministic", "eval_batch_size")
+RUNTIME_FIELDS = EXECUTION_FIELDS
 """train fields that change how a run is computed, not what is measured: ignored when grouping runs."""
 SCALE_FIELDS = ("arch", "dataset", "subset", "epochs")
 """The fields that make a run full scale for a preset: its network, its dataset, no subset, its epochs."""

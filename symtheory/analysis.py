@@ -9,7 +9,9 @@ from typing import Mapping, Sequence
 import sympy as sp
 
 from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
-from symtheory.domain import Condition, check_domain, domain_note, shown as condition_shown, shown_point
+from symtheory.domain import (
+    Condition, check_domain, domain_note, parameter_conditions, shown as condition_shown, shown_point,
+)
 from symtheory.errors import BadInput
 from symtheory.evaluate import exact_form_loss, exact_loss
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
@@ -126,7 +128,7 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
     if symmetry.verdict == "proved" and unshown:
         _not_shown_defined(symmetry, unshown)
     if symmetry.verdict == "proved":
-        _exclude_poles(symmetry, parameter_poles(form, domains or {}))
+        _restrict_scope(symmetry, parameter_restrictions(form, domains or {}, seconds))
     try:
         with time_limit(seconds):
             bounds = form_bounds(form.subs({K: n_classes}), n_classes)
@@ -163,24 +165,36 @@ def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence
     return proved
 
 
-def parameter_poles(form: LossForm, domains: Mapping[sp.Symbol, Param]) -> list[dict[sp.Symbol, sp.Expr]]:
-    """Parameter values in their domains at which the loss divides by zero whatever g is (a divisor in the
-    parameters alone, (1 - p)/(a - 1) at a = 1): a proof for symbolic parameters holds at every other value."""
-    poles: list[dict[sp.Symbol, sp.Expr]] = []
-    parameters = form.free_parameters()
-    exprs = [form.separable, form.zero_one] + [x for pair in form.normalized for x in pair]
-    for expr in exprs:
-        inner = [node.args[0] for node in sum_other_nodes(expr)]
-        for node in (n for e in [expr, *inner] for n in sp.preorder_traversal(e)):
-            if not (node.is_Pow and node.exp.is_negative and not node.base.is_Symbol
-                    and node.base.free_symbols and node.base.free_symbols <= parameters):
-                continue
-            solve_for = min(node.base.free_symbols, key=lambda s: s.name)
-            for root in sp.solve(node.base, solve_for):
-                pole = {solve_for: root}
-                if solve_for in domains and domains[solve_for].admits(root) and pole not in poles:
-                    poles.append(pole)
-    return poles
+def parameter_restrictions(form: LossForm, domains: Mapping[sp.Symbol, Param],
+                           seconds: float | None = DEFAULT_TIME_LIMIT) -> list[str]:
+    """The parameter values a proof for symbolic parameters must leave out, as text: where a divisor in the
+    parameters alone vanishes within their domains ((1 - p)/(a - 1): 'a != 1'), and where a log argument or
+    a fractional power's base in them is not shown positive ((1 - p) log(a - 1): 'a - 1 > 0'). Within
+    ``seconds``; a divisor sympy cannot solve is given as the condition itself."""
+    restrictions: list[str] = []
+    try:
+        with time_limit(seconds):
+            for condition in parameter_conditions(form):
+                for text in _restriction_texts(condition, domains):
+                    if text not in restrictions:
+                        restrictions.append(text)
+    except GIVE_UP:
+        restrictions.append("the parameter values where its other conditions hold (not all could be checked)")
+    return restrictions
+
+
+def _restriction_texts(condition: Condition, domains: Mapping[sp.Symbol, Param]) -> list[str]:
+    quantity = condition.quantity
+    if condition.kind != "divisor":
+        relation = ">=" if condition.kind == "base" else ">"
+        return [f"{sp.sstr(quantity)} {relation} 0"]
+    solve_for = min(quantity.free_symbols, key=lambda s: s.name)
+    try:
+        roots = sp.solve(quantity, solve_for)
+    except GIVE_UP:
+        return [f"{sp.sstr(quantity)} != 0"]
+    return [f"{sp.sstr(solve_for)} != {sp.sstr(root)}" for root in roots
+            if solve_for not in domains or domains[solve_for].admits(root)]
 
 
 def _shown_at(conditions: Sequence[Condition], assignment: Mapping[sp.Symbol, sp.Expr],
@@ -201,13 +215,13 @@ def _not_shown_defined(symmetry: SymmetryResult, unshown: Sequence[Condition]) -
     symmetry.numeric_check = "no numeric spot check: the identity is proved where the loss is defined"
 
 
-def _exclude_poles(symmetry: SymmetryResult, poles: list[dict[sp.Symbol, sp.Expr]]) -> None:
-    if not poles:
+def _restrict_scope(symmetry: SymmetryResult, restrictions: list[str]) -> None:
+    if not restrictions:
         return
-    shown = ", ".join(f"{sp.sstr(s)} != {sp.sstr(v)}" for pole in poles for s, v in pole.items())
-    symmetry.scope += f", {shown} (the loss divides by 0 there)"
-    symmetry.steps.append(Step(f"the loss is undefined where {shown.replace('!=', '=')}, whatever g; the proof "
-                               "holds at every other value of its parameters"))
+    shown = ", ".join(restrictions)
+    symmetry.scope += f", for {shown} (elsewhere the loss is undefined)"
+    symmetry.steps.append(Step(f"the loss is defined, whatever g, only for parameters with {shown}; the proof "
+                               "holds for every such value"))
 
 
 def _finite_at_candidates(form: LossForm, classes: int) -> bool:

@@ -101,10 +101,30 @@ def _depends(expr: sp.Expr) -> bool:
     return bool(expr.free_symbols & _G_SYMBOLS) or expr.has(SumOther)
 
 
-def _node_conditions(node: sp.Basic) -> list[Condition]:
-    if isinstance(node, sp.log) and _depends(node):
+def _in_parameters_alone(expr: sp.Expr) -> bool:
+    return bool(expr.free_symbols) and not (expr.free_symbols & _G_SYMBOLS) and not expr.has(SumOther)
+
+
+def parameter_conditions(form: LossForm) -> list[Condition]:
+    """The conditions on subexpressions in the parameters alone (no g, no K) that are not shown for every
+    positive value: log((a - 1)) needs a - 1 > 0, 1/(a - 1) needs a != 1. The loss is defined, and a proof
+    holds, only for parameter values that meet them."""
+    found: list[Condition] = []
+    exprs = [sp.sympify(form.separable), sp.sympify(form.zero_one)]
+    exprs += [sp.sympify(x) for pair in form.normalized for x in pair]
+    for node in _nodes(exprs):
+        for condition in _node_conditions(node, _in_parameters_alone):
+            positive, nonnegative, nonzero = _sign(condition.quantity)
+            holds = {"log": positive, "base": nonnegative, "base_positive": positive, "divisor": nonzero}
+            if not holds[condition.kind] and condition not in found:
+                found.append(condition)
+    return found
+
+
+def _node_conditions(node: sp.Basic, depends=_depends) -> list[Condition]:
+    if isinstance(node, sp.log) and depends(node):
         return [Condition("log", node.args[0])]
-    if not (node.is_Pow and _depends(node)):
+    if not (node.is_Pow and depends(node)):
         return []
     base, exponent = node.base, node.exp
     if exponent.is_integer:

@@ -171,6 +171,8 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
     assert [(r["loss"], r["loss_params"], r["eta"], r["status"]) for r in table] == [
         ("cce", "", "0.4", "finished"), ("gce", "q=0.5", "0.4", "finished")]
     assert float(table[1]["j1"]) == outcomes[1]["final"]["j1"]
+    assert_bad_input(run_cli("grid", "--losses", "rll", "--alpha", "0.1", "--param", "alpha=0.2", "--out",
+                             str(tmp_path / "g4")), "give alpha once")
     assert_bad_input(run_cli("grid", "--losses", "cce,mse", "--param", "q=0.5", "--out", str(tmp_path / "g2")),
                      "--param q: none of the grid's losses (cce, mse) has it")
     assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),

@@ -28,16 +28,18 @@ def test_runs_of_other_settings_get_their_own_titled_panels_and_seeds_are_groupe
     write_run(tmp_path / "a" / "cce-eta0.4-seed0")
     write_run(tmp_path / "a" / "cce-eta0.4-seed1", seed=1)
     write_run(tmp_path / "a" / "cce-eta0.4-seed0-cuda", device="cuda")
+    write_run(tmp_path / "a" / "cce-eta0.4-seed2", seed=2)
     write_run(tmp_path / "b" / "deeper" / "cce-eta0.4-seed0", subset=500)
     write_run(tmp_path / "c" / "cce-eta0.4-seed0", optimizer="sgd", lr=0.05)
     runs = collect_runs([tmp_path])
-    assert len(runs) == 5
+    assert len(runs) == 6
     panels = layout_panels(runs)
     assert len(panels) == 3
     titles = [p.title for p in panels]
     assert titles[0].splitlines()[1] == "mlp / mnist, n=200" and "lr=0.001, optimizer=adam" in titles[0]
     assert "n=500" in titles[1] and "optimizer=sgd" in titles[2] and "lr=0.05" in titles[2]
-    assert [len(g) for g in panels[0].groups.values()] == [3]
+    [group] = panels[0].groups.values()
+    assert [r.train["seed"] for r in group] == [0, 1, 2] and group[0].train["device"] == "cpu"
 
 
 def test_a_preset_run_shows_its_own_network(tmp_path):

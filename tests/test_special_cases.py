@@ -94,11 +94,16 @@ def test_gce_at_k_2_is_proved_at_q_1_through_phi_double_prime():
 
 
 @pytest.mark.parametrize("text, scope", [
-    ("(1-p)/(a-1)", "every K >= 2, a != 1 (the loss divides by 0 there)"),
-    ("(1-p)/(a-b)", "every K >= 2, a != b (the loss divides by 0 there)"),
-    ("(1-p)/(a**2-2) + sum_other(q/(a-1))", "every K >= 2, a != sqrt(2), a != 1 (the loss divides by 0 there)"),
+    ("(1-p)/(a-1)", "every K >= 2, for a != 1 (elsewhere the loss is undefined)"),
+    ("(1-p)/(a-b)", "every K >= 2, for a != b (elsewhere the loss is undefined)"),
+    ("(1-p)/(a**2-2) + sum_other(q/(a-1))", "every K >= 2, for a != sqrt(2), a != 1 (elsewhere the loss is undefined)"),
+    ("(1-p)*log(a-1)", "every K >= 2, for a - 1 > 0 (elsewhere the loss is undefined)"),
+    ("(1-p)*sqrt(a-2)", "every K >= 2, for a - 2 >= 0 (elsewhere the loss is undefined)"),
+    ("(1-p)/(a + log(a) + exp(a) - 5)", "every K >= 2, for a + exp(a) + log(a) - 5 != 0 (elsewhere the loss is "
+                                        "undefined)"),
     ("(1-p)/a", "every K >= 2"),
+    ("(1-p)*log(a+1)", "every K >= 2"),
 ])
-def test_a_proof_for_symbolic_parameters_excludes_the_values_where_the_loss_divides_by_zero(text, scope):
+def test_a_proof_for_symbolic_parameters_names_the_values_where_the_loss_is_defined(text, scope):
     result = analysis.analyse_expression(text).symmetry
     assert (result.verdict, result.scope) == ("proved", scope)
