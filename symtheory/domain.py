@@ -7,7 +7,7 @@ a sum) or on K are collected from the loss's :class:`~symtheory.forms.LossForm` 
 denominator is the symmetry proof's concern, :func:`symtheory.symmetry._denominator_positive`) and
 
 * shown for every point of the open simplex by writing g_k = 1/(1+u), g_j = 1/(1+v) with u, v > 0, K = k2 + 2
-  with k2 >= 0 an integer, parameters positive (as :func:`symtheory.recognize.resolve_abs` does) -- a
+  with k2 >= 0 an integer, parameters positive (as :func:`symtheory.recognize.resolve_on_simplex` does) -- a
   relaxation, since u and v are independent there, so what it shows holds on the simplex;
 * or refuted: at a concrete point of the simplex (coordinates near 0 or 1, or at a root of the quantity) for
   a condition free of symbolic parameters, or one shown to fail near an edge of the simplex whatever their

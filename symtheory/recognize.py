@@ -30,7 +30,7 @@ def loss_form(expr: sp.Expr, n_classes: sp.Expr = K) -> LossForm:
     normalized piece (c, N), with N's sign chosen so that N > 0 when -N is shown positive
     (c N/sum N = c (-N)/sum(-N)); the other terms stay separable."""
     separable, pieces = [], []
-    for term in sp.Add.make_args(resolve_abs(sp.sympify(expr))):
+    for term in sp.Add.make_args(resolve_on_simplex(sp.sympify(expr))):
         piece = normalized_piece(term, n_classes)
         if piece is None:
             separable.append(term)
@@ -39,19 +39,37 @@ def loss_form(expr: sp.Expr, n_classes: sp.Expr = K) -> LossForm:
     return LossForm(separable=sp.Add(*separable), normalized=tuple(pieces))
 
 
-def resolve_abs(expr: sp.Expr) -> sp.Expr:
-    """|x| -> x or -x wherever x has a fixed sign on the open simplex (0 < g_j < 1, K >= 2), shown by
-    writing g = 1/(1+u) with u > 0; other absolute values are kept."""
+def resolve_on_simplex(expr: sp.Expr) -> sp.Expr:
+    """|x|, min and max resolved wherever the open simplex (0 < g_j < 1, K >= 2) fixes them: |x| -> x or -x
+    when x has a fixed sign, min(x, y, ...) -> the argument no greater than every other (max: no smaller),
+    each shown by writing g = 1/(1+u) with u > 0; the others are kept."""
     for _ in range(_MAX_ABS_ROUNDS):
         resolved = {}
         for node in expr.atoms(sp.Abs):
-            inside = sp.together(node.args[0].subs({P: 1 / (1 + U), Q: 1 / (1 + _V), K: K_MINUS_2 + 2}))
+            inside = _on_simplex(node.args[0])
             if inside.is_positive or inside.is_negative:
                 resolved[node] = node.args[0] if inside.is_positive else -node.args[0]
+        for node in expr.atoms(sp.Min, sp.Max):
+            chosen = _extreme_argument(node)
+            if chosen is not None:
+                resolved[node] = chosen
         if not resolved:
             return expr
         expr = expr.xreplace(resolved)
     return expr
+
+
+def _on_simplex(x: sp.Expr) -> sp.Expr:
+    return sp.together(x.subs({P: 1 / (1 + U), Q: 1 / (1 + _V), K: K_MINUS_2 + 2}))
+
+
+def _extreme_argument(node: sp.Expr) -> sp.Expr | None:
+    """The argument of a min (max) shown no greater (no smaller) than each other one on the open simplex."""
+    sign = 1 if isinstance(node, sp.Min) else -1
+    for candidate in node.args:
+        if all(_on_simplex(sign * (other - candidate)).is_nonnegative for other in node.args if other != candidate):
+            return candidate
+    return None
 
 
 def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp.Expr] | None:

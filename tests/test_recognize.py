@@ -10,7 +10,7 @@ from symtheory.analysis import analyse_expression
 from symtheory.evaluate import exact_form_loss, exact_loss
 from symtheory.expr import K, P, param_symbol
 from symtheory.parser import parse_loss_expression
-from symtheory.recognize import loss_form, resolve_abs
+from symtheory.recognize import loss_form, resolve_on_simplex
 
 NCE = "log(p)/sum_all(log(q))"
 NMSE = "((1-p)**2 + sum_other(q**2))/sum_all((1-q)**2 + (K-1)*q**2)"
@@ -70,7 +70,7 @@ def test_absolute_values_of_fixed_sign_are_resolved(text, constant):
 
 
 def test_an_absolute_value_of_changing_sign_is_kept_and_refuted_by_a_counterexample():
-    assert resolve_abs(parse_loss_expression("abs(p - 1/2)")) == sp.Abs(P - sp.Rational(1, 2))
+    assert resolve_on_simplex(parse_loss_expression("abs(p - 1/2)")) == sp.Abs(P - sp.Rational(1, 2))
     symmetry = analyse_expression("abs(p - 1/2)").symmetry
     assert symmetry.verdict == "refuted"
     assert symmetry.counterexample.sum_a == sp.Rational(1, 2) and symmetry.counterexample.sum_b == sp.Rational(13, 10)
@@ -91,3 +91,18 @@ def test_large_irrational_sums_that_are_equal_are_not_refuted():
     # a constant 10^200 log 2 plus |p - 1/2| - |2p - 1|/2 = 0: symmetric, phi'' not reducible
     symmetry = analyse_expression("10**200*(log(2*p)-log(p)) + abs(p-1/2) - abs(2*p-1)/2").symmetry
     assert symmetry.verdict == "unknown"
+
+
+@pytest.mark.parametrize("text, constant", [
+    ("min(p, 2) + sum_other(min(q, 2))", K),
+    ("max(p, 0) + sum_other(max(q, -1))", K),
+    ("max(1-p, p-1) + sum_other(q)", 2 * (K - 1)),
+])
+def test_min_and_max_fixed_by_the_simplex_are_resolved(text, constant):
+    symmetry = analyse_expression(text).symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("proved", "every K >= 2")
+    assert sp.expand(symmetry.constant - constant) == 0
+
+
+def test_a_min_the_simplex_does_not_fix_is_kept():
+    assert resolve_on_simplex(parse_loss_expression("min(p, 1/2)")) == sp.Min(P, sp.Rational(1, 2))
