@@ -25,6 +25,8 @@ def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -
     spec = get_loss(loss)
     given = parse_param_options(params)
     if alpha is not None:
+        if "alpha" in given:
+            raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
         given["alpha"] = alpha
     return {name: float(spec.param(name).value(value)) for name, value in given.items()}
 
@@ -218,13 +220,14 @@ def train_command(
 
 @app.command("plot")
 def plot_command(
-    runs: List[Path] = typer.Argument(..., help="Run directories, or folders holding run directories."),
+    runs: List[Path] = typer.Argument(..., help="Run directories, or folders holding run directories at any depth "
+                                      "(files among them, such as a grid's grid.csv, are skipped)."),
     output: Path = typer.Option(..., "--output", "-o", help="Figure file (.png, .pdf, .svg)."),
     kind: str = typer.Option("j1j2", "--kind", help="j1: training accuracy per eta (paper Figs. 1-3); "
                              "j1j2: J1 solid, J2 dashed (Figs. 4-5)."),
     title: Optional[str] = typer.Option(None, "--title", help="A title over the panels."),
 ) -> None:
-    """Plot J1 (and J2) per epoch: one panel per loss, one line per eta."""
+    """Plot J1 (and J2) per epoch: a panel per experiment and loss, a line per eta; seeds as mean and band."""
     from symtheory.empirical.plots import collect_runs, plot_runs
 
     records = collect_runs(list(runs))

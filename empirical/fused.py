@@ -361,6 +361,10 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     positions = _positions([run_data for run_data, _ in runs], device)
     if shared_order and first.augment and positions is not None and positions.dim() == 2:
         raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
+    compiled = options.compile if options.compile is not None else device.type == "cuda"
+    if not compiled and (options.compile_mode is not None or options.compile_backend != "inductor"):
+        raise BadInput(f"--compile-backend/--compile-mode apply only when the step is compiled, which on "
+                       f"{device.type} needs --compile")
     net = StackedNetwork(models, options.layout or default_layout(device)).to(device)
     return FusedGroup(
         configs=configs, device=device, net=net, optimizer=make_optimizer(net, first, device),
@@ -371,7 +375,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
         noisy=torch.stack([torch.as_tensor(labels.noisy) for _, labels in runs]).to(device),
         test_images=full.test_images.to(device), test_labels=full.test_labels.to(device),
         shared_order=shared_order, channels_last=channels_last, amp_dtype=amp_dtype,
-        compiled=options.compile if options.compile is not None else device.type == "cuda",
+        compiled=compiled,
         compile_mode=options.compile_mode, compile_backend=options.compile_backend,
     )
 

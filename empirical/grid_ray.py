@@ -26,7 +26,7 @@ from symtheory.empirical.grid import (DONE, INTERRUPTED, GridOutcome, GridRun, e
                                       train_one)
 from symtheory.errors import BadInput
 
-INSTALL_HINT = "the ray backend needs Ray: pip install 'symtheory[ray]'"
+INSTALL_HINT = "the ray backend needs Ray: pip install 'symtheory[ray]' (from a checkout: pip install '.[ray]')"
 CLIENT_HINT = "connecting with ray:// needs the Ray Client: pip install 'ray[client]'"
 FAILED = "failed"
 

@@ -69,12 +69,15 @@ def load_run(path: str | Path) -> RunRecord:
 
 def collect_runs(paths: list[str | Path]) -> list[RunRecord]:
     """Runs named directly, or found at any depth below a directory that is not itself a run (as ``report``
-    and ``paper-check`` find them); each run once."""
+    and ``paper-check`` find them); each run once. Plain files are skipped (a shell glob over a grid folder
+    also names its grid.csv); a path that does not exist is an error."""
     found: dict[Path, RunRecord] = {}
     for raw in paths:
         p = Path(raw)
         if _is_run(p):
             found.setdefault(p.resolve(), load_run(p))
+        elif p.is_file():
+            continue
         elif p.is_dir():
             children = sorted(c.parent for c in p.rglob("config.json") if _is_run(c.parent))
             if not children:

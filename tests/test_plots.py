@@ -62,3 +62,11 @@ def test_runs_without_epochs_are_left_out_and_none_left_is_an_error(tmp_path):
     (tmp_path / "nothing-here").mkdir()
     with pytest.raises(BadInput, match="neither a run directory nor a folder holding run directories"):
         collect_runs([tmp_path / "nothing-here"])
+
+
+def test_files_among_the_paths_are_skipped_but_a_missing_path_is_an_error(tmp_path):
+    run = write_run(tmp_path / "grid" / "cce-eta0.4-seed0")
+    (tmp_path / "grid" / "grid.csv").write_text("loss\ncce\n")
+    assert [r.path for r in collect_runs([run, tmp_path / "grid" / "grid.csv"])] == [run]
+    with pytest.raises(BadInput, match="no run directory at"):
+        collect_runs([tmp_path / "missing"])

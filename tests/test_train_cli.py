@@ -68,6 +68,7 @@ BAD_INPUT = {
     "network does not fit": (["--arch", "resnet32", "--dataset", "mnist"], "resnet32 expects 3x32x32 input"),
     "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
     "eta with a matrix": (["--noise-matrix", "{tmp}/t.csv", "--eta", "0.3"], "--eta has no effect with it"),
+    "alpha twice": (["--loss", "rll", "--alpha", "0.1", "--param", "alpha=0.2"], "give alpha once"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
 }
 
