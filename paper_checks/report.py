@@ -97,15 +97,15 @@ def write_report(runs: str | Path, output: str | Path) -> Path:
     for name, grid in sorted(runset.grids.items()):
         lines += [f"## {name}", "", setting_line(grid), ""]
         if not grid:
-            lines += ["No finished runs (see Runs not used).", ""]
-        else:
-            slug, n = _slug(name), 2
-            while slug in slugs:
-                slug, n = f"{_slug(name)}-{n}", n + 1
-            slugs.add(slug)
-            for caption, path in _figures(name, slug, grid, output.parent):
-                lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
-            lines += _final_table(grid) + [""]
+            lines += ["No finished runs (see Runs not used); its claims are not judged.", ""]
+            continue
+        slug, n = _slug(name), 2
+        while slug in slugs:
+            slug, n = f"{_slug(name)}-{n}", n + 1
+        slugs.add(slug)
+        for caption, path in _figures(name, slug, grid, output.parent):
+            lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
+        lines += _final_table(grid) + [""]
         results += empirical_claims(grid, list(EMPIRICAL), name, e1_exceptions(grid.setting))
     skipped = runset.all_skipped()
     if skipped:

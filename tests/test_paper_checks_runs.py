@@ -212,3 +212,11 @@ def test_print_claims_escapes_every_cell(capsys):
     out = capsys.readouterr().out
     for text in ("[title]", "E1 [ci]", "s [b]x[/b]", "m [red]y[/red]", "t [i]z[/i]", "holds"):
         assert text in out
+
+
+def test_an_experiment_without_finished_runs_adds_no_claim_rows(tmp_path):
+    write_run(tmp_path / "g" / "cce-eta0-seed0", "cce", 0.0, status="interrupted", recorded=2, **SMALL)
+    text = write_report(tmp_path / "g", tmp_path / "rep" / "report.md").read_text()
+    assert "No finished runs (see Runs not used); its claims are not judged." in text
+    assert not [line for line in text.splitlines() if line.startswith("| E1 [")]
+    assert "| S1 |" in text
