@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -81,7 +81,12 @@ def _fmt(x: Optional[float], spec: str = ".4g") -> str:
 def verify_ranking_command(
     eta: Optional[str] = typer.Option(None, "--eta", help="Noise rate(s): a list '0.2,0.6' or a range "
                                       "'0:0.95:0.05' (start:stop:step, stop included); exact, so 0.9 is 9/10."),
-    loss: str = typer.Option("all", "--loss", help="'all' or comma-separated registry losses, e.g. 'rll,cce'."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="'all' or comma-separated registry losses, e.g. "
+                                       "'rll,cce' (default: all; with --expr: none besides it)."),
+    expr: Optional[str] = typer.Option(None, "--expr", help="Your own loss too, as check-loss --expr reads it "
+                                       "(p = g_k, sum_other(f(q)), K, parameters); shown as 'expr'."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A value for each parameter of --expr, "
+                                              "name=value. Repeatable."),
     classes: int = typer.Option(10, "--classes", "-K", help="Number of classes K >= 2."),
     classifiers: int = typer.Option(200, "--classifiers", help="Size of the classifier family to rank."),
     support: int = typer.Option(1000, "--support", help="Number of support points of the finite distribution."),
@@ -113,8 +118,15 @@ def verify_ranking_command(
         raise BadInput(f"--rtol must lie in [0, 1), got {rtol}")
     if workers is not None and workers < 1:
         raise BadInput(f"--workers must be at least 1, got {workers}")
-    config = RankingConfig(classes, classifiers, support, parse_losses(loss), labels, samples,
-                           erm_samples if erm else 0, erm_seeds if erm else 0, rtol).validated()
+    from symtheory.analysis import parse_param_options
+    from symtheory.user_loss import UserLoss
+
+    if param and expr is None:
+        raise BadInput("--param gives values to the parameters of --expr; give --expr too")
+    user = None if expr is None else UserLoss(expr, tuple(sorted(parse_param_options(param).items())))
+    names = parse_losses(loss) if loss is not None else (() if user is not None else parse_losses("all"))
+    config = RankingConfig(classes, classifiers, support, names, labels, samples,
+                           erm_samples if erm else 0, erm_seeds if erm else 0, rtol, user).validated()
     with _ProgressBar(config.classifiers, quiet=as_json) as advance:
         report = verify_ranking(settings, config, np.random.default_rng(seed), workers, advance)
     if plot is not None:
@@ -170,6 +182,9 @@ def _print_report(report, seed: int) -> None:
     console.print(f"[bold]verify-ranking[/bold]  K = {cfg.classes}, (K-1)/K = {report.threshold:.6g}, seed {seed}; "
                   f"{cfg.support} support points, {dist['label_rule']} labels (Bayes accuracy "
                   f"{dist['bayes_accuracy']:.3f}); {cfg.classifiers} classifiers: {kinds}")
+    if cfg.expression is not None:
+        values = "".join(f", {k} = {v}" for k, v in cfg.expression.params)
+        console.print(f"{cfg.expression.name}: L(g, k) = {cfg.expression.text}{values}", markup=False)
     console.print(f"tau: Kendall tau-b of clean vs noisy risk; swaps: pairs the two order oppositely; risks within "
                   f"{cfg.rtol:g} x max|risk| count as tied; resid.: max residual of the fit R_eta = a + b R, "
                   "relative to max R_eta")

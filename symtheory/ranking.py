@@ -28,7 +28,9 @@ from symtheory.monte_carlo import MonteCarloCheck, draw_labels, monte_carlo_chec
 from symtheory.noise_settings import REGIME_TEXT, NoiseSetting
 from symtheory.rank_stats import (RTOL, AffineFit, Agreement, SwappedPair, affine_fit, agreement, swap_detector,
                                   worst_swap)
+from symtheory.evaluate import class_major_backend, compile_loss_matrix
 from symtheory.registry import LOSSES, get_loss
+from symtheory.user_loss import USER_LOSS_NAME, UserLoss
 from symtheory.risk import affine_intercept, affine_slope
 
 SEARCH_STEPS = 48
@@ -47,6 +49,7 @@ class RankingConfig:
     erm_samples: int = 0
     erm_seeds: int = 0
     rtol: float = RTOL
+    expression: UserLoss | None = None
 
     def validated(self) -> "RankingConfig":
         """The config with loss names canonical; BadInput for sizes out of range or unknown losses."""
@@ -58,17 +61,25 @@ class RankingConfig:
                 raise BadInput(f"the number of {name} must be at least {low}, got {value}")
         if self.erm_seeds and not self.erm_samples:
             raise BadInput("ERM needs a training-set size (--erm-samples) as well as seeds")
-        if not self.losses:
+        if not self.losses and self.expression is None:
             raise BadInput("no loss to check")
         names = tuple(dict.fromkeys(get_loss(n).name for n in self.losses))
+        if self.expression is not None:
+            self.expression.facts(self.classes)
         return RankingConfig(self.classes, self.classifiers, self.support, names, self.label_rule,
-                             self.mc_samples, self.erm_samples, self.erm_seeds, self.rtol)
+                             self.mc_samples, self.erm_samples, self.erm_seeds, self.rtol, self.expression)
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        """The registry losses, then the user's expression (by its table name) when there is one."""
+        return self.losses + ((self.expression.name,) if self.expression is not None else ())
 
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"classes": self.classes, "classifiers": self.classifiers, "support": self.support,
-                "losses": list(self.losses), "label_rule": self.label_rule, "mc_samples": self.mc_samples,
-                "erm_samples": self.erm_samples, "erm_seeds": self.erm_seeds, "tie_rtol": self.rtol}
+                "losses": list(self.loss_names), "label_rule": self.label_rule, "mc_samples": self.mc_samples,
+                "erm_samples": self.erm_samples, "erm_seeds": self.erm_seeds, "tie_rtol": self.rtol,
+                "expression": None if self.expression is None else self.expression.to_dict()}
 
 
 @dataclass
@@ -182,7 +193,7 @@ class RankingReport:
 
     def result(self, loss: str, setting: int = 0) -> LossRanking:
         """The result for a loss (by name) under the setting with this index."""
-        name = get_loss(loss).name
+        name = loss if loss == USER_LOSS_NAME else get_loss(loss).name
         chosen = self.settings[setting]
         return next(r for r in self.results if r.loss.name == name and r.setting is chosen)
 
@@ -286,13 +297,15 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
     erm_parts = [draw_labels(distribution, matrices, config.erm_samples, rng).frequencies(n, k)
                  for _ in range(config.erm_seeds)]
     parts += erm_parts
-    sums = risk_sums(family, compile_losses(config.losses, k), np.concatenate(parts, axis=-1), square,
-                     workers, progress)
+    compiled = compile_losses(config.losses, k)
+    if config.expression is not None:
+        compiled[config.expression.name] = compile_loss_matrix(config.expression.form(k), k, class_major_backend())
+    sums = risk_sums(family, compiled, np.concatenate(parts, axis=-1), square, workers, progress)
 
     offsets = np.cumsum([0] + [p.shape[-1] for p in parts])
     results, first_swaps = [], {}
-    for name in config.losses:
-        facts = loss_facts(name, k)
+    for name in config.loss_names:
+        facts = config.expression.facts(k) if name == USER_LOSS_NAME and config.expression else loss_facts(name, k)
         first = sums[name].first
         clean, label_sum = first[:, 0], first[:, 1]
         eta, at_first, pair = first_swap(clean, label_sum, k, config.rtol)

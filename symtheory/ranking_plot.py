@@ -23,7 +23,7 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
     indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
     etas = [report.settings[i].eta for i in indices]
     groups: dict[tuple, list[str]] = {}
-    for name in report.config.losses:
+    for name in report.config.loss_names:
         taus = tuple(report.result(name, i).agreement.tau for i in indices)
         groups.setdefault(taus, []).append(name)
     fig, ax = plt.subplots(figsize=(9, 4.8))

@@ -96,6 +96,9 @@ def test_text_names_how_the_ghosh_bound_was_checked():
     (["--eta", "0.5", "--seed", "-3"], "--seed must be at least 0, got -3"),
     (["--noise-matrix", "NOT_STOCHASTIC", "-K", "2"], "not row-stochastic"),
     (["--noise-matrix", "WRONG_SHAPE", "-K", "2"], "must be 2 x 2"),
+    (["--eta", "0.5", "--expr", "(1 - p**a)/a"], "give every parameter of --expr a value for numeric work"),
+    (["--eta", "0.5", "--param", "a=1"], "give --expr too"),
+    (["--eta", "0.5", "--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, phrase):
     bad = {"NOT_STOCHASTIC": [[0.7, 0.2], [0.3, 0.7]], "WRONG_SHAPE": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}
@@ -158,3 +161,17 @@ def test_other_runtime_errors_are_not_mistaken_for_memory(monkeypatch):
     monkeypatch.setattr(symtheory.ranking, "verify_ranking", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         main(["verify-ranking", "--eta", "0.6", "--json"])
+
+
+def test_a_users_loss_is_ranked_beside_the_registry_ones():
+    done = run("--eta", "0.6,0.95", "--expr", "(1 - p**a)/a", "--param", "a=1", "--loss", "cce", "--classifiers",
+               "40", "--support", "100", "--samples", "0", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["config"]["expression"] == {"name": "expr", "expression": "(1 - p**a)/a", "parameters": {"a": "1"}}
+    rows = {(r["loss"], r["eta"]): r for r in data["results"]}
+    assert rows[("expr", 0.6)]["symmetric"] == "proved" and rows[("expr", 0.6)]["tau"] == 1
+    assert rows[("expr", 0.95)]["tau"] == -1 and rows[("cce", 0.6)]["symmetric"] == "refuted"
+    text = run("--eta", "0.6", "--expr", "(1 - p**a)/a", "-p", "a=1/2", "--classifiers", "40", "--support", "100",
+               "--samples", "0").stdout
+    assert "expr: L(g, k) = (1 - p**a)/a, a = 1/2" in " ".join(text.split())

@@ -1,0 +1,56 @@
+"""A user's loss expression as a loss of the numeric checks (``verify-ranking --expr``): parsed without eval,
+every parameter bound to a number, analysed at one K like a registry loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from symtheory.errors import BadInput
+from symtheory.forms import LossForm
+from symtheory.loss_facts import LossFacts
+
+USER_LOSS_NAME = "expr"
+"""The name a user's expression carries in tables and JSON (the expression itself is shown beside it)."""
+
+
+@dataclass(frozen=True)
+class UserLoss:
+    """The expression text (see :mod:`symtheory.parser`) and its parameter values as given (name, text)."""
+
+    text: str
+    params: tuple[tuple[str, str], ...] = ()
+    name: str = USER_LOSS_NAME
+
+    def form(self, classes: int) -> LossForm:
+        """L(g, k) at K = ``classes`` with the parameters bound; BadInput when one has no value."""
+        return _analysis(self, classes).form
+
+    def facts(self, classes: int) -> LossFacts:
+        """The symmetry verdict, C and the exact sup at K = ``classes``, as for a registry loss
+        (:func:`symtheory.loss_facts.loss_facts`)."""
+        analysis = _analysis(self, classes)
+        constant = supremum = None
+        if analysis.symmetry.verdict == "proved" and analysis.symmetry.constant is not None:
+            constant = float(sp.sympify(analysis.symmetry.constant))
+        if analysis.bounds.bounded and analysis.bounds.upper_exact:
+            supremum = float(sp.sympify(analysis.bounds.upper))
+        return LossFacts(self.name, analysis.symmetry.verdict, constant, dict(self.params), supremum)
+
+    def to_dict(self) -> dict:
+        """JSON-ready."""
+        return {"name": self.name, "expression": self.text, "parameters": dict(self.params)}
+
+
+@lru_cache(maxsize=None)
+def _analysis(loss: UserLoss, classes: int):
+    from symtheory.analysis import analyse_expression
+
+    analysis = analyse_expression(loss.text, dict(loss.params), classes)
+    missing = sorted(str(s) for s in analysis.form.free_parameters())
+    if missing:
+        raise BadInput(f"give every parameter of --expr a value for numeric work: --param {missing[0]}=VALUE "
+                       f"(its parameters without one: {', '.join(missing)})")
+    return analysis
