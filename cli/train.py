@@ -18,16 +18,20 @@ from symtheory.errors import BadInput
 
 
 def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -> dict[str, float]:
-    """--alpha and --param name=value, checked exactly against the loss's parameter domains."""
+    """--alpha and --param name=value, checked exactly against the loss's parameter domains (for a loss
+    expression, read exactly; its own analysis checks them)."""
     from symtheory.analysis import parse_param_options
+    from symtheory.exact_numbers import exact_number
     from symtheory.registry import get_loss
 
-    spec = get_loss(loss)
     given = parse_param_options(params)
     if alpha is not None:
         if "alpha" in given:
             raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
         given["alpha"] = alpha
+    if loss == "expr":
+        return {name: float(exact_number(value, f"parameter {name}")) for name, value in given.items()}
+    spec = get_loss(loss)
     return {name: float(spec.param(name).value(value)) for name, value in given.items()}
 
 
@@ -100,6 +104,8 @@ def train_command(
     arch: Optional[str] = typer.Option(None, "--arch", help="Network: mlp, resnet18, resnet32, inception-lite."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, cifar10, cifar10-subset."),
     loss: Optional[str] = typer.Option(None, "--loss", help="A differentiable registry loss (cce, mse, rll, nmse, ...)."),
+    expr: Optional[str] = typer.Option(None, "--expr", help="Your own loss instead, written as for check-loss "
+                                       "--expr (its parameters by --param); the run's loss is named 'expr'."),
     eta: Optional[float] = typer.Option(None, "--eta", help="Label-noise rate in [0, 1)."),
     noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default), pair, or matrix."),
     noise_matrix: Optional[Path] = typer.Option(None, "--noise-matrix", help="CSV of a K x K row-stochastic "
@@ -134,7 +140,8 @@ def train_command(
     from symtheory.empirical.presets import build_config
 
     free = {
-        "arch": arch, "dataset": dataset, "loss": loss, "eta": eta, "noise": noise, "noise_matrix": noise_matrix,
+        "arch": arch, "dataset": dataset, "loss": loss, "expr": expr, "eta": eta, "noise": noise,
+        "noise_matrix": noise_matrix,
         "batch_size": batch_size, "lr": lr, "lr_schedule": lr_schedule, "optimizer": optimizer, "momentum": momentum,
         "weight_decay": weight_decay, "alpha": alpha, "param": param or None, "seed": seed, "subset": subset,
         "augment": augment, "normalize": normalize, "precision": precision, "channels_last": channels_last,
@@ -153,7 +160,9 @@ def train_command(
         from symtheory.empirical.run_dir import RunDir
         from symtheory.registry import get_loss
 
-        loss_name = get_loss(loss).name if loss else (None if preset else "cce")
+        if expr is not None and loss is not None:
+            raise BadInput("--expr is the loss; give --loss or --expr, not both")
+        loss_name = "expr" if expr is not None else get_loss(loss).name if loss else (None if preset else "cce")
         if preset:
             get_preset(preset)
         matrix = None
@@ -169,7 +178,7 @@ def train_command(
             matrix = tuple(map(tuple, read_matrix_csv(noise_matrix, get_dataset_spec(chosen).num_classes).tolist()))
         config = build_config(
             preset, loss=loss_name, eta=eta, arch=arch, dataset=dataset,
-            loss_params=_loss_params(loss_name or "cce", alpha, param) or None,
+            loss_params=_loss_params(loss_name or "cce", alpha, param) or None, loss_expr=expr,
             noise=("matrix" if matrix is not None else noise), noise_matrix=matrix, epochs=epochs,
             batch_size=batch_size, lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None,
             optimizer=optimizer.lower() if optimizer else None, momentum=momentum, weight_decay=weight_decay,

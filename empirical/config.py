@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from symtheory.errors import BadInput
+from symtheory.user_loss import USER_LOSS_NAME, UserLoss
 
 SUBSET_FILE = Path("cifar-10-partial") / "cifar10_partial.npz"
 OPTIMIZERS = ("sgd", "adam")
@@ -121,6 +122,8 @@ class TrainConfig:
     arch: str = "mlp"
     loss: str = "cce"
     loss_params: Mapping[str, float] = field(default_factory=dict)
+    loss_expr: str | None = None
+    """With loss 'expr': the user's loss, written as for ``check-loss --expr`` (its parameters in loss_params)."""
     noise: str = "symmetric"
     eta: float = 0.0
     noise_matrix: tuple[tuple[float, ...], ...] | None = None
@@ -151,11 +154,14 @@ class TrainConfig:
 
         data = get_dataset_spec(self.dataset)
         get_architecture(self.arch).check(data.channels, data.image_size)
-        spec = get_loss(self.loss)
-        if not spec.differentiable:
-            raise BadInput(f"loss {spec.name!r} has no gradient and cannot be trained")
-        for name, value in self.loss_params.items():
-            spec.param(name).value(value)
+        if self.loss == USER_LOSS_NAME or self.loss_expr is not None:
+            self.user_loss().facts(data.num_classes)
+        else:
+            spec = get_loss(self.loss)
+            if not spec.differentiable:
+                raise BadInput(f"loss {spec.name!r} has no gradient and cannot be trained")
+            for name, value in self.loss_params.items():
+                spec.param(name).value(value)
         if self.noise not in NOISE_KINDS:
             raise BadInput(f"unknown noise kind {self.noise!r}; choices: {', '.join(NOISE_KINDS)}")
         if self.noise == "matrix" and self.noise_matrix is None:
@@ -177,6 +183,12 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise BadInput(f"unknown precision {self.precision!r}; choices: {', '.join(PRECISIONS)}")
         return self
+
+    def user_loss(self) -> "UserLoss":
+        """The user's loss of a config with loss 'expr' (BadInput unless loss and loss_expr go together)."""
+        if self.loss != USER_LOSS_NAME or not self.loss_expr:
+            raise BadInput("a loss expression (--expr) is the loss 'expr': give one without --loss")
+        return UserLoss(self.loss_expr, tuple(sorted((k, repr(float(v))) for k, v in self.loss_params.items())))
 
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A copy with the given (non-None) fields replaced."""

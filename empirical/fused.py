@@ -368,7 +368,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     net = StackedNetwork(models, options.layout or default_layout(device)).to(device)
     return FusedGroup(
         configs=configs, device=device, net=net, optimizer=make_optimizer(net, first, device),
-        loss=StackedLoss([(c.loss, c.loss_params) for c in configs], device),
+        loss=StackedLoss([(c.loss, c.loss_params, c.loss_expr) for c in configs], device),
         prep=Preprocess.build(full, device, first.normalize, first.augment, channels_last=False),
         train_images=full.train_images.to(device), positions=positions,
         clean=torch.stack([torch.as_tensor(labels.clean) for _, labels in runs]).to(device),

@@ -7,12 +7,12 @@ sum_r mean_b loss[r, b], whose gradient with respect to run r's parameters is th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
 
-from symtheory.empirical.losses import loss_fn
+from symtheory.empirical.losses import config_loss
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,15 @@ class LossGroup:
 class StackedLoss:
     """Per-run losses [R, B] from logits [R, B, K] and targets [R, B] (fp32, no host sync)."""
 
-    def __init__(self, losses: Sequence[tuple[str, Mapping[str, float]]], device: torch.device | str):
+    def __init__(self, losses: Sequence[tuple], device: torch.device | str):
+        """``losses[r]``: run r's (name, params) or (name, params, expression) -- see :func:`config_loss`."""
         keys: dict[tuple, list[int]] = {}
-        for r, (name, params) in enumerate(losses):
-            keys.setdefault((name, tuple(sorted(dict(params).items()))), []).append(r)
+        for r, (name, params, *expression) in enumerate(losses):
+            keys.setdefault((name, tuple(sorted(dict(params).items())), *expression[:1]), []).append(r)
         self.replicas = len(losses)
         self.groups = [
-            LossGroup(loss_fn(name, **dict(params)), torch.tensor(runs, device=device), tuple(runs))
-            for (name, params), runs in keys.items()
+            LossGroup(config_loss(name, dict(params), *expression), torch.tensor(runs, device=device), tuple(runs))
+            for (name, params, *expression), runs in keys.items()
         ]
         self.single = len(self.groups) == 1
 

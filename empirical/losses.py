@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -195,3 +195,33 @@ def loss_fn(name: str, **params: object) -> Callable[[Tensor, Tensor], Tensor]:
         value = param.value(raw)
         bound[key] = int(value) if param.integer else float(value)
     return functools.partial(TORCH_LOSSES[spec.name], **bound)
+
+
+def expression_loss(text: str, params: Mapping[str, float]) -> Callable[[Tensor, Tensor], Tensor]:
+    """A user's loss (``check-loss --expr`` grammar, every parameter in ``params``) as a torch loss: its sympy
+    form compiled for the torch backend (:func:`symtheory.evaluate.compile_loss_matrix`) -- the symbolic
+    and the trained loss are one definition -- evaluated at g = softmax(logits) in float64, with g kept
+    >= the smallest normal float64 so that logs of underflowed probabilities stay finite."""
+    from symtheory.evaluate import compile_loss_matrix, torch_backend
+    from symtheory.user_loss import UserLoss
+
+    user = UserLoss(text, tuple(sorted((k, repr(float(v))) for k, v in params.items())))
+    compiled: dict[int, Callable[[Tensor], Tensor]] = {}
+
+    def loss(logits: Tensor, targets: Tensor) -> Tensor:
+        k = logits.shape[-1]
+        if k not in compiled:
+            compiled[k] = compile_loss_matrix(user.form(k), k, torch_backend())
+        with torch.autocast(device_type=logits.device.type, enabled=False):
+            g = torch.softmax(logits.double(), dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
+            return _pick(compiled[k](g), targets).to(_upcast(logits).dtype)
+
+    return loss
+
+
+def config_loss(loss: str, params: Mapping[str, float], expression: str | None = None) -> Callable[[Tensor, Tensor], Tensor]:
+    """The torch loss of a run: the registry's ``loss`` with ``params``, or the user's ``expression``."""
+    if expression is not None:
+        return expression_loss(expression, params)
+    return loss_fn(loss, **params)
+

@@ -111,7 +111,8 @@ def _panel_title(key: tuple[str, str, str, str], runs: list[RunRecord], varying:
     extra = f" ({', '.join(f'{k}={v:g}' for k, v in params.items())})" if params else ""
     size = runs[0].config.get("data", {}).get("num_train")
     preset = f"{t['preset']}: " if t.get("preset") else ""
-    head = f"{loss.upper()}{extra}\n{preset}{arch} / {dataset}" + (f", n={size}" if size is not None else "")
+    name = f"L = {t['loss_expr']}" if t.get("loss_expr") else loss.upper()
+    head = f"{name}{extra}\n{preset}{arch} / {dataset}" + (f", n={size}" if size is not None else "")
     others = [f"{name}={_setting_text(t.get(name))}" for name in varying
               if name not in ("loss_params", "preset", "num_train", "subset")]
     return head + ("\n" + ", ".join(others) if others else "")

@@ -12,6 +12,7 @@ from typing import Mapping
 
 from symtheory.empirical.config import LRSchedule, TrainConfig
 from symtheory.errors import BadInput
+from symtheory.user_loss import USER_LOSS_NAME
 
 PAPER_LOSSES = ("cce", "mse", "rll", "nmse")
 PAPER_ETAS = (0.0, 0.2, 0.4, 0.6)
@@ -55,7 +56,7 @@ class Preset:
         """
         from symtheory.registry import get_loss
 
-        name = get_loss(loss).name
+        name = loss if loss == USER_LOSS_NAME else get_loss(loss).name
         params = {**self.loss_params.get(name, {}), **(overrides.pop("loss_params", None) or {})}
         base = TrainConfig(
             dataset=self.dataset, arch=self.arch, loss=name, loss_params=params, eta=eta, epochs=self.epochs,
@@ -128,7 +129,10 @@ def build_config(preset: str | None = None, loss: str | None = None, eta: float 
     if preset is not None:
         cfg = get_preset(preset).config(loss or "cce", 0.0 if eta is None else eta, **overrides)
     else:
-        cfg = TrainConfig().with_overrides(loss=get_loss(loss).name if loss else None, eta=eta, **overrides)
+        name = loss if loss in (None, USER_LOSS_NAME) else get_loss(loss).name
+        cfg = TrainConfig().with_overrides(loss=name, eta=eta, **overrides)
+    if cfg.loss == USER_LOSS_NAME:
+        return cfg.validate()
     spec = get_loss(cfg.loss)
     defaults = {p.name: float(p.value(p.default)) for p in spec.params}
     return cfg.with_overrides(loss_params={**defaults, **cfg.loss_params}).validate()

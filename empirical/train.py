@@ -200,12 +200,12 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     ``on_start(info)`` gets the planned and finished epochs, ``on_epoch(row)`` each epoch's metrics row.
     ``data``: the whole dataset already loaded (CPU), to share one load between runs.
     """
-    from symtheory.empirical.losses import loss_fn
+    from symtheory.empirical.losses import config_loss
 
     session_start = time.perf_counter()
     setup = _prepare(cfg, Path(out), resume, data_dir, download, overrides, data)
     cfg, run, device, data = setup.cfg, setup.run, setup.device, setup.data
-    loss = loss_fn(cfg.loss, **cfg.loss_params)
+    loss = config_loss(cfg.loss, cfg.loss_params, cfg.loss_expr)
     model = build_model(cfg, data, device)
     setup.channels_last = (cfg.channels_last if cfg.channels_last is not None
                            else device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()))

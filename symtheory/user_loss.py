@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from symtheory.errors import BadInput
-from symtheory.forms import LossForm
-from symtheory.loss_facts import LossFacts
+
+if TYPE_CHECKING:
+    from symtheory.forms import LossForm
+    from symtheory.loss_facts import LossFacts
 
 USER_LOSS_NAME = "expr"
 """The name a user's expression carries in tables and JSON (the expression itself is shown beside it)."""
@@ -24,13 +25,17 @@ class UserLoss:
     params: tuple[tuple[str, str], ...] = ()
     name: str = USER_LOSS_NAME
 
-    def form(self, classes: int) -> LossForm:
+    def form(self, classes: int) -> "LossForm":
         """L(g, k) at K = ``classes`` with the parameters bound; BadInput when one has no value."""
         return _analysis(self, classes).form
 
-    def facts(self, classes: int) -> LossFacts:
+    def facts(self, classes: int) -> "LossFacts":
         """The symmetry verdict, C and the exact sup at K = ``classes``, as for a registry loss
         (:func:`symtheory.loss_facts.loss_facts`)."""
+        import sympy as sp
+
+        from symtheory.loss_facts import LossFacts
+
         analysis = _analysis(self, classes)
         constant = supremum = None
         if analysis.symmetry.verdict == "proved" and analysis.symmetry.constant is not None:

@@ -598,3 +598,18 @@ def test_loop_layout_gathers_gradients_with_one_stack_per_parameter():
     targets = [str(node.target) for node in graphs["bw"].graph.nodes if node.op == "call_function"]
     assert not [t for t in targets if "select_backward" in t]
     assert targets.count("aten.stack.default") == n_params
+
+
+def test_stacked_loss_takes_a_loss_expression_beside_registry_losses():
+    from symtheory.empirical.fused_loss import StackedLoss
+    from symtheory.empirical.losses import expression_loss, loss_fn
+
+    gen = torch.Generator().manual_seed(0)
+    logits, targets = torch.randn(3, 5, 4, generator=gen), torch.randint(0, 4, (3, 5), generator=gen)
+    stacked = StackedLoss([("expr", {"a": 0.5}, "(1 - p**a)/a"), ("cce", {}, None), ("expr", {"a": 0.5},
+                          "(1 - p**a)/a")], "cpu")
+    out = stacked(logits, targets)
+    assert len(stacked.groups) == 2
+    expected = [expression_loss("(1 - p**a)/a", {"a": 0.5}), loss_fn("cce"), expression_loss("(1 - p**a)/a", {"a": 0.5})]
+    for r, fn in enumerate(expected):
+        assert torch.allclose(out[r], fn(logits[r], targets[r]), atol=1e-6)

@@ -126,3 +126,35 @@ def test_direct_call_refuses_unknown_parameter():
     logits, targets = _points(3, seed=0)
     with pytest.raises(BadInput, match="has no parameter"):
         TORCH_LOSSES["cce"](logits, targets, alpha=0.1)
+
+
+@pytest.mark.parametrize("text, params, name, registry_params", [
+    ("log((a+1)/a) - log(a+p) + sum_other(log(a+q))/(K-1)", {"a": 0.1}, "rll", {"alpha": 0.1}),
+    ("abs(1-p) + sum_other(abs(q))", {}, "mae", {}),
+    ("-log(p)", {}, "cce", {}),
+    ("log(p)/sum_all(log(q))", {}, "nce", {}),
+])
+def test_a_loss_expression_trains_as_the_registry_loss_it_writes(text, params, name, registry_params):
+    from symtheory.empirical.losses import expression_loss
+
+    fn = expression_loss(text, params)
+    for n_classes in CLASS_COUNTS:
+        logits, targets = _points(n_classes, seed=n_classes)
+        weights = torch.rand(len(targets), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        value, grad = _value_and_grad(lambda x: fn(x, targets), logits, weights)
+        ref_value, ref_grad = _value_and_grad(lambda x: TORCH_LOSSES[name](x, targets, **registry_params), logits,
+                                              weights)
+        assert value.dtype == torch.float64
+        assert (value - ref_value).abs().max().item() < 1e-9 and (grad - ref_grad).abs().max().item() < 1e-9
+
+
+def test_a_loss_expression_is_finite_at_extreme_logits_and_fp32_under_autocast():
+    from symtheory.empirical.losses import expression_loss
+
+    logits = torch.tensor([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]], requires_grad=True)
+    value = expression_loss("-log(p)", {})(logits, torch.tensor([1, 0]))
+    (grad,) = torch.autograd.grad(value.sum(), logits)
+    assert torch.isfinite(value).all() and torch.isfinite(grad).all() and value.dtype == torch.float32
+    assert value[0].item() == pytest.approx(708.4, abs=0.1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert expression_loss("1 - p", {})(logits.detach().bfloat16(), torch.tensor([0, 1])).dtype == torch.float32

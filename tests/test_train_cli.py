@@ -69,6 +69,9 @@ BAD_INPUT = {
     "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
     "eta with a matrix": (["--noise-matrix", "{tmp}/t.csv", "--eta", "0.3"], "--eta has no effect with it"),
     "alpha twice": (["--loss", "rll", "--alpha", "0.1", "--param", "alpha=0.2"], "give alpha once"),
+    "expr and loss": (["--loss", "cce", "--expr", "1 - p"], "give --loss or --expr, not both"),
+    "expr without its parameter": (["--expr", "(1 - p**a)/a"], "give every parameter of --expr a value"),
+    "expr undefined": (["--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
 }
 
@@ -105,6 +108,20 @@ def test_resume_reads_the_recorded_data_and_refuses_to_end_before_the_recorded_e
     longer = run_cli("train", "--resume", str(run), "--epochs", "3", "--json", "--quiet", env=nowhere, timeout=300)
     assert longer.returncode == 0, longer.stderr
     assert json.loads(longer.stdout)["epochs_completed"] == 3
+
+
+def test_a_loss_expression_trains_is_recorded_and_resumes(tmp_path, data_dir):
+    run = tmp_path / "expr"
+    done = run_cli("train", "--expr", "(1 - p**a)/a", "--param", "a=1/2", "--subset", "100", "--epochs", "1",
+                   "--batch-size", "50", "--data-dir", str(data_dir), "--out", str(run), "--json", "--quiet",
+                   timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["loss"] == "expr"
+    saved = json.loads((run / "config.json").read_text())["train"]
+    assert (saved["loss"], saved["loss_expr"], saved["loss_params"]) == ("expr", "(1 - p**a)/a", {"a": 0.5})
+    resumed = run_cli("train", "--resume", str(run), "--epochs", "2", "--json", "--quiet", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["epochs_completed"] == 2
 
 
 def test_train_json_then_plot(tmp_path, data_dir):
