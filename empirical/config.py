@@ -7,8 +7,10 @@ state.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -114,6 +116,18 @@ EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "determin
 treat runs that differ only in these as the same experiment."""
 
 
+def _exact_text(name: str, value: Any) -> str:
+    """A parameter value as exact text: the shortest fraction with the same float64, else the float's repr."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"parameter {name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise BadInput(f"parameter {name} must be finite, got {value!r}")
+    simple = Fraction(number).limit_denominator(10**9)
+    return str(simple) if float(simple) == number else repr(number)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a run. Free-flag defaults: MLP on MNIST, Adam lr 1e-3, batch 128."""
@@ -155,7 +169,10 @@ class TrainConfig:
         data = get_dataset_spec(self.dataset)
         get_architecture(self.arch).check(data.channels, data.image_size)
         if self.loss == USER_LOSS_NAME or self.loss_expr is not None:
-            self.user_loss().facts(data.num_classes)
+            user = self.user_loss()
+            user.facts(data.num_classes)
+            if not user.depends_on_g(data.num_classes):
+                raise BadInput(f"the loss {self.loss_expr} does not depend on g: it has no gradient to train with")
         else:
             spec = get_loss(self.loss)
             if not spec.differentiable:
@@ -185,10 +202,15 @@ class TrainConfig:
         return self
 
     def user_loss(self) -> "UserLoss":
-        """The user's loss of a config with loss 'expr' (BadInput unless loss and loss_expr go together)."""
-        if self.loss != USER_LOSS_NAME or not self.loss_expr:
-            raise BadInput("a loss expression (--expr) is the loss 'expr': give one without --loss")
-        return UserLoss(self.loss_expr, tuple(sorted((k, repr(float(v))) for k, v in self.loss_params.items())))
+        """The user's loss of a config with loss 'expr' (BadInput unless loss and loss_expr go together); a
+        parameter value is handed to the symbolic side as the simplest fraction that is the same float (1/3,
+        not 3333333333333333/10**16)."""
+        if not self.loss_expr or not self.loss_expr.strip():
+            raise BadInput("the loss expression (--expr) is empty")
+        if self.loss != USER_LOSS_NAME:
+            raise BadInput(f"a loss expression is the loss {USER_LOSS_NAME!r}, not {self.loss!r}: give --expr "
+                           "without --loss")
+        return UserLoss(self.loss_expr, tuple(sorted((k, _exact_text(k, v)) for k, v in self.loss_params.items())))
 
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A copy with the given (non-None) fields replaced."""
@@ -228,4 +250,7 @@ class TrainConfig:
             tag = "matrix"
         else:
             tag = ("" if self.noise == "symmetric" else f"{self.noise}-") + f"eta{self.eta:g}"
-        return f"{self.preset or self.arch}-{self.dataset}-{self.loss}-{tag}-seed{self.seed}"
+        loss = self.loss
+        if self.loss_expr is not None:
+            loss += "-" + hashlib.sha256(self.loss_expr.encode()).hexdigest()[:8]
+        return f"{self.preset or self.arch}-{self.dataset}-{loss}-{tag}-seed{self.seed}"

@@ -200,20 +200,24 @@ def loss_fn(name: str, **params: object) -> Callable[[Tensor, Tensor], Tensor]:
 def expression_loss(text: str, params: Mapping[str, float]) -> Callable[[Tensor, Tensor], Tensor]:
     """A user's loss (``check-loss --expr`` grammar, every parameter in ``params``) as a torch loss: its sympy
     form compiled for the torch backend (:func:`symtheory.evaluate.compile_loss_matrix`) -- the symbolic
-    and the trained loss are one definition -- evaluated at g = softmax(logits) in float64, with g kept
-    >= the smallest normal float64 so that logs of underflowed probabilities stay finite."""
+    and the trained loss are one definition -- evaluated at g = softmax(logits) in float64, with g clamped
+    to [smallest normal float32, largest float64 below 1] so that log(p), 1/p, log(1 - p), 1/(1 - p) and
+    sqrt(1 - p) stay finite (with zero gradient where the clamp holds, as a saturated loss has)."""
     from symtheory.evaluate import compile_loss_matrix, torch_backend
     from symtheory.user_loss import UserLoss
 
-    user = UserLoss(text, tuple(sorted((k, repr(float(v))) for k, v in params.items())))
+    from symtheory.empirical.config import TrainConfig
+
+    user = TrainConfig(loss=UserLoss.name, loss_expr=text, loss_params=dict(params)).user_loss()
     compiled: dict[int, Callable[[Tensor], Tensor]] = {}
 
     def loss(logits: Tensor, targets: Tensor) -> Tensor:
+        """L(softmax(logits), targets) per example."""
         k = logits.shape[-1]
         if k not in compiled:
             compiled[k] = compile_loss_matrix(user.form(k), k, torch_backend())
         with torch.autocast(device_type=logits.device.type, enabled=False):
-            g = torch.softmax(logits.double(), dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
+            g = torch.softmax(logits.double(), dim=-1).clamp(torch.finfo(torch.float32).tiny, 1 - 2.0**-53)
             return _pick(compiled[k](g), targets).to(_upcast(logits).dtype)
 
     return loss

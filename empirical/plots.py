@@ -114,7 +114,7 @@ def _panel_title(key: tuple[str, str, str, str], runs: list[RunRecord], varying:
     name = f"L = {t['loss_expr']}" if t.get("loss_expr") else loss.upper()
     head = f"{name}{extra}\n{preset}{arch} / {dataset}" + (f", n={size}" if size is not None else "")
     others = [f"{name}={_setting_text(t.get(name))}" for name in varying
-              if name not in ("loss_params", "preset", "num_train", "subset")]
+              if name not in ("loss_params", "loss_expr", "preset", "num_train", "subset")]
     return head + ("\n" + ", ".join(others) if others else "")
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from symtheory.empirical.config import EXECUTION_FIELDS
 from symtheory.errors import BadInput
 
-PER_RUN_FIELDS = ("loss", "loss_params", "eta", "seed")
+PER_RUN_FIELDS = ("loss", "loss_params", "loss_expr", "eta", "seed")
 """train fields that vary inside a grid (the loss's parameters go into its label when not the defaults)."""
 RUNTIME_FIELDS = EXECUTION_FIELDS
 """train fields that change how a run is computed, not what is measured: ignored when grouping runs."""
@@ -169,8 +169,12 @@ def _default_loss_params(preset: str | None, loss: str) -> dict | None:
 
 def loss_label(train: dict) -> str:
     """The loss name, with its parameters ('rll(alpha=0.01)') when they are not the preset's (or the
-    registry's) defaults, so runs of a parameter sweep do not merge."""
+    registry's) defaults, so runs of a parameter sweep do not merge; a user's loss by its expression
+    ('expr[(1-p**a)/a, a=0.5]')."""
     loss, params = train["loss"], dict(train.get("loss_params") or {})
+    if train.get("loss_expr"):
+        values = "".join(f", {k}={float(v):g}" for k, v in sorted(params.items()))
+        return f"expr[{train['loss_expr']}{values}]"
     if not params:  # a config that records no parameters (older runs): the loss's defaults
         return loss
     defaults = _default_loss_params(train.get("preset"), loss)

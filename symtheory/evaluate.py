@@ -8,6 +8,7 @@ many points with few classes).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -132,9 +133,20 @@ def torch_backend() -> Backend:
     def zero_one(g):
         return 1.0 - torch.nn.functional.one_hot(g.argmax(-1), g.shape[-1]).to(g.dtype)
 
+    def tensors(args):
+        like = next(a for a in args if isinstance(a, torch.Tensor))
+        return [a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=like.dtype, device=like.device)
+                for a in args]
+
+    def minimum(*args):
+        return functools.reduce(torch.minimum, tensors(args))
+
+    def maximum(*args):
+        return functools.reduce(torch.maximum, tensors(args))
+
     return Backend(
         funcs={"log": torch.log, "exp": torch.exp, "sqrt": torch.sqrt, "Abs": torch.abs,
-               "Min": torch.minimum, "Max": torch.maximum, "real_pow": torch.pow,
+               "Min": minimum, "Max": maximum, "real_pow": torch.pow,
                "int_pow": lambda x, n: torch.pow(x, int(n))},
         sum_classes=lambda x: x.sum(-1, keepdim=True),
         zero_one=zero_one,

@@ -12,6 +12,8 @@ ERM on sampled training sets; for class-conditional T the sufficient condition o
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -300,13 +302,18 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
     compiled = compile_losses(config.losses, k)
     if config.expression is not None:
         compiled[config.expression.name] = compile_loss_matrix(config.expression.form(k), k, class_major_backend())
-    sums = risk_sums(family, compiled, np.concatenate(parts, axis=-1), square, workers, progress)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sums = risk_sums(family, compiled, np.concatenate(parts, axis=-1), square, workers, progress)
 
     offsets = np.cumsum([0] + [p.shape[-1] for p in parts])
     results, first_swaps = [], {}
     for name in config.loss_names:
         facts = config.expression.facts(k) if name == USER_LOSS_NAME and config.expression else loss_facts(name, k)
         first = sums[name].first
+        if not np.isfinite(first).all() or (sums[name].second is not None and not np.isfinite(sums[name].second).all()):
+            raise BadInput(f"the risks of {name} are not finite numbers in float64 (its values overflow or are "
+                           "undefined at the support's points); rescale the loss")
         clean, label_sum = first[:, 0], first[:, 1]
         eta, at_first, pair = first_swap(clean, label_sum, k, config.rtol)
         first_swaps[name] = FirstSwap(name, eta, pair, _names(family, pair),

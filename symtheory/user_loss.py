@@ -44,6 +44,14 @@ class UserLoss:
             supremum = float(sp.sympify(analysis.bounds.upper))
         return LossFacts(self.name, analysis.symmetry.verdict, constant, dict(self.params), supremum)
 
+    def depends_on_g(self, classes: int) -> bool:
+        """Whether L(g, k) varies with g at all (a constant loss has no gradient to train with)."""
+        from symtheory.expr import P, SumOther
+
+        form = self.form(classes)
+        separable = form.separable
+        return bool(form.normalized) or form.zero_one != 0 or P in separable.free_symbols or separable.has(SumOther)
+
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"name": self.name, "expression": self.text, "parameters": dict(self.params)}

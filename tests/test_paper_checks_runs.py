@@ -220,3 +220,12 @@ def test_an_experiment_without_finished_runs_adds_no_claim_rows(tmp_path):
     assert "No finished runs (see Runs not used); its claims are not judged." in text
     assert not [line for line in text.splitlines() if line.startswith("| E1 [")]
     assert "| S1 |" in text
+
+
+def test_a_users_loss_is_a_loss_row_named_by_its_expression():
+    from symtheory.paper_checks.runs import experiment_setting, loss_label
+
+    train = {"loss": "expr", "loss_expr": "(1-p**a)/a", "loss_params": {"a": 0.5}, "eta": 0.2, "seed": 0,
+             "arch": "mlp"}
+    assert loss_label(train) == "expr[(1-p**a)/a, a=0.5]"
+    assert "loss_expr" not in experiment_setting(train)

@@ -37,6 +37,7 @@ def test_runs_of_other_settings_get_their_own_titled_panels_and_seeds_are_groupe
     assert len(panels) == 3
     titles = [p.title for p in panels]
     assert titles[0].splitlines()[1] == "mlp / mnist, n=200" and "lr=0.001, optimizer=adam" in titles[0]
+    assert "loss_expr" not in " ".join(titles)
     assert "n=500" in titles[1] and "optimizer=sgd" in titles[2] and "lr=0.05" in titles[2]
     [group] = panels[0].groups.values()
     assert [r.train["seed"] for r in group] == [0, 1, 2] and group[0].train["device"] == "cpu"
@@ -70,3 +71,10 @@ def test_files_among_the_paths_are_skipped_but_a_missing_path_is_an_error(tmp_pa
     assert [r.path for r in collect_runs([run, tmp_path / "grid" / "grid.csv"])] == [run]
     with pytest.raises(BadInput, match="no run directory at"):
         collect_runs([tmp_path / "missing"])
+
+
+def test_a_users_loss_panel_is_titled_by_its_expression_once(tmp_path):
+    write_run(tmp_path / "cce")
+    write_run(tmp_path / "expr", loss="expr", loss_expr="(1-p**a)/a", loss_params={"a": 0.5})
+    titles = [p.title for p in layout_panels(collect_runs([tmp_path]))]
+    assert titles[1].splitlines()[0] == "L = (1-p**a)/a (a=0.5)" and "loss_expr" not in " ".join(titles)

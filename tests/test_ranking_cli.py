@@ -99,6 +99,8 @@ def test_text_names_how_the_ghosh_bound_was_checked():
     (["--eta", "0.5", "--expr", "(1 - p**a)/a"], "give every parameter of --expr a value for numeric work"),
     (["--eta", "0.5", "--param", "a=1"], "give --expr too"),
     (["--eta", "0.5", "--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
+    (["--eta", "0.5", "--expr", "exp(1/p)", "--classifiers", "20", "--support", "50"],
+     "the risks of expr are not finite numbers in float64"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, phrase):
     bad = {"NOT_STOCHASTIC": [[0.7, 0.2], [0.3, 0.7]], "WRONG_SHAPE": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}

@@ -107,3 +107,13 @@ def test_gce_at_k_2_is_proved_at_q_1_through_phi_double_prime():
 def test_a_proof_for_symbolic_parameters_names_the_values_where_the_loss_is_defined(text, scope):
     result = analysis.analyse_expression(text).symmetry
     assert (result.verdict, result.scope) == ("proved", scope)
+
+
+def test_a_training_config_hands_its_expression_simple_exact_parameters_and_names_runs_by_it():
+    from symtheory.empirical.presets import build_config
+
+    third = build_config(None, loss="expr", loss_expr="(1-p**a)/a", loss_params={"a": 1 / 3})
+    assert third.user_loss().params == (("a", "1/3"),)
+    other = build_config(None, loss="expr", loss_expr="(1-p**a)/a + 0*p", loss_params={"a": 0.1})
+    assert other.user_loss().params == (("a", "1/10"),)
+    assert third.run_name().startswith("mlp-mnist-expr-") and third.run_name() != other.run_name()

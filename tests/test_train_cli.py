@@ -72,6 +72,8 @@ BAD_INPUT = {
     "expr and loss": (["--loss", "cce", "--expr", "1 - p"], "give --loss or --expr, not both"),
     "expr without its parameter": (["--expr", "(1 - p**a)/a"], "give every parameter of --expr a value"),
     "expr undefined": (["--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
+    "expr constant": (["--expr", "1"], "the loss 1 does not depend on g: it has no gradient to train with"),
+    "expr empty": (["--expr", " "], "the loss expression (--expr) is empty"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
 }
 
