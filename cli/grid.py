@@ -115,11 +115,7 @@ def grid_command(
     overrides = dict(dataset=dataset, arch=arch, epochs=epochs, subset=subset, batch_size=batch_size, device=device,
                      lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None, optimizer=optimizer,
                      momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
-    given_params = parse_param_options(param)
-    if alpha is not None:
-        if "alpha" in given_params:
-            raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
-        given_params["alpha"] = alpha
+    given_params = parse_param_options(param, alpha)
     runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
                      parse_list(seeds, int, "seed"), loss_params=given_params, **overrides)
     total_epochs = sum(r.config.epochs for r in runs)

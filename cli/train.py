@@ -24,11 +24,7 @@ def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -
     from symtheory.exact_numbers import exact_number
     from symtheory.registry import get_loss
 
-    given = parse_param_options(params)
-    if alpha is not None:
-        if "alpha" in given:
-            raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
-        given["alpha"] = alpha
+    given = parse_param_options(params, alpha)
     if loss == "expr":
         return {name: float(exact_number(value, f"parameter {name}")) for name, value in given.items()}
     spec = get_loss(loss)

@@ -13,7 +13,7 @@ from symtheory.domain import (
     Condition, check_domain, domain_note, parameter_conditions, shown as condition_shown, shown_point,
 )
 from symtheory.errors import BadInput
-from symtheory.evaluate import exact_form_loss, exact_loss
+from symtheory.evaluate import exact_form_loss, is_finite_real, losses_by_value
 from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
@@ -85,14 +85,19 @@ class LossAnalysis:
         }
 
 
-def parse_param_options(options: list[str] | None) -> dict[str, str]:
-    """``["alpha=0.1", "q=1/2"]`` -> {"alpha": "0.1", "q": "1/2"}; BadInput on malformed items."""
+def parse_param_options(options: list[str] | None, alpha: str | None = None) -> dict[str, str]:
+    """``["alpha=0.1", "q=1/2"]`` -> {"alpha": "0.1", "q": "1/2"}; BadInput on malformed items. ``alpha``: an
+    --alpha flag's value, the same as alpha=VALUE (BadInput when given both ways)."""
     out: dict[str, str] = {}
     for item in options or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise BadInput(f"--param expects name=value, got {item!r}")
         out[name.strip()] = value.strip()
+    if alpha is not None:
+        if "alpha" in out:
+            raise BadInput("give alpha once: --alpha or --param alpha=..., not both")
+        out["alpha"] = alpha
     return out
 
 
@@ -229,7 +234,7 @@ def _finite_at_candidates(form: LossForm, classes: int) -> bool:
     for point in candidate_points(classes):
         for k in range(classes):
             value = exact_form_loss(form.subs({K: classes}), point, k)
-            if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
+            if not is_finite_real(value):
                 return False
     return True
 
@@ -259,9 +264,25 @@ def analyse_builtin(name: str, params: Mapping[str, str] | None = None, classes:
                         domains)
 
 
-def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None,
-                       seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
-    """Analyse a user's loss expression (see :mod:`symtheory.parser`), parsed without eval."""
+@dataclass(frozen=True)
+class PreparedExpression:
+    """A user's expression parsed, bound and checked to be defined on the open simplex, as its LossForm, with
+    what the proof needs besides: the parameters as shown, stand-in values (first trial and alternates),
+    the domain conditions not shown, and each parameter's domain."""
+
+    text: str
+    form: LossForm
+    shown: dict[str, str]
+    defaults: dict[sp.Symbol, sp.Expr]
+    alternates: list[dict[sp.Symbol, sp.Expr]]
+    unshown: list[Condition]
+    domains: dict[sp.Symbol, Param]
+
+
+def prepare_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None,
+                       seconds: float | None = DEFAULT_TIME_LIMIT) -> PreparedExpression:
+    """Parse a user's loss expression without eval (see :mod:`symtheory.parser`), bind the given parameters
+    and K, and refuse it (BadInput) unless it is a finite real number on the open simplex; no proof yet."""
     expr = parse_loss_expression(text)
     given = dict(params or {})
     names = {str(s) for s in _all_symbols(expr)} - {str(P), str(Q), str(K)}
@@ -278,15 +299,25 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
     symbolic = [param_symbol(n) for n in sorted(names - set(given))]
     trials = [{s: STAND_IN_VALUES[(i + j) % len(STAND_IN_VALUES)] for i, s in enumerate(symbolic)}
               for j in range(len(STAND_IN_VALUES))]
-    defaults, alternates = trials[0], trials[1:]
     stand_ins = ", ".join(sp.sstr(v) for v in STAND_IN_VALUES)
     shown = {n: given.get(n, f"symbolic in (0, inf) (counterexamples try {stand_ins})") for n in sorted(names)}
     form = loss_form(expr, K if classes is None else sp.Integer(classes))
     unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds)
     domains = {param_symbol(n): Param(n, "1") for n in names}
-    return analyse_form("expression", "user-defined loss", text, "user", form,
-                        shown, classes, defaults, seconds, domains, alternates, unshown)
+    return PreparedExpression(text, form, shown, trials[0], trials[1:], unshown, domains)
 
+
+def analyse_expression(text: str, params: Mapping[str, str] | None = None, classes: int | None = None,
+                       seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
+    """Analyse a user's loss expression (see :func:`prepare_expression`): symmetry proof and bounds."""
+    return analyse_prepared(prepare_expression(text, params, classes, seconds), classes, seconds)
+
+
+def analyse_prepared(ready: PreparedExpression, classes: int | None = None,
+                     seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
+    """The symmetry proof and bounds of an expression already prepared for the same K."""
+    return analyse_form("expression", "user-defined loss", ready.text, "user", ready.form, ready.shown, classes,
+                        ready.defaults, seconds, ready.domains, ready.alternates, ready.unshown)
 
 
 def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:
@@ -301,9 +332,9 @@ def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | No
             if classes is None:
                 _check_no_pole_in_k(expr)
             for n, point in checks:
-                for k, value in _losses_by_value(expr, point):
-                    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
-                        raise BadInput(f"the loss is not a finite real number at g = ({_shown_point(point)}), "
+                for k, value in losses_by_value(expr, point):
+                    if not is_finite_real(value):
+                        raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
                                        f"k = {k + 1} (K = {n}): it is {sp.sstr(value)}; a loss must be defined "
                                        "on the whole open simplex")
     except GIVE_UP:
@@ -319,17 +350,6 @@ def _check_no_pole_in_k(expr: sp.Expr) -> None:
                 if root.is_integer and root >= 2:
                     raise BadInput(f"the loss is undefined at K = {root}: it divides by {sp.sstr(node.base)}, "
                                    "which is 0 there; give --classes for the K you mean")
-
-
-def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):
-    """(k, L(g, k)) at ``point`` for one label k per distinct coordinate value: labels of equal g_k have equal
-    losses."""
-    for value in dict.fromkeys(point):
-        k = point.index(value)
-        yield k, exact_loss(expr, point, k)
-
-
-_shown_point = shown_point
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

@@ -23,7 +23,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from symtheory.errors import BadInput
-from symtheory.evaluate import exact_loss
+from symtheory.evaluate import exact_loss, is_finite_real, losses_by_value
 from symtheory.expr import K, K_MINUS_2, P, Q, U, SumOther, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.time_limit import GIVE_UP, time_limit
@@ -58,7 +58,7 @@ class Condition:
     def fails_at(self, value: sp.Expr) -> bool:
         """The quantity's concrete ``value`` breaks the condition (or is itself not a finite real number)."""
         value = sp.sympify(value)
-        if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False:
+        if not is_finite_real(value):
             return True
         if self.kind == "divisor":
             return bool(value.is_zero)
@@ -282,10 +282,10 @@ def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
             values = {s: v for s, v in trial.items() if s in expr.free_symbols}
             bound_expr = expr.subs({**values, K: n})
             for point in _points(condition.subs(values), n):
-                for k, loss in _losses_by_value(bound_expr, point):
+                for k, loss in losses_by_value(bound_expr, point):
                     if not _breaks(condition.subs(values), point, k, n):
                         continue
-                    if loss.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or loss.is_extended_real is False:
+                    if not is_finite_real(loss):
                         at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in sorted(
                             values.items(), key=lambda item: item[0].name))
                         raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
@@ -352,13 +352,6 @@ def _breaks(condition: Condition, point: tuple[sp.Expr, ...], k: int, n: int) ->
         others = [point[j] for j in range(n) if j != k]
         return any(condition.fails_at(exact_loss(quantity.subs(Q, x), point, k)) for x in dict.fromkeys(others))
     return condition.fails_at(exact_loss(quantity, point, k))
-
-
-def _losses_by_value(expr: sp.Expr, point: tuple[sp.Expr, ...]):
-    """(k, L(g, k)) at ``point`` for one label k per distinct coordinate value."""
-    for value in dict.fromkeys(point):
-        k = point.index(value)
-        yield k, exact_loss(expr, point, k)
 
 
 def shown_point(point: tuple[sp.Expr, ...]) -> str:

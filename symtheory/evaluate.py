@@ -29,6 +29,19 @@ def exact_loss(expr: sp.Expr, g: Sequence[sp.Expr], k: int) -> sp.Expr:
     return expr.xreplace(mapping).subs({P: g[k], K: len(g)})
 
 
+def losses_by_value(expr: sp.Expr, g: Sequence[sp.Expr]):
+    """(k, L(g, k)) at a concrete point g for one label k per distinct coordinate value: labels of equal g_k
+    have equal losses (:func:`exact_loss` of a separable expression)."""
+    for value in dict.fromkeys(g):
+        k = list(g).index(value)
+        yield k, exact_loss(expr, g, k)
+
+
+def is_finite_real(value: sp.Expr) -> bool:
+    """Not nan, zoo or an infinity, and not known to be non-real: what an exact loss value must be."""
+    return not (value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_extended_real is False)
+
+
 def exact_form_loss(form: LossForm, g: Sequence[sp.Expr], k: int) -> sp.Expr:
     """L(g, k) of a whole LossForm at a concrete point g (0-based label k), exactly."""
     value = exact_loss(form.separable, g, k)

@@ -18,7 +18,7 @@ from typing import Literal, Sequence
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
-from symtheory.evaluate import compile_loss_matrix, exact_label_sum
+from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
 from symtheory.expr import K, K_MINUS_2, T
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
@@ -95,7 +95,7 @@ def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, 
     by more than 1e-20 of the larger (at least 1), evaluated to 40 digits."""
     concrete = form.subs({K: classes, **defaults})
     sums = [(pt, exact_label_sum(concrete, pt)) for pt in candidate_points(classes)]
-    sums = [(pt, s) for pt, s in sums if s.is_extended_real is not False and not s.has(sp.nan, sp.zoo, sp.oo, -sp.oo)]
+    sums = [(pt, s) for pt, s in sums if is_finite_real(s)]
     best = None
     for i in range(len(sums)):
         for j in range(i + 1, len(sums)):

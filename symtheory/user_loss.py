@@ -26,8 +26,9 @@ class UserLoss:
     name: str = USER_LOSS_NAME
 
     def form(self, classes: int) -> "LossForm":
-        """L(g, k) at K = ``classes`` with the parameters bound; BadInput when one has no value."""
-        return _analysis(self, classes).form
+        """L(g, k) at K = ``classes`` with the parameters bound, refused (BadInput) unless defined on the open
+        simplex or when a parameter has no value; no symmetry proof is run for it."""
+        return _prepared(self, classes).form
 
     def facts(self, classes: int) -> "LossFacts":
         """The symmetry verdict, C and the exact sup at K = ``classes``, as for a registry loss
@@ -58,12 +59,19 @@ class UserLoss:
 
 
 @lru_cache(maxsize=None)
-def _analysis(loss: UserLoss, classes: int):
-    from symtheory.analysis import analyse_expression
+def _prepared(loss: UserLoss, classes: int):
+    from symtheory.analysis import prepare_expression
 
-    analysis = analyse_expression(loss.text, dict(loss.params), classes)
-    missing = sorted(str(s) for s in analysis.form.free_parameters())
+    ready = prepare_expression(loss.text, dict(loss.params), classes)
+    missing = sorted(str(s) for s in ready.form.free_parameters())
     if missing:
         raise BadInput(f"give every parameter of --expr a value for numeric work: --param {missing[0]}=VALUE "
                        f"(its parameters without one: {', '.join(missing)})")
-    return analysis
+    return ready
+
+
+@lru_cache(maxsize=None)
+def _analysis(loss: UserLoss, classes: int):
+    from symtheory.analysis import analyse_prepared
+
+    return analyse_prepared(_prepared(loss, classes), classes)
