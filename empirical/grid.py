@@ -119,9 +119,14 @@ def config_differences(run: GridRun) -> dict[str, tuple[Any, Any]]:
         saved = TrainConfig.from_dict(json.loads(path.read_text())["train"]).to_dict()
     except (OSError, ValueError, KeyError, TypeError, BadInput):
         return {}
-    planned = run.config.to_dict()
-    names = [n for n in dict.fromkeys([*planned, *saved]) if n not in EXECUTION_FIELDS]
-    return {n: (saved.get(n), planned.get(n)) for n in names if saved.get(n) != planned.get(n)}
+    return train_differences(saved, run.config)
+
+
+def train_differences(saved: Mapping[str, Any], planned: TrainConfig) -> dict[str, tuple[Any, Any]]:
+    """{setting: (saved, planned)} for each experiment setting of ``planned`` (not EXECUTION_FIELDS) whose
+    value in a config.json 'train' record differs."""
+    wanted = planned.to_dict()
+    return {n: (saved.get(n), wanted[n]) for n in wanted if n not in EXECUTION_FIELDS and saved.get(n) != wanted[n]}
 
 
 def epochs_counted(run: GridRun, state: str) -> int:

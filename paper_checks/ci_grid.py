@@ -37,7 +37,8 @@ def ci_mismatches(plan) -> list[str]:
     ...'); runtime-only fields (device, compile, ...) are not compared."""
     import json
 
-    from symtheory.paper_checks.runs import RUNTIME_FIELDS, format_field
+    from symtheory.empirical.grid import train_differences
+    from symtheory.paper_checks.runs import format_field
 
     out = []
     for run in plan:
@@ -49,9 +50,8 @@ def ci_mismatches(plan) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError):
             out.append(f"{run.run_dir.name}: unreadable config.json")
             continue
-        want = run.config.to_dict()
-        diffs = [f"{format_field(k, have.get(k))} (ci grid: {format_field(k, want.get(k))})"
-                 for k in want if k not in RUNTIME_FIELDS and have.get(k) != want.get(k)]
+        diffs = [f"{format_field(k, saved)} (ci grid: {format_field(k, wanted)})"
+                 for k, (saved, wanted) in train_differences(have, run.config).items()]
         if diffs:
             out.append(f"{run.run_dir.name}: {', '.join(diffs)}")
     return out

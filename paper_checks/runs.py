@@ -26,8 +26,6 @@ from symtheory.errors import BadInput
 
 PER_RUN_FIELDS = ("loss", "loss_params", "loss_expr", "eta", "seed")
 """train fields that vary inside a grid (the loss's parameters go into its label when not the defaults)."""
-RUNTIME_FIELDS = EXECUTION_FIELDS
-"""train fields that change how a run is computed, not what is measured: ignored when grouping runs."""
 SCALE_FIELDS = ("arch", "dataset", "subset", "epochs")
 """The fields that make a run full scale for a preset: its network, its dataset, no subset, its epochs."""
 FINISHED = "finished"
@@ -155,7 +153,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
 def experiment_setting(train: dict) -> dict:
     """The fields of a run's train config that define its experiment (everything but the per-run and
     runtime fields)."""
-    return {k: v for k, v in train.items() if k not in PER_RUN_FIELDS + RUNTIME_FIELDS}
+    return {k: v for k, v in train.items() if k not in PER_RUN_FIELDS + EXECUTION_FIELDS}
 
 
 def _default_loss_params(preset: str | None, loss: str) -> dict | None:
