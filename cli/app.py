@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "symtheory.cli.train",
     "symtheory.cli.grid",
     "symtheory.cli.checks",
+    "symtheory.cli.reproduce",
 ]
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
-
 from symtheory.cli.app import app, resume_hint_on_interrupt
+from symtheory.cli.grid_display import grid_progress, print_outcomes
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
 
@@ -91,7 +90,7 @@ def grid_command(
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
-        BACKENDS, announcement, check_existing_runs, epochs_counted, plan_grid, run_grid, run_state,
+        BACKENDS, check_existing_runs, epochs_counted, plan_grid, run_grid, run_state,
         write_outcomes_csv,
     )
 
@@ -121,24 +120,7 @@ def grid_command(
     total_epochs = sum(r.config.epochs for r in runs)
     check_existing_runs(runs)
     counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir, r.config.epochs)) for r in runs}
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
-                  disable=as_json) as progress:
-        task = progress.add_task(f"grid ({len(runs)} runs)", total=total_epochs, stats="",
-                                 completed=sum(counted.values()))
-
-        def on_run(run, action):
-            if not as_json:
-                progress.console.print(f"{announcement(action)}: {run.label} -> {run.run_dir}", soft_wrap=True,
-                                       markup=False)
-
-        def on_epoch(run, row):
-            counted[run.run_dir] = row["epoch"]
-            progress.update(task, completed=sum(counted.values()),
-                            stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} J2 {row['j2']:.3f}")
-
+    with grid_progress(f"grid ({len(runs)} runs)", total_epochs, counted, quiet=as_json) as (on_run, on_epoch):
         with resume_hint_on_interrupt(lambda: "run the same command again: finished runs are skipped, "
                                       "interrupted ones resume"):
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
@@ -148,19 +130,5 @@ def grid_command(
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(title=escape(f"grid in {out}"))
-    for column in ("run", "action", "status", "J1", "J2", "test acc"):
-        table.add_column(column)
-    for o in outcomes:
-        final = o.final or {}
-        fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
-        table.add_row(o.label, o.action, o.status, fmt(final.get("j1")), fmt(final.get("j2")), fmt(final.get("test_acc")))
-    console.print(table)
-    console.print(f"one row per run: {table_path}", soft_wrap=True, markup=False)
-    unfinished = [o for o in outcomes if o.status != "finished"]
-    for o in unfinished:
-        console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True, markup=False)
-    if unfinished:
+    if print_outcomes(outcomes, f"grid in {out}", f"one row per run: {table_path}"):
         raise typer.Exit(1)

@@ -16,6 +16,8 @@ from symtheory.user_loss import USER_LOSS_NAME
 
 PAPER_LOSSES = ("cce", "mse", "rll", "nmse")
 PAPER_ETAS = (0.0, 0.2, 0.4, 0.6)
+PAPER_PRESETS = ("mnist-resnet18", "cifar10-resnet32", "cifar10-inception")
+"""The paper's three experiments (Sec. 2), in the order the full tier of paper-check judges them."""
 
 OUR_CHOICES = {
     "batch_size": "128 (not stated by the paper)",

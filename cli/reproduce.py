@@ -1,0 +1,182 @@
+"""``symtheory reproduce``: the paper's whole experiment in one command -- every preset's grid, then the
+full tier of the paper's claims and the report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from symtheory.cli.app import app, resume_hint_on_interrupt
+from symtheory.cli.checks import VERDICT_STYLE
+from symtheory.cli.grid import parse_list
+from symtheory.cli.grid_display import grid_progress, print_outcomes
+from symtheory.cli.output import console, print_json
+
+RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
+
+
+def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
+    """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train."""
+    lines = [f"the paper's grids under {out} (backend {backend}):"]
+    for p in plan:
+        data = p["dataset"] + (f" (subset {p['subset']:,})" if p["subset"] else "")
+        states = ", ".join(f"{p[key]} {word}" for key, word in (("finished", "finished"), ("diverged", "diverged"),
+                                                                 ("interrupted", "to resume"), ("new", "new"))
+                           if p[key])
+        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {p['runs']} runs x {p['epochs_per_run']} epochs "
+                     f"({states}); {p['epochs_to_train']:,} epochs to train")
+    return lines
+
+
+def print_lines(lines: list[str]) -> None:
+    """Each line as written (markup escaped), unwrapped, so paths stay whole."""
+    from rich.markup import escape
+
+    for line in lines:
+        console.print(escape(line), soft_wrap=True)
+
+
+def write_record(out: Path, record: dict) -> Path:
+    """``OUT/reproduce.json``: the command, the machine and what each call did (appended per call)."""
+    import json
+
+    from symtheory.empirical.run_dir import atomic_write
+
+    path = out / "reproduce.json"
+    try:
+        calls = json.loads(path.read_text()).get("calls", []) if path.is_file() else []
+    except (OSError, ValueError, AttributeError):
+        calls = []
+    text = json.dumps({"calls": calls + [record]}, indent=2, default=str) + "\n"
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    return path
+
+
+@app.command("reproduce")
+def reproduce_command(
+    out: Path = typer.Option(Path("runs/paper"), "--out", help="Folder of the whole experiment: OUT/<preset>/ holds "
+                             "each preset's grid; OUT/report.md, OUT/claims.json and OUT/reproduce.json are "
+                             "written at the end."),
+    presets: Optional[str] = typer.Option(None, "--presets", help="Comma-separated presets (default: the paper's "
+                                          "three: mnist-resnet18, cifar10-resnet32, cifar10-inception)."),
+    cifar_dataset: str = typer.Option("cifar10", "--cifar-dataset", help="cifar10 (the paper's) or cifar10-subset "
+                                      "(the real 5,000-image subset, where the full CIFAR-10 cannot be had; its "
+                                      "runs are not judged as full scale)."),
+    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: cce,mse,rll,nmse)."),
+    etas: Optional[str] = typer.Option(None, "--etas", help="Comma-separated noise rates (default: 0,0.2,0.4,0.6)."),
+    seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override every preset's epochs (a rehearsal: such "
+                                         "runs are reported, not judged as full scale)."),
+    subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded subset of N images (a rehearsal)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="Same as --param alpha=VALUE (RLL's alpha; default "
+                                        "0.1)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
+                                              "losses that have it. Repeatable."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then "
+                                            "the user cache)."),
+    download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
+    backend: str = typer.Option("auto", "--backend", help="auto (fused on a CUDA GPU, one run after another on the "
+                                "CPU), local or fused."),
+    plan_only: bool = typer.Option(False, "--plan", help="Print the plan (runs, what is finished, epochs to train) "
+                                   "and stop; nothing is trained."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan, each run's outcome and the claims as JSON."),
+) -> None:
+    """Reproduce the paper: train every preset's eta x loss grid, then judge its claims (paper-check --tier full)
+    and write the report. Exit 0 when every run finished, whatever the verdicts; 1 when a run did not."""
+    import datetime as dt
+
+    from symtheory.analysis import parse_param_options
+    from symtheory.empirical.paper_grid import (
+        check_data, epochs_already_done, plan_paper, resolve_backend, train_paper, unfinished,
+    )
+
+    grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_list(losses, str, "loss"),
+                       parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
+                       loss_params=parse_param_options(param, alpha), epochs=epochs, subset=subset, device=device)
+    chosen = resolve_backend(backend, device)
+    plan = [g.describe() for g in grids]
+    if plan_only:
+        if as_json:
+            print_json({"backend": chosen, "plan": plan})
+        else:
+            print_lines(plan_lines(plan, chosen, out))
+        return
+    started = dt.datetime.now(dt.timezone.utc)
+    if not as_json:
+        print_lines(plan_lines(plan, chosen, out))
+    check_data(grids, data_dir, download)
+    counted = epochs_already_done(grids)
+    total = sum(g.epochs for g in grids)
+    with grid_progress(f"paper ({sum(len(g.runs) for g in grids)} runs)", total, counted, quiet=as_json) as hooks:
+        with resume_hint_on_interrupt(lambda: RESUME_HINT):
+            outcomes = train_paper(grids, chosen, data_dir=data_dir, download=download, on_run=hooks[0],
+                                   on_epoch=hooks[1])
+    claims, report = judge(out, [g.preset for g in grids], quiet=as_json)
+    from symtheory.empirical.run_dir import provenance
+    from symtheory.empirical.train import resolve_device
+
+    record = {"command": ["symtheory", *sys.argv[1:]], "started": started.isoformat(timespec="seconds"),
+              "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "backend": chosen,
+              "machine": provenance(str(resolve_device(device or "auto"))), "plan": plan,
+              "outcomes": {p: [o.__dict__ for o in group] for p, group in outcomes.items()}}
+    record_path = write_record(out, record)
+    left = unfinished(outcomes)
+    if as_json:
+        print_json({"backend": chosen, "plan": plan, "outcomes": record["outcomes"],
+                    "claims": [c.to_dict() for c in claims], "report": str(report), "record": str(record_path)})
+    else:
+        for preset, group in outcomes.items():
+            print_outcomes(group, f"{preset} in {out / preset}")
+        for line in claim_lines(claims):
+            console.print(line, soft_wrap=True)
+        print_lines([f"report (every experiment judged, at any scale): {report}; claims: {out / 'claims.json'}; "
+                     f"record of this call: {record_path}"])
+    if left:
+        raise typer.Exit(1)
+
+
+def judge(out: Path, presets: list[str], quiet: bool = False) -> tuple[list, Path]:
+    """The full tier of the paper's claims for ``presets`` on the runs under ``out`` (saved as OUT/claims.json)
+    and the Markdown report OUT/report.md, which judges every experiment at any scale; (claims, report)."""
+    import json
+
+    from symtheory.empirical.run_dir import atomic_write
+    from symtheory.paper_checks.report import write_report
+    from symtheory.paper_checks.suite import run_suite
+
+    if not quiet:
+        console.print("judging the paper's claims and writing the report ...")
+    claims = run_suite("full", runs=out, presets=presets)
+    text = json.dumps([c.to_dict() for c in claims], indent=2) + "\n"
+    atomic_write(out / "claims.json", lambda handle: handle.write(text.encode()))
+    return claims, write_report(out, out / "report.md")
+
+
+def claim_lines(claims: list) -> list[str]:
+    """The claims in brief (rich markup, the claims' own text escaped): a line per claim that was measured,
+    '[verdict] claim: measured (tolerance: ...)', and one line for each run of consecutive 'not run' claims
+    that share their reason, e.g. '[not run] E1, ..., E6 [mnist-resnet18]: no finished runs ...'."""
+    from rich.markup import escape
+
+    lines, i = [], 0
+    while i < len(claims):
+        c, j = claims[i], i + 1
+        while c.verdict == "not run" and j < len(claims) and (claims[j].verdict, claims[j].measured) == (
+                c.verdict, c.measured):
+            j += 1
+        style = VERDICT_STYLE[c.verdict]
+        head = f"[{style}]{escape('[' + c.verdict + ']')}[/{style}]"
+        if c.verdict == "not run":
+            ids = [x.claim for x in claims[i:j]]
+            suffixes = {x.partition(" ")[2] for x in ids}
+            names = (", ".join(x.partition(" ")[0] for x in ids) + " " + suffixes.pop()).strip() \
+                if len(suffixes) == 1 else ", ".join(ids)
+            lines.append(f"{head} {escape(names)}: {escape(c.measured.removeprefix('not measured: '))}")
+        else:
+            lines.append(f"{head} {escape(c.claim)}: {escape(c.measured)} (tolerance: {escape(c.tolerance)})")
+        i = j
+    return lines

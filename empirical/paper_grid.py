@@ -1,0 +1,140 @@
+"""The paper's whole experiment as one plan: each preset's eta x loss grid in a folder of its own.
+
+Patel & Sastry 2021, Sec. 2 train three networks (SPEC.md section 2: ResNet-18 on MNIST, ResNet-32 and
+Inception-Lite on CIFAR-10) on labels flipped at eta in {0, 0.2, 0.4, 0.6} with cce, mse, rll and nmse: 48
+runs. ``plan_paper`` lays them out as ``OUT/<preset>/<loss>-eta<eta>-seed<seed>``, the folders that
+``symtheory grid --preset P --out OUT/P`` would make, so ``paper-check --tier full --runs OUT`` and
+``report OUT`` read them, and a second call skips what is finished and resumes what was interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from symtheory.empirical.grid import (
+    FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid, run_grid,
+    run_state, write_outcomes_csv,
+)
+from symtheory.empirical.presets import PAPER_PRESETS, get_preset
+from symtheory.errors import BadInput
+
+CIFAR_DATASETS = ("cifar10", "cifar10-subset")
+BACKEND_CHOICES = ("auto", "local", "fused")
+
+
+@dataclass(frozen=True)
+class PresetGrid:
+    """One preset's grid: its folder under the plan's output and its runs."""
+
+    preset: str
+    folder: Path
+    runs: tuple[GridRun, ...]
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of all its runs together."""
+        return sum(r.config.epochs for r in self.runs)
+
+    def states(self) -> dict[Path, str]:
+        """{run directory: new, interrupted, finished or diverged} as the folder holds them now."""
+        return {r.run_dir: run_state(r.run_dir, r.config.epochs) for r in self.runs}
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready line of the plan: network, dataset, epochs per run, the runs by state and the epochs
+        still to train."""
+        states = self.states()
+        counts = {s: sum(1 for v in states.values() if v == s) for s in (NEW, INTERRUPTED, FINISHED)}
+        counts["diverged"] = sum(1 for v in states.values() if v not in (NEW, INTERRUPTED, FINISHED))
+        done = sum(epochs_counted(r, states[r.run_dir]) for r in self.runs)
+        first = self.runs[0].config
+        return {"preset": self.preset, "folder": str(self.folder), "arch": first.arch, "dataset": first.dataset,
+                "subset": first.subset, "epochs_per_run": first.epochs, "runs": len(self.runs), **counts,
+                "epochs_total": self.epochs, "epochs_to_train": self.epochs - done}
+
+
+def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_dataset: str = "cifar10",
+               losses: Sequence[str] | None = None, etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
+               loss_params: dict[str, str] | None = None, **overrides: Any) -> list[PresetGrid]:
+    """Every preset's grid (the paper's three by default) in ``out/<preset>``, validated before any training.
+
+    ``cifar_dataset`` replaces CIFAR-10 in the CIFAR presets (``cifar10-subset``: the real 5,000-image
+    subset of SPEC.md section 4); ``losses``, ``etas``, ``seeds``, ``loss_params`` and ``overrides`` (epochs,
+    subset, device, ...) apply to every preset, as ``symtheory grid`` takes them. BadInput before anything is
+    written: an unknown or repeated preset, a dataset that is not CIFAR-10, a run directory holding another
+    experiment.
+    """
+    if cifar_dataset not in CIFAR_DATASETS:
+        raise BadInput(f"unknown CIFAR-10 dataset {cifar_dataset!r}; choices: {', '.join(CIFAR_DATASETS)}")
+    names = [get_preset(p).name for p in (presets or PAPER_PRESETS)]
+    if not names:
+        raise BadInput("no preset given")
+    if len(set(names)) != len(names):
+        raise BadInput(f"preset {next(n for n in names if names.count(n) > 1)} is listed twice")
+    grids = []
+    for name in names:
+        folder = Path(out) / name
+        dataset = cifar_dataset if get_preset(name).dataset == "cifar10" else None
+        runs = plan_grid(folder, name, losses, etas, seeds, loss_params=loss_params,
+                         **{**overrides, "dataset": dataset})
+        check_existing_runs(runs)
+        grids.append(PresetGrid(name, folder, tuple(runs)))
+    return grids
+
+
+def resolve_backend(backend: str, device: str | None) -> str:
+    """``auto``: the fused trainer on a CUDA device (small networks leave a GPU idle; docs/fused.md), one run
+    after another on the CPU (where fusing does not pay: benchmarks/results/grid_speed_cpu.md); ``local``
+    and ``fused`` as they are."""
+    if backend not in BACKEND_CHOICES:
+        raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKEND_CHOICES)}")
+    if backend != "auto":
+        return backend
+    from symtheory.empirical.train import resolve_device
+
+    return "fused" if resolve_device(device or "auto").type == "cuda" else "local"
+
+
+def check_data(grids: Sequence[PresetGrid], data_dir=None, download: bool = False) -> list[str]:
+    """Load each dataset the plan needs once, and draw each preset's ``--subset`` from it, so that missing data
+    or a subset larger than the training split stops the call before hours of training (BadInput saying
+    where it looked and how to provide the data); the names loaded, in order."""
+    from symtheory.empirical.data import load_dataset, stratified_subset
+
+    loaded = {}
+    for grid in grids:
+        cfg = grid.runs[0].config
+        if cfg.dataset not in loaded:
+            try:
+                loaded[cfg.dataset] = load_dataset(cfg.dataset, data_dir, download)
+            except BadInput as exc:
+                raise BadInput(str(exc).replace("--dataset cifar10-subset", "--cifar-dataset cifar10-subset")) from None
+        if cfg.subset is not None:
+            stratified_subset(loaded[cfg.dataset].train_labels, cfg.subset, cfg.seed, cfg.dataset)
+    return list(loaded)
+
+
+def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir=None, download: bool = False,
+                on_run: Callable[[GridRun, str], None] | None = None,
+                on_epoch: Callable[[GridRun, dict], None] | None = None) -> dict[str, list[GridOutcome]]:
+    """Train every preset's grid in turn with ``backend`` (local or fused), each writing its folder's
+    grid.csv; {preset: outcomes}. Finished runs are skipped and interrupted ones resumed, as by ``grid``."""
+    outcomes = {}
+    for grid in grids:
+        outcomes[grid.preset] = run_grid(grid.runs, backend, data_dir=data_dir, download=download, on_run=on_run,
+                                         on_epoch=on_epoch)
+        write_outcomes_csv(outcomes[grid.preset], grid.folder / "grid.csv")
+    return outcomes
+
+
+def unfinished(outcomes: dict[str, list[GridOutcome]]) -> list[GridOutcome]:
+    """The outcomes whose run did not finish (diverged, interrupted, failed)."""
+    return [o for group in outcomes.values() for o in group if o.status != FINISHED]
+
+
+def epochs_already_done(grids: Sequence[PresetGrid]) -> dict[Path, int]:
+    """{run directory: epochs that count as done now} over every run of the plan (for a progress bar)."""
+    return {r.run_dir: epochs_counted(r, state) for g in grids for r, state in
+            ((r, run_state(r.run_dir, r.config.epochs)) for r in g.runs)}
+

@@ -1,0 +1,156 @@
+"""``symtheory reproduce``: the paper's grids planned per preset under one folder, refused before any run
+directory on bad input or missing data, trained (skipping what is finished), then judged by the full tier
+(only the presets asked for) with the report, the claims and a record of the call written beside them."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from cli_helpers import assert_bad_input, run_cli
+from symtheory.cli.app import main
+from symtheory.cli.reproduce import claim_lines
+from symtheory.empirical.paper_grid import plan_paper, resolve_backend
+from symtheory.paper_checks.claim import ClaimResult
+from test_paper_checks_runs import write_grid
+
+
+def test_the_plan_is_the_paper_grid_per_preset_and_trains_nothing(tmp_path):
+    out = tmp_path / "paper"
+    done = run_cli("reproduce", "--plan", "--json", "--cifar-dataset", "cifar10-subset", "--device", "cpu",
+                   "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["backend"] == "local"
+    rows = {p["preset"]: p for p in plan["plan"]}
+    assert list(rows) == ["mnist-resnet18", "cifar10-resnet32", "cifar10-inception"]
+    assert [(p["arch"], p["dataset"], p["runs"], p["epochs_per_run"], p["new"], p["epochs_to_train"])
+            for p in rows.values()] == [("resnet18", "mnist", 16, 200, 16, 3200),
+                                        ("resnet32", "cifar10-subset", 16, 200, 16, 3200),
+                                        ("inception-lite", "cifar10-subset", 16, 100, 16, 1600)]
+    assert rows["cifar10-resnet32"]["folder"] == str(out / "cifar10-resnet32")
+    assert not out.exists()
+    text = run_cli("reproduce", "--plan", "--presets", "mnist-resnet18", "--epochs", "3", "--losses", "rll",
+                   "--device", "cpu", "--out", str(out))
+    assert text.returncode == 0, text.stderr
+    assert "mnist-resnet18: resnet18 on mnist, 4 runs x 3 epochs (4 new); 12 epochs to train" in text.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--presets", "mnist-resnet18,cifar10-resnet50"], "unknown preset 'cifar10-resnet50'"),
+    (["--presets", "mnist-resnet18,mnist-resnet18"], "preset mnist-resnet18 is listed twice"),
+    (["--cifar-dataset", "cifar100"], "unknown CIFAR-10 dataset 'cifar100'; choices: cifar10, cifar10-subset"),
+    (["--backend", "ray"], "unknown backend 'ray'; choices: auto, local, fused"),
+    (["--etas", "0,,0.2"], "empty eta"),
+    (["--param", "q=0.5"], "--param q: none of the grid's losses (cce, mse, rll, nmse) has it"),
+])
+def test_bad_input_exits_2_with_one_line_before_any_run_directory(args, expected, tmp_path):
+    out = tmp_path / "paper"
+    assert_bad_input(run_cli("reproduce", *args, "--device", "cpu", "--out", str(out)), expected)
+    assert not out.exists()
+
+
+def test_missing_data_or_too_large_a_subset_stops_the_call_before_training(tmp_path, data_dir):
+    out = tmp_path / "paper"
+    done = run_cli("reproduce", "--presets", "mnist-resnet18", "--device", "cpu", "--data-dir",
+                   str(tmp_path / "empty"), "--out", str(out))
+    assert_bad_input(done, f"mnist data not found or corrupt in {tmp_path / 'empty' / 'MNIST'}")
+    assert not out.exists()
+    done = run_cli("reproduce", "--presets", "mnist-resnet18,cifar10-resnet32", "--cifar-dataset", "cifar10-subset",
+                   "--subset", "6000", "--device", "cpu", "--data-dir", str(data_dir), "--out", str(out))
+    assert_bad_input(done, "--subset must be between 1 and 5,000, the size of the cifar10-subset training split")
+    done = run_cli("reproduce", "--presets", "mnist-resnet18,cifar10-resnet32", "--device", "cpu", "--data-dir",
+                   str(data_dir), "--out", str(out))
+    assert_bad_input(done, "cifar10 data not found or corrupt in")
+    assert "--cifar-dataset cifar10-subset trains on the real 5,000-image subset" in done.stderr
+    assert not out.exists()
+
+
+def test_finished_full_scale_runs_are_skipped_and_judged_for_the_presets_asked(tmp_path, data_dir):
+    out = tmp_path / "paper"
+    write_grid(out / "mnist-resnet18", preset="mnist-resnet18")  # fabricated: 16 finished 200-epoch runs
+    done = run_cli("reproduce", "--presets", "mnist-resnet18", "--device", "cpu", "--data-dir", str(data_dir),
+                   "--out", str(out), "--json", timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    outcomes = result["outcomes"]["mnist-resnet18"]
+    assert len(outcomes) == 16 and {(o["action"], o["status"]) for o in outcomes} == {("skipped", "finished")}
+    empirical = [c for c in result["claims"] if c["claim"].startswith("E")]
+    assert [c["claim"] for c in empirical] == [f"E{i} [mnist-resnet18/mnist]" for i in range(1, 7)]
+    assert all(c["verdict"] == "holds" for c in empirical), [c["measured"] for c in empirical]
+    assert not any("cifar10" in c["claim"] for c in result["claims"])
+    assert json.loads((out / "claims.json").read_text()) == result["claims"]
+    assert "## mnist-resnet18" in (out / "report.md").read_text()
+    record = json.loads((out / "reproduce.json").read_text())["calls"][-1]
+    assert record["command"][:4] == ["symtheory", "reproduce", "--presets", "mnist-resnet18"]
+    assert record["backend"] == "local" and record["machine"]["device"] == "cpu"
+    with open(out / "mnist-resnet18" / "grid.csv", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 16
+
+
+@pytest.mark.slow
+def test_a_small_rehearsal_trains_reports_and_is_skipped_the_second_time(tmp_path, data_dir):
+    out = tmp_path / "paper"
+    args = ("reproduce", "--presets", "cifar10-inception", "--cifar-dataset", "cifar10-subset", "--losses", "cce",
+            "--etas", "0,0.4", "--epochs", "1", "--subset", "32", "--device", "cpu", "--data-dir", str(data_dir),
+            "--out", str(out))
+    first = run_cli(*args, timeout=600)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert f"training: cce eta=0.4 seed=0 -> {out / 'cifar10-inception' / 'cce-eta0.4-seed0'}" in lines
+    assert any(line.startswith("[not run] E1, E2, E3, E4, E5, E6 [cifar10-inception]: runs in ") for line in lines)
+    assert "mnist-resnet18" not in first.stdout
+    summary = json.loads((out / "cifar10-inception" / "cce-eta0.4-seed0" / "summary.json").read_text())
+    assert (summary["status"], summary["epochs_completed"]) == ("finished", 1)
+    report = (out / "report.md").read_text()
+    assert "| cce | 0.4 | 0 | 1 |" in report and "dataset cifar10-subset" in report
+    again = run_cli(*args, "--json", timeout=600)
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert [(o["action"], o["status"]) for o in result["outcomes"]["cifar10-inception"]] == [
+        ("skipped", "finished"), ("skipped", "finished")]
+    assert [p["finished"] for p in result["plan"]] == [2]
+    assert len(json.loads((out / "reproduce.json").read_text())["calls"]) == 2
+
+
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_exits_130_saying_how_to_go_on(tmp_path, monkeypatch, capsys, data_dir):
+    import symtheory.empirical.paper_grid as paper_grid
+
+    monkeypatch.setattr(paper_grid, "train_paper", interrupt)
+    with pytest.raises(SystemExit) as stop:
+        main(["reproduce", "--presets", "mnist-resnet18", "--device", "cpu", "--data-dir", str(data_dir), "--out",
+              str(tmp_path / "paper")])
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.splitlines() == [
+        "symtheory: interrupted; run the same command again: finished runs are skipped, interrupted ones resume"]
+
+
+def test_cifar_presets_alone_take_the_cifar_dataset(tmp_path):
+    grids = plan_paper(tmp_path, ["mnist-resnet18", "cifar10-inception-authors-code"], "cifar10-subset",
+                       losses=["rll"], etas=[0.2], seeds=[0, 1])
+    assert [(g.preset, g.runs[0].config.dataset, len(g.runs)) for g in grids] == [
+        ("mnist-resnet18", "mnist", 2), ("cifar10-inception-authors-code", "cifar10-subset", 2)]
+    assert grids[1].runs[1].run_dir == tmp_path / "cifar10-inception-authors-code" / "rll-eta0.2-seed1"
+    assert grids[1].runs[0].config.loss_params == {"alpha": 0.1} and grids[1].runs[0].config.lr == 0.1
+
+
+def test_auto_backend_is_fused_on_cuda_only():
+    assert resolve_backend("auto", "cpu") == "local"
+    assert resolve_backend("fused", "cpu") == "fused"
+
+
+def test_claims_in_brief_group_not_run_rows_that_share_their_reason():
+    rows = [ClaimResult("S1", "s", "rll: proved", "exact", "holds"),
+            ClaimResult("E1 [p]", "s", "not measured: no runs", "t1", "not run"),
+            ClaimResult("E2 [p]", "s", "not measured: no runs", "t2", "not run"),
+            ClaimResult("E1 [q/cifar10]", "s", "J1=0.5", "J1 >= 0.95", "does not hold")]
+    assert claim_lines(rows) == [
+        "[green]\\[holds][/green] S1: rll: proved (tolerance: exact)",
+        "[yellow]\\[not run][/yellow] E1, E2 \\[p]: no runs",
+        "[red]\\[does not hold][/red] E1 \\[q/cifar10]: J1=0.5 (tolerance: J1 >= 0.95)"]
