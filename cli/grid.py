@@ -129,6 +129,8 @@ def grid_command(
     table_path = write_outcomes_csv(outcomes, out / "grid.csv")
     if as_json:
         print_json(rows)
+        if any(o.status != "finished" for o in outcomes):
+            raise typer.Exit(1)
         return
     if print_outcomes(outcomes, f"grid in {out}", f"one row per run: {table_path}"):
         raise typer.Exit(1)

@@ -17,7 +17,8 @@ MAX_RATES = 1000
 
 
 def parse_rates(text: str) -> list[Fraction]:
-    """'0.2,0.6' or '0:0.95:0.05' (start:stop:step, stop included) or a mix, as exact fractions in [0, 1]."""
+    """'0.2,0.6' or '0:0.95:0.05' (start:stop:step, stop included) or a mix, as exact fractions in [0, 1], repeats
+    dropped; at most MAX_RATES distinct rates in all."""
     from symtheory.noise_settings import parse_rate
 
     rates: list[Fraction] = []
@@ -37,6 +38,8 @@ def parse_rates(text: str) -> list[Fraction]:
         if count > MAX_RATES:
             raise BadInput(f"--eta: the range {item!r} has {count} rates; at most {MAX_RATES}")
         rates.extend(start + i * step for i in range(count))
+        if len(rates) > MAX_RATES and len(set(rates)) > MAX_RATES:
+            raise BadInput(f"--eta {text!r} gives more than {MAX_RATES} distinct rates; at most {MAX_RATES} in all")
     return list(dict.fromkeys(rates))
 
 
@@ -103,7 +106,8 @@ def verify_ranking_command(
                                "(float64 rounding of these sums is ~1e-15 of the risk)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Threads for the risk computation "
                                           "(default: the CPUs available)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of tau against eta per loss."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a figure of tau against eta per loss (format "
+                                        "from the suffix: .png, .pdf, .svg, ...; none: .png added)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
 ) -> None:
     """Rank classifiers by clean and by noisy risk and compare (Patel & Sastry 2021, Theorem 1)."""
@@ -125,14 +129,20 @@ def verify_ranking_command(
         raise BadInput("--param gives values to the parameters of --expr; give --expr too")
     user = None if expr is None else UserLoss(expr, tuple(sorted(parse_param_options(param).items())))
     names = parse_losses(loss) if loss is not None else (() if user is not None else parse_losses("all"))
+    if erm and erm_seeds < 1:
+        raise BadInput(f"--erm needs at least 1 training set (--erm-seeds), got {erm_seeds}")
     config = RankingConfig(classes, classifiers, support, names, labels, samples,
                            erm_samples if erm else 0, erm_seeds if erm else 0, rtol, user).validated()
+    if plot is not None:
+        from symtheory.ranking_plot import plot_target
+
+        plot = plot_target(plot)
     with _ProgressBar(config.classifiers, quiet=as_json) as advance:
         report = verify_ranking(settings, config, np.random.default_rng(seed), workers, advance)
     if plot is not None:
         from symtheory.ranking_plot import plot_tau
 
-        plot_tau(report, plot)
+        plot = plot_tau(report, plot)
     if as_json:
         data = report.to_dict()
         data["seed"] = seed
@@ -140,7 +150,7 @@ def verify_ranking_command(
         return
     _print_report(report, seed)
     if plot is not None:
-        console.print(f"plot written to {plot}", markup=False)
+        console.print(f"plot written to {plot}", markup=False, soft_wrap=True)
 
 
 class _ProgressBar:
@@ -224,7 +234,7 @@ def _symmetric_table(rows):
         mc = r.monte_carlo
         colour = COLOUR[r.as_predicted]
         table.add_row(r.loss.name, SYMMETRIC_MARK[r.loss.verdict], _tau(r.agreement.tau), str(r.agreement.discordant),
-                      f"{r.fit.relative_residual:.0e}", f"{r.fit.slope:.3f}/{_fmt(r.theory_slope, '.3f')}",
+                      f"{r.fit.relative_residual:.0e}", f"{_fmt(r.fit.slope, '.3f')}/{_fmt(r.theory_slope, '.3f')}",
                       "-" if mc is None or mc.sampled.tau is None else f"{mc.sampled.tau:.3f}",
                       f"[{colour}]{r.verdict}[/{colour}]")
     return table

@@ -18,6 +18,11 @@ from symtheory.cli.output import console, print_json
 RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
 
 
+def plural(n: int, word: str) -> str:
+    """'1 run', '16 runs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
     """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train."""
     lines = [f"the paper's grids under {out} (backend {backend}):"]
@@ -26,8 +31,9 @@ def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
         states = ", ".join(f"{p[key]} {word}" for key, word in (("finished", "finished"), ("diverged", "diverged"),
                                                                  ("interrupted", "to resume"), ("new", "new"))
                            if p[key])
-        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {p['runs']} runs x {p['epochs_per_run']} epochs "
-                     f"({states}); {p['epochs_to_train']:,} epochs to train")
+        runs = f"{plural(p['runs'], 'run')} x {plural(p['epochs_per_run'], 'epoch')}"
+        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {p['epochs_to_train']:,} epochs "
+                     "to train")
     return lines
 
 
@@ -37,22 +43,6 @@ def print_lines(lines: list[str]) -> None:
 
     for line in lines:
         console.print(escape(line), soft_wrap=True)
-
-
-def write_record(out: Path, record: dict) -> Path:
-    """``OUT/reproduce.json``: the command, the machine and what each call did (appended per call)."""
-    import json
-
-    from symtheory.empirical.run_dir import atomic_write
-
-    path = out / "reproduce.json"
-    try:
-        calls = json.loads(path.read_text()).get("calls", []) if path.is_file() else []
-    except (OSError, ValueError, AttributeError):
-        calls = []
-    text = json.dumps({"calls": calls + [record]}, indent=2, default=str) + "\n"
-    atomic_write(path, lambda handle: handle.write(text.encode()))
-    return path
 
 
 @app.command("reproduce")
@@ -87,11 +77,10 @@ def reproduce_command(
 ) -> None:
     """Reproduce the paper: train every preset's eta x loss grid, then judge its claims (paper-check --tier full)
     and write the report. Exit 0 when every run finished, whatever the verdicts; 1 when a run did not."""
-    import datetime as dt
-
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.paper_grid import (
-        check_data, epochs_already_done, plan_paper, resolve_backend, train_paper, unfinished,
+        call_record, check_data, epochs_already_done, plan_paper, read_calls, recording, resolve_backend,
+        train_paper, unfinished,
     )
 
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_list(losses, str, "loss"),
@@ -105,38 +94,40 @@ def reproduce_command(
         else:
             print_lines(plan_lines(plan, chosen, out))
         return
-    started = dt.datetime.now(dt.timezone.utc)
+    calls = read_calls(out)
+    record = call_record(["symtheory", *sys.argv[1:]], chosen, device, plan)
     if not as_json:
         print_lines(plan_lines(plan, chosen, out))
-    check_data(grids, data_dir, download)
-    counted = epochs_already_done(grids)
-    total = sum(g.epochs for g in grids)
-    with grid_progress(f"paper ({sum(len(g.runs) for g in grids)} runs)", total, counted, quiet=as_json) as hooks:
-        with resume_hint_on_interrupt(lambda: RESUME_HINT):
-            outcomes = train_paper(grids, chosen, data_dir=data_dir, download=download, on_run=hooks[0],
-                                   on_epoch=hooks[1])
-    claims, report = judge(out, [g.preset for g in grids], quiet=as_json)
-    from symtheory.empirical.run_dir import provenance
-    from symtheory.empirical.train import resolve_device
-
-    record = {"command": ["symtheory", *sys.argv[1:]], "started": started.isoformat(timespec="seconds"),
-              "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "backend": chosen,
-              "machine": provenance(str(resolve_device(device or "auto"))), "plan": plan,
-              "outcomes": {p: [o.__dict__ for o in group] for p, group in outcomes.items()}}
-    record_path = write_record(out, record)
-    left = unfinished(outcomes)
-    if as_json:
-        print_json({"backend": chosen, "plan": plan, "outcomes": record["outcomes"],
-                    "claims": [c.to_dict() for c in claims], "report": str(report), "record": str(record_path)})
-    else:
-        for preset, group in outcomes.items():
-            print_outcomes(group, f"{preset} in {out / preset}")
-        for line in claim_lines(claims):
-            console.print(line, soft_wrap=True)
-        print_lines([f"report (every experiment judged, at any scale): {report}; claims: {out / 'claims.json'}; "
-                     f"record of this call: {record_path}"])
-    if left:
+    with resume_hint_on_interrupt(lambda: RESUME_HINT):
+        check_data(grids, data_dir, download)
+        with recording(out, calls, record):
+            with grid_progress(f"paper ({sum(len(g.runs) for g in grids)} runs)", sum(g.epochs for g in grids),
+                               epochs_already_done(grids), quiet=as_json) as hooks:
+                outcomes = train_paper(grids, chosen, data_dir=data_dir, download=download, on_run=hooks[0],
+                                       on_epoch=hooks[1])
+            record["outcomes"] = {p: [o.__dict__ for o in group] for p, group in outcomes.items()}
+            claims, report = judge(out, [g.preset for g in grids], quiet=as_json)
+    show_result(out, record, outcomes, claims, report, as_json)
+    if unfinished(outcomes):
         raise typer.Exit(1)
+
+
+def show_result(out: Path, record: dict, outcomes: dict, claims: list, report: Path, as_json: bool) -> None:
+    """What the call did: as JSON (plan, outcomes, claims, the report's and the record's paths), or a table of
+    each preset's runs, the claims in brief and where the report, claims and record are."""
+    from symtheory.empirical.paper_grid import RECORD
+
+    record_path = out / RECORD
+    if as_json:
+        print_json({"backend": record["backend"], "plan": record["plan"], "outcomes": record["outcomes"],
+                    "claims": [c.to_dict() for c in claims], "report": str(report), "record": str(record_path)})
+        return
+    for preset, group in outcomes.items():
+        print_outcomes(group, f"{preset} in {out / preset}")
+    for line in claim_lines(claims):
+        console.print(line, soft_wrap=True)
+    print_lines([f"report (every experiment judged, at any scale): {report}; claims: {out / 'claims.json'}; "
+                 f"record of this call: {record_path}"])
 
 
 def judge(out: Path, presets: list[str], quiet: bool = False) -> tuple[list, Path]:

@@ -9,19 +9,22 @@ runs. ``plan_paper`` lays them out as ``OUT/<preset>/<loss>-eta<eta>-seed<seed>`
 
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
-    FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid, run_grid,
-    run_state, write_outcomes_csv,
+    DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid,
+    run_grid, run_state, write_outcomes_csv,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
 
 CIFAR_DATASETS = ("cifar10", "cifar10-subset")
 BACKEND_CHOICES = ("auto", "local", "fused")
+RECORD = "reproduce.json"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class PresetGrid:
     def states(self) -> dict[Path, str]:
         """{run directory: new, interrupted, finished or diverged} as the folder holds them now."""
         return {r.run_dir: run_state(r.run_dir, r.config.epochs) for r in self.runs}
+
+    def needs_training(self) -> bool:
+        """Whether any of its runs is new or interrupted (finished and diverged runs are done)."""
+        return any(state not in DONE for state in self.states().values())
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready line of the plan: network, dataset, epochs per run, the runs by state and the epochs
@@ -86,24 +93,27 @@ def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_data
 def resolve_backend(backend: str, device: str | None) -> str:
     """``auto``: the fused trainer on a CUDA device (small networks leave a GPU idle; docs/fused.md), one run
     after another on the CPU (where fusing does not pay: benchmarks/results/grid_speed_cpu.md); ``local``
-    and ``fused`` as they are."""
+    and ``fused`` as they are. BadInput for an unknown backend, or a device torch does not have (checked
+    here, before any data is loaded)."""
     if backend not in BACKEND_CHOICES:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKEND_CHOICES)}")
-    if backend != "auto":
-        return backend
     from symtheory.empirical.train import resolve_device
 
-    return "fused" if resolve_device(device or "auto").type == "cuda" else "local"
+    on_cuda = resolve_device(device or "auto").type == "cuda"
+    if backend != "auto":
+        return backend
+    return "fused" if on_cuda else "local"
 
 
 def check_data(grids: Sequence[PresetGrid], data_dir=None, download: bool = False) -> list[str]:
     """Load each dataset the plan needs once, and draw each preset's ``--subset`` from it, so that missing data
     or a subset larger than the training split stops the call before hours of training (BadInput saying
-    where it looked and how to provide the data); the names loaded, in order."""
+    where it looked and how to provide the data); the names loaded, in order. A preset whose runs are all
+    done needs no data (its grid is only judged)."""
     from symtheory.empirical.data import load_dataset, stratified_subset
 
     loaded = {}
-    for grid in grids:
+    for grid in (g for g in grids if g.needs_training()):
         cfg = grid.runs[0].config
         if cfg.dataset not in loaded:
             try:
@@ -118,8 +128,10 @@ def check_data(grids: Sequence[PresetGrid], data_dir=None, download: bool = Fals
 def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir=None, download: bool = False,
                 on_run: Callable[[GridRun, str], None] | None = None,
                 on_epoch: Callable[[GridRun, dict], None] | None = None) -> dict[str, list[GridOutcome]]:
-    """Train every preset's grid in turn with ``backend`` (local or fused), each writing its folder's
-    grid.csv; {preset: outcomes}. Finished runs are skipped and interrupted ones resumed, as by ``grid``."""
+    """Train every preset's grid in turn with ``backend`` (auto, local or fused; see :func:`resolve_backend`),
+    each writing its folder's grid.csv; {preset: outcomes}. Finished runs are skipped and interrupted ones
+    resumed, as by ``grid``."""
+    backend = resolve_backend(backend, grids[0].runs[0].config.device if grids else None)
     outcomes = {}
     for grid in grids:
         outcomes[grid.preset] = run_grid(grid.runs, backend, data_dir=data_dir, download=download, on_run=on_run,
@@ -138,3 +150,71 @@ def epochs_already_done(grids: Sequence[PresetGrid]) -> dict[Path, int]:
     return {r.run_dir: epochs_counted(r, state) for g in grids for r, state in
             ((r, run_state(r.run_dir, r.config.epochs)) for r in g.runs)}
 
+
+def read_calls(out: str | Path) -> list[dict]:
+    """The calls recorded in ``OUT/reproduce.json`` ([] without one); BadInput when the file is there but is
+    not such a record, so that this call neither drops the earlier calls nor fails after its training."""
+    path = Path(out) / RECORD
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path} is not a record of reproduce calls ({' '.join(str(exc).split())[:200]}); move "
+                       f"it away or delete it, then run again") from None
+    calls = data.get("calls") if isinstance(data, dict) else None
+    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+        raise BadInput(f"{path} is not a record of reproduce calls (no list of calls); move it away or delete "
+                       f"it, then run again")
+    return calls
+
+
+def call_record(command: Sequence[str], backend: str, device: str | None, plan: list[dict]) -> dict[str, Any]:
+    """The start of a call's record: its command, start time, backend, machine (versions and the device)
+    and plan; :func:`recording` adds its outcomes and end."""
+    import datetime as dt
+
+    from symtheory.empirical.run_dir import provenance
+    from symtheory.empirical.train import resolve_device
+
+    return {"command": list(command), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "backend": backend, "machine": provenance(str(resolve_device(device or "auto"))), "plan": plan}
+
+
+def stop_reason(exc: BaseException) -> str:
+    """Why a call stopped early, in one line: 'interrupted (Ctrl-C)' or the error's type and first line."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def write_calls(out: str | Path, calls: list[dict]) -> Path:
+    """``OUT/reproduce.json`` holding ``calls``, written atomically."""
+    from symtheory.empirical.run_dir import atomic_write
+
+    path = Path(out) / RECORD
+    text = json.dumps({"calls": calls}, indent=2, default=str) + "\n"
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    return path
+
+
+@contextmanager
+def recording(out: str | Path, calls: list[dict], record: dict) -> Iterator[dict]:
+    """Yield ``record`` to fill in (outcomes, ...); when the block ends append it, with its end time, to
+    ``calls`` in ``OUT/reproduce.json`` -- also when it ends on Ctrl-C or an error, with 'stopped' saying
+    which (then raised on), so that every call that trained is on record."""
+    import datetime as dt
+
+    def save() -> None:
+        record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        write_calls(out, calls + [record])
+
+    try:
+        yield record
+    except BaseException as exc:
+        if Path(out).is_dir():
+            record["stopped"] = stop_reason(exc)
+            save()
+        raise
+    save()

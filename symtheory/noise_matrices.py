@@ -8,6 +8,7 @@ Theorem 3 (see its docstring). The torch-side label corruption lives in ``symthe
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -100,15 +101,23 @@ def validate(matrix: np.ndarray, classes: int) -> np.ndarray:
 
 
 def load(path: str | Path, classes: int) -> np.ndarray:
-    """Read T from a CSV file (K rows of K comma-separated numbers) and validate it."""
+    """Read T from a CSV file (K rows of K comma-separated numbers, row i = clean label i, column j = noisy
+    label j) and validate it; an empty file is BadInput, not numpy's warning."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"noise matrix file {str(path)!r} does not exist")
     try:
-        t = np.loadtxt(path, delimiter=",", ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            t = np.loadtxt(path, delimiter=",", ndmin=2)
     except ValueError as exc:
         reason = str(exc).splitlines()[0]
         raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers ({reason})") from None
+    except OSError as exc:
+        raise BadInput(f"noise matrix file {str(path)!r} cannot be read ({exc.strerror or exc})") from None
+    if t.size == 0:
+        raise BadInput(f"noise matrix file {str(path)!r} holds no numbers; write K rows of K comma-separated "
+                       "numbers, row i being P(noisy label j | clean label i)")
     return validate(t, classes)
 
 

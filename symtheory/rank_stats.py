@@ -200,10 +200,10 @@ def worst_swap(first: np.ndarray, second: np.ndarray, rtol: float = RTOL) -> Swa
 
 @dataclass
 class AffineFit:
-    """Least-squares line second = intercept + slope * first, with its residuals."""
+    """Least-squares line second = intercept + slope * first, with its residuals (slope None: undefined)."""
 
     intercept: float
-    slope: float
+    slope: float | None
     max_residual: float
     relative_residual: float
 
@@ -213,17 +213,22 @@ class AffineFit:
                 "relative_residual": self.relative_residual}
 
 
-def affine_fit(first: np.ndarray, second: np.ndarray) -> AffineFit:
+def affine_fit(first: np.ndarray, second: np.ndarray, rtol: float = RTOL) -> AffineFit:
     """Fit second = a + b first by least squares (centred); residual max|second - a - b first|.
 
     The relative residual divides by max|second|: about 1e-16 when second is exactly affine in first.
+    When the first values are all tied (within rtol * max|first|, as in :func:`tie_ranks`) no line through
+    them has a defined slope: b is None, a is the mean of second and the residual its largest deviation.
     """
     x = np.asarray(first, dtype=float)
     y = np.asarray(second, dtype=float)
     xc, yc = x - x.mean(), y - y.mean()
-    denom = float(xc @ xc)
-    slope = float(xc @ yc) / denom if denom > 0 else 0.0
-    intercept = float(y.mean() - slope * x.mean())
-    residual = float(np.max(np.abs(yc - slope * xc)))
+    if not tie_ranks(x, rtol).any():
+        slope, fitted = None, 0.0
+    else:
+        slope = float(xc @ yc) / float(xc @ xc)
+        fitted = slope * xc
+    intercept = float(y.mean() - (slope or 0.0) * x.mean())
+    residual = float(np.max(np.abs(yc - fitted)))
     scale = float(np.max(np.abs(y)))
     return AffineFit(intercept, slope, residual, residual / scale if scale > 0 else 0.0)

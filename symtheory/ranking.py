@@ -254,6 +254,9 @@ def _verdict(facts: LossFacts, regime: str, agree: Agreement, kept: bool, ghosh:
         return (text, kept) if ghosh is not None and ghosh.applies else (text, None)
     if not facts.symmetric:
         return (swaps if agree.discordant else "no swap"), None
+    if regime != "at" and agree.tied_first == agree.pairs:
+        ok = agree.groups_second == 1
+        return ("R all tied, so is R_eta" if ok else f"R all tied, R_eta NOT ({agree.groups_second} values)"), ok
     if regime == "below":
         if agree.discordant:
             return f"CHANGED ({swaps})", False
@@ -354,8 +357,9 @@ def _assess(facts: LossFacts, setting: NoiseSetting, clean: np.ndarray, noisy: n
     ghosh = _ghosh(facts, largest, distribution, setting) if regime == "class-conditional" else None
     verdict, ok = _verdict(facts, regime, agree, kept, ghosh, spread)
     slope, intercept = _theory(facts, setting)
-    return LossRanking(facts, setting, clean, noisy, agree, worst, _names(family, worst), affine_fit(clean, noisy),
-                       slope, intercept, spread, kept, ghosh, mc, erm, verdict, ok)
+    return LossRanking(facts, setting, clean, noisy, agree, worst, _names(family, worst),
+                       affine_fit(clean, noisy, config.rtol), slope, intercept, spread, kept, ghosh, mc, erm,
+                       verdict, ok)
 
 
 def regime_text(setting: NoiseSetting) -> str:

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from symtheory.errors import BadInput
 from symtheory.ranking import RankingReport
+
+
+def plot_target(path: str | Path) -> Path:
+    """The file the figure goes to: ``path``, with '.png' added when it has no suffix (the format follows the
+    suffix). BadInput when matplotlib writes no such format or a folder on the way is an existing file, so
+    that a bad --plot is refused before any risk is computed."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    target = Path(path)
+    if target.is_dir():
+        raise BadInput(f"--plot {str(path)!r} is a folder; give a file name such as {str(target / 'tau.png')!r}")
+    if not target.suffix:
+        target = target.with_suffix(".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if target.suffix[1:].lower() not in formats:
+        raise BadInput(f"--plot {str(path)!r}: matplotlib writes no {target.suffix!r} figures; use one of "
+                       f"{', '.join('.' + f for f in sorted(formats))}")
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise BadInput(f"--plot {str(path)!r}: {str(blocking)!r} is a file, not a folder")
+    return target
 
 
 def plot_tau(report: RankingReport, path: str | Path) -> Path:
@@ -12,14 +34,15 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
 
     Losses with identical tau at every rate (the symmetric ones, by Theorem 1) share one line. tau-b is
     undefined when every noisy risk is tied (eta = (K-1)/K for symmetric losses): the line breaks there
-    and a cross on tau = 0 marks it.
+    and a cross on tau = 0 marks it. Writes to :func:`plot_target` of ``path`` and returns that file;
+    BadInput when it cannot be written.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
+    path = plot_target(path)
     indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
     etas = [report.settings[i].eta for i in indices]
     groups: dict[tuple, list[str]] = {}
@@ -48,7 +71,11 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
                  "solid: symmetric losses, dashed: not")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise BadInput(f"cannot write the plot {str(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
     return path

@@ -120,6 +120,7 @@ def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_d
     assert json.loads((diverged / "summary.json").read_text()) == summary
     again = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "3", "--out", str(out), "--json",
                     *common, timeout=300)
+    assert again.returncode == 1, again.stderr
     assert [(o["action"], o["status"]) for o in json.loads(again.stdout)] == [
         ("skipped", "stopped-nonfinite"), ("skipped", "finished")]
 

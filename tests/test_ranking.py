@@ -185,3 +185,13 @@ def test_settings_whose_rates_round_alike_keep_their_own_results():
     at, above = report.result("mae", 0), report.result("mae", 1)
     assert at.setting.regime() == "at" and above.setting.regime() == "above"
     assert above.agreement.tau == pytest.approx(-1) and at is not above
+
+
+@pytest.mark.parametrize("eta", ["0.3", "1"])
+def test_a_family_tied_in_clean_risk_is_neither_kept_nor_reversed(eta):
+    from symtheory.user_loss import UserLoss
+
+    config = RankingConfig(classes=3, classifiers=6, support=5, losses=(), mc_samples=0, expression=UserLoss("1"))
+    r = verify_ranking(settings_for([eta], 3), config, np.random.default_rng(0)).result("expr")
+    assert r.loss.symmetric and r.agreement.tau is None and r.fit.slope is None
+    assert r.verdict == "R all tied, so is R_eta" and r.as_predicted is True

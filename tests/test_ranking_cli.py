@@ -101,15 +101,25 @@ def test_text_names_how_the_ghosh_bound_was_checked():
     (["--eta", "0.5", "--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
     (["--eta", "0.5", "--expr", "exp(1/p)", "--classifiers", "20", "--support", "50"],
      "the risks of expr are not finite numbers in float64"),
+    (["--noise-matrix", "EMPTY", "-K", "2"], "holds no numbers"),
+    (["--eta", "0.5", "--erm", "--erm-seeds", "0"], "--erm needs at least 1 training set"),
+    (["--eta", "0.5", "--plot", "TAU.xyz"], "matplotlib writes no '.xyz' figures"),
+    (["--eta", "0.5", "--plot", "FILE/tau.png"], "is a file, not a folder"),
+    (["--eta", "0.5", "--plot", "DIR"], "is a folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, phrase):
     bad = {"NOT_STOCHASTIC": [[0.7, 0.2], [0.3, 0.7]], "WRONG_SHAPE": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}
+    (tmp_path / "EMPTY.csv").write_text("")
+    (tmp_path / "FILE").write_text("not a folder")
+    paths = {"EMPTY": "EMPTY.csv", "TAU.xyz": "TAU.xyz", "FILE/tau.png": "FILE/tau.png", "DIR": "."}
     resolved = []
     for a in args:
         if a in bad:
             path = tmp_path / f"{a}.csv"
             np.savetxt(path, bad[a], delimiter=",")
             a = str(path)
+        elif a in paths:
+            a = str(tmp_path / paths[a])
         resolved.append(a)
     done = run(*resolved)
     assert done.returncode == 2
@@ -177,3 +187,19 @@ def test_a_users_loss_is_ranked_beside_the_registry_ones():
     text = run("--eta", "0.6", "--expr", "(1 - p**a)/a", "-p", "a=1/2", "--classifiers", "40", "--support", "100",
                "--samples", "0").stdout
     assert "expr: L(g, k) = (1 - p**a)/a, a = 1/2" in " ".join(text.split())
+
+
+def test_plot_without_a_suffix_is_a_png_named_in_the_output(tmp_path):
+    target = tmp_path / "figures" / "tau"
+    done = run("--eta", "0.2,0.9", "--loss", "mae,cce", "--classifiers", "10", "--support", "8", "--samples", "0",
+               "--plot", str(target))
+    assert done.returncode == 0, done.stderr
+    written = target.with_suffix(".png")
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not target.exists()
+    assert f"plot written to {written}" in " ".join(done.stdout.split())
+
+
+def test_eta_ranges_are_capped_in_all_not_per_range():
+    with pytest.raises(BadInput, match="at most 1000 in all"):
+        parse_rates("0:0.999:0.001,0.0005:0.9995:0.001")
+    assert len(parse_rates("0:0.999:0.001,0:0.999:0.001")) == 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -88,3 +89,28 @@ def test_rates_that_round_alike_keep_their_own_labels_and_rows():
     labels = [s.label for s in settings_for(["2/3", "0.6666667", "0.6", "1/8"], 3)]
     assert labels == ["symmetric eta=2/3", "symmetric eta=0.6666667", "symmetric eta=0.6", "symmetric eta=0.125"]
     assert rate_text(Fraction(0)) == "0" and rate_text(Fraction(1)) == "1"
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
+def test_an_empty_csv_is_bad_input_without_a_warning(tmp_path, text):
+    path = tmp_path / "empty.csv"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(BadInput, match="holds no numbers"):
+            nm.load(path, 3)
+
+
+def test_csv_rows_are_clean_labels_and_columns_noisy_labels(tmp_path):
+    from symtheory.distributions import make_distribution
+
+    matrix = np.array([[0.5, 0.5, 0.0], [0.0, 0.9, 0.1], [0.2, 0.0, 0.8]])
+    path = tmp_path / "t.csv"
+    np.savetxt(path, matrix, delimiter=",")
+    t = nm.load(path, 3)
+    dist = make_distribution(7, 3, np.random.default_rng(1))
+    noisy = dist.label_weights(t)
+    for x in range(7):
+        for z in range(3):
+            own = sum(dist.weights[x] * dist.posterior[x, y] * matrix[y, z] for y in range(3))
+            assert noisy[x, z] == pytest.approx(own, rel=1e-12)

@@ -111,3 +111,13 @@ def test_swap_detector_agrees_with_pair_counts(seed):
         a = rng.integers(0, 6, n).astype(float)
         b = a * 2 + 1 if trial % 3 == 0 else rng.integers(0, 6, n).astype(float)
         assert swap_detector(a)(b) == (agreement(a, b).discordant > 0)
+
+
+def test_affine_fit_has_no_slope_when_the_first_values_all_tie():
+    x = np.full(12, 0.4) + np.linspace(0, 1e-15, 12)
+    y = 0.3 + np.linspace(0.0, 0.01, 12)
+    fit = affine_fit(x, y)
+    assert fit.slope is None
+    assert fit.intercept == pytest.approx(y.mean(), abs=1e-15)
+    assert fit.max_residual == pytest.approx(0.005, rel=1e-9)
+    assert affine_fit(np.linspace(0, 1, 12), y).slope == pytest.approx(0.01, rel=1e-9)

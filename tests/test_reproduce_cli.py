@@ -140,6 +140,19 @@ def test_cifar_presets_alone_take_the_cifar_dataset(tmp_path):
     assert grids[1].runs[0].config.loss_params == {"alpha": 0.1} and grids[1].runs[0].config.lr == 0.1
 
 
+def test_a_device_torch_does_not_have_is_refused_before_the_data_is_read(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    out = tmp_path / "paper"
+    for backend in ("local", "auto"):
+        assert_bad_input(run_cli("reproduce", "--backend", backend, "--device", "cuda", "--data-dir",
+                                 str(tmp_path / "empty"), "--out", str(out)),
+                         "device 'cuda' requested but torch sees no CUDA GPU; use --device cpu")
+    assert not out.exists()
+
+
 def test_auto_backend_is_fused_on_cuda_only():
     assert resolve_backend("auto", "cpu") == "local"
     assert resolve_backend("fused", "cpu") == "fused"
@@ -154,3 +167,48 @@ def test_claims_in_brief_group_not_run_rows_that_share_their_reason():
         "[green]\\[holds][/green] S1: rll: proved (tolerance: exact)",
         "[yellow]\\[not run][/yellow] E1, E2 \\[p]: no runs",
         "[red]\\[does not hold][/red] E1 \\[q/cifar10]: J1=0.5 (tolerance: J1 >= 0.95)"]
+
+
+def finished_grid(out):
+    """OUT as a finished call left it: mnist-resnet18's 16 full-scale runs (fabricated), all done."""
+    write_grid(out / "mnist-resnet18", preset="mnist-resnet18")
+    return ["reproduce", "--presets", "mnist-resnet18", "--device", "cpu", "--out", str(out)]
+
+
+@pytest.mark.parametrize("text", ["{\"calls\": [", "{\"calls\": {\"a\": 1}}", "[1, 2]", "{\"runs\": []}"])
+def test_a_record_that_is_not_one_stops_the_call_before_anything_and_is_kept(text, tmp_path):
+    args = finished_grid(tmp_path / "paper")
+    (tmp_path / "paper" / "reproduce.json").write_text(text)
+    assert_bad_input(run_cli(*args, "--data-dir", str(tmp_path / "empty")),
+                     f"{tmp_path / 'paper' / 'reproduce.json'} is not a record of reproduce calls")
+    assert (tmp_path / "paper" / "reproduce.json").read_text() == text
+    assert not (tmp_path / "paper" / "claims.json").exists()
+
+
+def test_a_call_with_nothing_to_train_needs_no_data(tmp_path):
+    out = tmp_path / "paper"
+    done = run_cli(*finished_grid(out), "--data-dir", str(tmp_path / "empty"), "--json", timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert {o["action"] for o in json.loads(done.stdout)["outcomes"]["mnist-resnet18"]} == {"skipped"}
+
+
+def test_a_call_stopped_by_ctrl_c_is_on_record_and_says_how_to_go_on(tmp_path, monkeypatch, capsys):
+    import symtheory.empirical.paper_grid as paper_grid
+    import symtheory.paper_checks.suite as suite
+
+    out = tmp_path / "paper"
+    args = finished_grid(out)
+    (out / "reproduce.json").write_text(json.dumps({"calls": [{"command": ["symtheory", "earlier"]}]}))
+    for module, name in ((paper_grid, "train_paper"), (suite, "run_suite")):  # while training, then judging
+        with monkeypatch.context() as patch:
+            patch.setattr(module, name, interrupt)
+            with pytest.raises(SystemExit) as stop:
+                main(args)
+        assert stop.value.code == 130
+        assert capsys.readouterr().err.splitlines() == [
+            "symtheory: interrupted; run the same command again: finished runs are skipped, interrupted ones resume"]
+    calls = json.loads((out / "reproduce.json").read_text())["calls"]
+    assert [c["command"] for c in calls][0] == ["symtheory", "earlier"]
+    assert [(c["stopped"], "outcomes" in c, "finished" in c) for c in calls[1:]] == [
+        ("interrupted (Ctrl-C)", False, True), ("interrupted (Ctrl-C)", True, True)]
+    assert len(calls[2]["outcomes"]["mnist-resnet18"]) == 16
