@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "symtheory.cli.grid",
     "symtheory.cli.checks",
     "symtheory.cli.reproduce",
+    "symtheory.cli.catalog",
 ]
 
 

@@ -1,0 +1,53 @@
+"""Which datasets a data directory holds, each checked as training would load it (canonical checksums), and
+how to provide the ones that are missing (README "Training on noisy labels"; SPEC.md section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from symtheory.empirical.config import DATASETS
+from symtheory.errors import BadInput
+
+READY, MISSING, CORRUPT = "ready", "missing", "corrupt"
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    """One dataset in one data directory: ready (with its split sizes), missing (its folder or file is not
+    there) or corrupt (there, but failing its checksum or shape), with what to do."""
+
+    name: str
+    description: str
+    path: str
+    status: str
+    train: int | None = None
+    test: int | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def dataset_status(name: str, data_dir: str | Path | None = None, download: bool = False) -> DatasetStatus:
+    """Load ``name`` from the data directory (downloading it first with ``download``, where torchvision can)
+    and report it: ready with its train and test sizes, or missing or corrupt with the loader's own one-line
+    reason and how to provide the files."""
+    from symtheory.empirical.data import load_dataset, resolve_data_dir
+
+    spec = DATASETS[name]
+    path = str(resolve_data_dir(data_dir) / spec.folder)
+    try:
+        data = load_dataset(name, data_dir, download)
+    except BadInput as exc:
+        return DatasetStatus(name, spec.description, path, CORRUPT if Path(path).exists() else MISSING,
+                             detail=str(exc))
+    return DatasetStatus(name, spec.description, path, READY, int(data.train_labels.shape[0]),
+                         int(data.test_labels.shape[0]))
+
+
+def data_report(data_dir: str | Path | None = None, download: bool = False,
+                names: tuple[str, ...] | None = None) -> list[DatasetStatus]:
+    """:func:`dataset_status` of every known dataset (or of ``names``), in the registry's order."""
+    return [dataset_status(name, data_dir, download) for name in (names or tuple(DATASETS))]
