@@ -58,6 +58,9 @@ def grid_command(
                                         "alpha takes it (RLL's offset; the CE weight of sce, nce+rce, nce+mae)."),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
                                               "grid's losses that have it (e.g. q=0.7 for gce). Repeatable."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="The grid once per value of a loss parameter, "
+                                        "name=v1,v2,... (e.g. alpha=0.01,0.1,0.45): the losses that have it in "
+                                        "OUT/<name><value>/, the others once in OUT/."),
     noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default) or pair, at each eta."),
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Override augmentation: random crop, and flip on CIFAR-10."),
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Override per-channel "
@@ -90,7 +93,7 @@ def grid_command(
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
-        BACKENDS, check_existing_runs, epochs_counted, plan_grid, run_grid, run_state,
+        BACKENDS, check_existing_runs, epochs_counted, plan_grid, plan_sweep, run_grid, run_state,
         write_outcomes_csv,
     )
 
@@ -115,8 +118,9 @@ def grid_command(
                      lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None, optimizer=optimizer,
                      momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
     given_params = parse_param_options(param, alpha)
-    runs = plan_grid(out, preset, parse_list(losses, str, "loss"), parse_list(etas, float, "eta"),
-                     parse_list(seeds, int, "seed"), loss_params=given_params, **overrides)
+    cells = (parse_list(losses, str, "loss"), parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"))
+    runs = (plan_grid(out, preset, *cells, loss_params=given_params, **overrides) if sweep is None else
+            plan_sweep(out, sweep, preset, *cells, loss_params=given_params, **overrides))
     total_epochs = sum(r.config.epochs for r in runs)
     check_existing_runs(runs)
     counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir, r.config.epochs)) for r in runs}

@@ -8,7 +8,7 @@ fused wide model (``fused``, :mod:`symtheory.empirical.fused`) or spread over a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -24,15 +24,18 @@ DONE = (FINISHED, DIVERGED)
 
 @dataclass(frozen=True)
 class GridRun:
-    """One cell of the grid: its config and its run directory."""
+    """One cell of the grid: its config and its run directory (``swept``: the parameter a sweep set, shown in
+    the label)."""
 
     config: TrainConfig
     run_dir: Path
+    swept: str = ""
 
     @property
     def label(self) -> str:
-        """'rll eta=0.4 seed=0'."""
-        return f"{self.config.loss} eta={self.config.eta:g} seed={self.config.seed}"
+        """'rll eta=0.4 seed=0', or 'rll(alpha=0.01) eta=0.4 seed=0' in a sweep."""
+        loss = f"{self.config.loss}({self.swept})" if self.swept else self.config.loss
+        return f"{loss} eta={self.config.eta:g} seed={self.config.seed}"
 
 
 def run_dir_name(cfg: TrainConfig) -> str:
@@ -62,6 +65,49 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
     names = [r.run_dir.name for r in runs]
     if len(set(names)) != len(names):
         raise BadInput("the grid lists the same (loss, eta, seed) twice")
+    return runs
+
+
+def parse_sweep(text: str) -> tuple[str, list[str]]:
+    """'alpha=0.01,0.1,0.45' -> ('alpha', ['0.01', '0.1', '0.45']): a loss parameter and the exact texts of
+    its values, each given once; BadInput otherwise."""
+    name, sep, values = text.partition("=")
+    items = [v.strip() for v in values.split(",")]
+    if not sep or not name.strip() or not all(items):
+        raise BadInput(f"--sweep expects name=value,value,..., got {text!r}")
+    if len(set(items)) != len(items):
+        raise BadInput(f"--sweep {text!r} lists a value twice")
+    return name.strip(), items
+
+
+def plan_sweep(out: str | Path, sweep: str, preset: str | None = None, losses: Sequence[str] | None = None,
+               etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
+               loss_params: Mapping[str, str] | None = None, **overrides: Any) -> list[GridRun]:
+    """The grid once per value of a loss parameter (``sweep``: 'alpha=0.01,0.1,0.45'): the losses that have
+    the parameter in ``out/<name><value>/`` for each value, the others (which the value cannot change) once in
+    ``out/``. BadInput when no loss of the grid has the parameter or it is also given by ``loss_params``."""
+    from symtheory.registry import get_loss
+
+    name, values = parse_sweep(sweep)
+    if name in (loss_params or {}):
+        raise BadInput(f"--sweep {name}: give {name} either as a sweep or as --param/--alpha, not both")
+    if preset is not None:
+        losses = losses or get_preset(preset).losses
+    losses = list(losses or PAPER_LOSSES)
+    having = [loss for loss in losses if name in {p.name for p in get_loss(loss).params}]
+    if not having:
+        raise BadInput(f"--sweep {name}: none of the grid's losses ({', '.join(losses)}) has it")
+    others = [loss for loss in losses if loss not in having]
+    runs = plan_grid(out, preset, others, etas, seeds, loss_params, **overrides) if others else []
+    seen: dict[float, str] = {}
+    for value in values:
+        folder = Path(out) / f"{name}{value.replace('/', '_')}"
+        cells = plan_grid(folder, preset, having, etas, seeds, {**(loss_params or {}), name: value}, **overrides)
+        number = cells[0].config.loss_params[name]
+        if number in seen:
+            raise BadInput(f"--sweep {name}: {seen[number]} and {value} are the same value")
+        seen[number] = value
+        runs += [replace(cell, swept=f"{name}={value}") for cell in cells]
     return runs
 
 

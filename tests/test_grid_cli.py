@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
 from cli_helpers import assert_bad_input, run_cli
 from symtheory.cli.app import main
 from symtheory.empirical.grid import announcement
+from symtheory.errors import BadInput
 
 BAD_FUSED_OPTIONS = {
     "layout without fused": (["--layout", "loop"], "--layout needs --fused"),
@@ -184,3 +186,47 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
     assert not (tmp_path / "g5").exists()
     assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),
                      "--fused is --backend fused; it cannot be combined with --backend ray")
+
+
+def test_a_sweep_plans_the_losses_with_the_parameter_once_per_value_and_the_others_once(tmp_path):
+    from symtheory.empirical.grid import plan_sweep
+
+    runs = plan_sweep(tmp_path, "alpha=0.01,1/10", None, ["cce", "rll", "sce"], [0.2], [0, 1])
+    assert [(r.run_dir.relative_to(tmp_path).as_posix(), r.config.loss_params.get("alpha"), r.label) for r in runs
+            if r.config.seed == 0] == [
+        ("cce-eta0.2-seed0", None, "cce eta=0.2 seed=0"),
+        ("alpha0.01/rll-eta0.2-seed0", 0.01, "rll(alpha=0.01) eta=0.2 seed=0"),
+        ("alpha0.01/sce-eta0.2-seed0", 0.01, "sce(alpha=0.01) eta=0.2 seed=0"),
+        ("alpha1_10/rll-eta0.2-seed0", 0.1, "rll(alpha=1/10) eta=0.2 seed=0"),
+        ("alpha1_10/sce-eta0.2-seed0", 0.1, "sce(alpha=1/10) eta=0.2 seed=0")]
+    assert len(runs) == 10
+    sce = [r for r in runs if r.config.loss == "sce"][0].config.loss_params
+    assert sce == {"alpha": 0.01, "beta": 1.0, "A": 4.0}
+    for sweep, others, expected in [
+        ("alpha=0.1,0.10", {}, "--sweep alpha: 0.1 and 0.10 are the same value"),
+        ("alpha=0.1,0.1", {}, "--sweep 'alpha=0.1,0.1' lists a value twice"),
+        ("q=0.5", {}, "--sweep q: none of the grid's losses (cce, rll, sce) has it"),
+        ("alpha=0.1", {"alpha": "0.2"}, "give alpha either as a sweep or as --param/--alpha, not both"),
+        ("alpha", {}, "--sweep expects name=value,value,..., got 'alpha'"),
+        ("alpha=0.1,", {}, "--sweep expects name=value,value,..."),
+    ]:
+        with pytest.raises(BadInput, match=re.escape(expected)):
+            plan_sweep(tmp_path, sweep, None, ["cce", "rll", "sce"], [0.2], loss_params=others)
+
+
+def test_a_sweep_trains_each_value_and_a_second_call_skips_them(tmp_path, data_dir):
+    out = tmp_path / "sweep"
+    args = ("grid", "--sweep", "alpha=0.01,0.45", "--losses", "cce,rll", "--etas", "0.4", "--subset", "64",
+            "--epochs", "1", "--device", "cpu", "--data-dir", str(data_dir), "--out", str(out), "--json")
+    first = run_cli(*args, timeout=300)
+    assert first.returncode == 0, first.stderr
+    outcomes = json.loads(first.stdout)
+    assert [(o["label"], o["loss_params"], o["status"]) for o in outcomes] == [
+        ("cce eta=0.4 seed=0", {}, "finished"), ("rll(alpha=0.01) eta=0.4 seed=0", {"alpha": 0.01}, "finished"),
+        ("rll(alpha=0.45) eta=0.4 seed=0", {"alpha": 0.45}, "finished")]
+    saved = json.loads((out / "alpha0.45" / "rll-eta0.4-seed0" / "config.json").read_text())["train"]
+    assert saved["loss_params"] == {"alpha": 0.45}
+    with open(out / "grid.csv", newline="") as handle:
+        assert [r["loss_params"] for r in csv.DictReader(handle)] == ["", "alpha=0.01", "alpha=0.45"]
+    again = run_cli(*args, timeout=300)
+    assert [o["action"] for o in json.loads(again.stdout)] == ["skipped"] * 3
