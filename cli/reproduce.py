@@ -65,6 +65,8 @@ def reproduce_command(
                                         "0.1)."),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A loss parameter, name=value, for the "
                                               "losses that have it. Repeatable."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="Each preset's grid once per value of a loss "
+                                        "parameter, name=v1,v2,... (e.g. alpha=0.01,0.1,0.45), as grid --sweep."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then "
                                             "the user cache)."),
@@ -85,7 +87,7 @@ def reproduce_command(
 
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_list(losses, str, "loss"),
                        parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
-                       loss_params=parse_param_options(param, alpha), epochs=epochs, subset=subset, device=device)
+                       loss_params=parse_param_options(param, alpha), sweep=sweep, epochs=epochs, subset=subset, device=device)
     chosen = resolve_backend(backend, device)
     plan = [g.describe() for g in grids]
     if plan_only:

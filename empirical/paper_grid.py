@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
     DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid,
-    run_grid, run_state, write_outcomes_csv,
+    plan_sweep, run_grid, run_state, write_outcomes_csv,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
@@ -63,8 +63,10 @@ class PresetGrid:
 
 def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_dataset: str = "cifar10",
                losses: Sequence[str] | None = None, etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
-               loss_params: dict[str, str] | None = None, **overrides: Any) -> list[PresetGrid]:
-    """Every preset's grid (the paper's three by default) in ``out/<preset>``, validated before any training.
+               loss_params: dict[str, str] | None = None, sweep: str | None = None,
+               **overrides: Any) -> list[PresetGrid]:
+    """Every preset's grid (the paper's three by default) in ``out/<preset>``, validated before any training;
+    with ``sweep`` ('alpha=0.01,0.1,0.45') each preset's grid is a sweep (:func:`~symtheory.empirical.grid.plan_sweep`).
 
     ``cifar_dataset`` replaces CIFAR-10 in the CIFAR presets (``cifar10-subset``: the real 5,000-image
     subset of SPEC.md section 4); ``losses``, ``etas``, ``seeds``, ``loss_params`` and ``overrides`` (epochs,
@@ -83,8 +85,9 @@ def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_data
     for name in names:
         folder = Path(out) / name
         dataset = cifar_dataset if get_preset(name).dataset == "cifar10" else None
-        runs = plan_grid(folder, name, losses, etas, seeds, loss_params=loss_params,
-                         **{**overrides, "dataset": dataset})
+        options = {**overrides, "dataset": dataset}
+        runs = (plan_grid(folder, name, losses, etas, seeds, loss_params=loss_params, **options) if sweep is None
+                else plan_sweep(folder, sweep, name, losses, etas, seeds, loss_params=loss_params, **options))
         check_existing_runs(runs)
         grids.append(PresetGrid(name, folder, tuple(runs)))
     return grids

@@ -212,3 +212,14 @@ def test_a_call_stopped_by_ctrl_c_is_on_record_and_says_how_to_go_on(tmp_path, m
     assert [(c["stopped"], "outcomes" in c, "finished" in c) for c in calls[1:]] == [
         ("interrupted (Ctrl-C)", False, True), ("interrupted (Ctrl-C)", True, True)]
     assert len(calls[2]["outcomes"]["mnist-resnet18"]) == 16
+
+
+def test_a_sweep_runs_each_preset_grid_once_per_value(tmp_path):
+    grids = plan_paper(tmp_path, ["mnist-resnet18"], sweep="alpha=0.01,0.45")
+    dirs = {r.run_dir.relative_to(tmp_path).as_posix() for r in grids[0].runs}
+    assert len(dirs) == 20 and "mnist-resnet18/cce-eta0.4-seed0" in dirs
+    assert {"mnist-resnet18/alpha0.01/rll-eta0.4-seed0", "mnist-resnet18/alpha0.45/rll-eta0.4-seed0"} <= dirs
+    assert not any("rll" in d for d in dirs if "alpha" not in d)
+    done = run_cli("reproduce", "--plan", "--presets", "mnist-resnet18", "--sweep", "alpha=0.01,0.45", "--device",
+                   "cpu", "--out", str(tmp_path / "paper"))
+    assert "20 runs x 200 epochs (20 new); 4,000 epochs to train" in done.stdout, done.stderr
