@@ -60,12 +60,29 @@ def is_out_of_memory(exc: BaseException) -> bool:
             or "DefaultCPUAllocator" in text or "out of memory" in text.lower())
 
 
-def out_of_memory_message(exc: BaseException) -> str:
-    """One line: the allocator's own first sentence, and what to do."""
+SIZE_OPTIONS = {
+    "verify-ranking": "--classifiers, --support, --classes, --samples, --erm-samples",
+    "train": "--batch-size, --eval-batch-size, --subset",
+    "grid": "--batch-size, --subset, fewer runs (--losses, --etas, --seeds)",
+    "reproduce": "--subset, fewer runs (--presets, --losses, --etas, --seeds)",
+    "check-loss": "--classes",
+    "prove-risk": "--classes",
+}
+"""Per command, the options that size its work: what an out-of-memory message tells the user to lower."""
+
+
+def out_of_memory_message(exc: BaseException, command: str | None = None) -> str:
+    """One line: the allocator's own first sentence, and which of ``command``'s sizes to lower."""
     detail = " ".join(str(exc).split())
     detail = ". ".join(detail.split(". ")[:2])[:200] if detail else type(exc).__name__
-    return (f"out of memory: {detail}; use smaller sizes (e.g. --batch-size, --subset, --classes, --support, "
-            "--classifiers)")
+    sizes = SIZE_OPTIONS.get(command or "", "--batch-size, --subset, --classes, --support, --classifiers")
+    return f"out of memory: {detail}; use smaller sizes (e.g. {sizes})"
+
+
+def command_name(argv: list[str] | None) -> str | None:
+    """The subcommand of a command line (its first word that is not an option), or None."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((w for w in words if not w.startswith("-")), None)
 
 
 INTERRUPTED = 130
@@ -107,11 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     except BadInput as exc:
         fail(str(exc))
     except MemoryError as exc:
-        fail(out_of_memory_message(exc), OUT_OF_MEMORY)
+        fail(out_of_memory_message(exc, command_name(argv)), OUT_OF_MEMORY)
     except RuntimeError as exc:
         if not is_out_of_memory(exc):
             raise
-        fail(out_of_memory_message(exc), OUT_OF_MEMORY)
+        fail(out_of_memory_message(exc, command_name(argv)), OUT_OF_MEMORY)
     except Interrupted as exc:
         _stop_interrupted(str(exc))
     except KeyboardInterrupt:

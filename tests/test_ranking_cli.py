@@ -144,7 +144,8 @@ class OutOfMemoryError(RuntimeError):
     (MemoryError("Unable to allocate 7.28 TiB for an array with shape (1000000, 1000000) and data type float64"),
      "out of memory: Unable to allocate 7.28 TiB for an array with shape (1000000, 1000000) and data type float64;"),
     (OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity of 79 GiB"),
-     "out of memory: CUDA out of memory. Tried to allocate 20.00 GiB; use smaller sizes"),
+     "out of memory: CUDA out of memory. Tried to allocate 20.00 GiB; use smaller sizes (e.g. --classifiers, "
+     "--support, --classes, --samples, --erm-samples)"),
     (RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
                   "to allocate 8000000000000 bytes."), "out of memory: [enforce fail at alloc_cpu.cpp:117]"),
 ])
@@ -161,6 +162,15 @@ def test_out_of_memory_is_one_line_and_exit_1(monkeypatch, capsys, error, expect
     assert exit_info.value.code == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"symtheory: error: {expected}"), lines
+
+
+def test_out_of_memory_names_the_sizes_of_the_command_that_ran_out():
+    from symtheory.cli.app import command_name, out_of_memory_message
+
+    assert command_name(["train", "--subset", "64"]) == "train" and command_name(["--help"]) is None
+    assert out_of_memory_message(MemoryError("no"), "train").endswith(
+        "use smaller sizes (e.g. --batch-size, --eval-batch-size, --subset)")
+    assert "--classes" in out_of_memory_message(MemoryError("no"), None)
 
 
 def test_other_runtime_errors_are_not_mistaken_for_memory(monkeypatch):
