@@ -212,6 +212,18 @@ def preset_setting(preset: str) -> dict | None:
         return None
 
 
+def matching_preset(setting: dict) -> str | None:
+    """The preset whose own config an experiment trained without ``--preset`` repeats exactly (every
+    experiment field equal but the preset's name), or None; an experiment that names its preset gets it."""
+    if setting.get("preset") is not None:
+        return setting["preset"]
+    from symtheory.empirical.presets import PRESETS
+
+    own = {k: v for k, v in setting.items() if k != "preset"}
+    return next((name for name in PRESETS
+                 if {k: v for k, v in (preset_setting(name) or {}).items() if k != "preset"} == own), None)
+
+
 def preset_deviations(setting: dict) -> list[str]:
     """How an experiment run with a preset departs from that preset's own config, e.g. ['arch mlp',
     '2 epochs', 'subset 200'] (scale fields first); [] for a free-flag experiment or an exact preset run."""

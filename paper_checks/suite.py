@@ -67,7 +67,9 @@ def e1_exceptions(setting: dict) -> dict[str, float] | None:
     preset's own network on the preset's own dataset (the exception is about ResNet-18 on MNIST)."""
     from symtheory.paper_checks.runs import preset_setting
 
-    preset = setting.get("preset")
+    from symtheory.paper_checks.runs import matching_preset
+
+    preset = matching_preset(setting)
     own = preset_setting(preset) if preset in E1_EXCEPTIONS else None
     if own is None or any(setting.get(k) != own.get(k) for k in ("arch", "dataset")):
         return None
@@ -143,22 +145,25 @@ def preset_scale(preset: str) -> str:
 def full_tier_claims(runs: str | Path | None, wanted: list[str], presets: Iterable[str] | None = None
                      ) -> list[ClaimResult]:
     """E-claims per paper preset, from finished full-scale runs under ``runs``: runs whose config names the
-    preset and keeps its network, dataset and epochs with no subset and symmetric noise. A preset with no
+    preset and keeps its network, dataset and epochs with no subset and symmetric noise, or that were trained
+    without ``--preset`` with exactly the preset's settings (labelled 'the <preset> recipe'). A preset with no
     such runs gets 'not run' rows saying what was found instead (reduced-scale runs, unfinished runs)."""
     from symtheory.empirical.presets import PRESETS
-    from symtheory.paper_checks.runs import RunSet, load_runs
+    from symtheory.paper_checks.runs import RunSet, load_runs, matching_preset
 
     runset = load_runs(runs) if runs is not None else RunSet()
-    found = {g.setting.get("preset") for g in runset.grids.values()}
-    extra = sorted(p for p in found if p in PRESETS and p not in FULL_PRESETS)
+    recipe = {name: matching_preset(g.setting) for name, g in runset.grids.items()}
+    extra = sorted(p for p in set(recipe.values()) if p in PRESETS and p not in FULL_PRESETS)
     results = []
     for preset in (FULL_PRESETS + tuple(extra) if presets is None else tuple(presets)):
         exceptions = E1_EXCEPTIONS.get(preset)
-        grids = [g for g in runset.grids.values() if g.setting.get("preset") == preset]
+        grids = [g for name, g in runset.grids.items()
+                 if g.setting.get("preset") == preset or (g.setting.get("preset") is None and recipe[name] == preset)]
         full = [g for g in grids if not scale_gaps(g.setting, preset)]
         for grid in sorted(full, key=lambda g: g.name):
+            label = grid.name if grid.setting.get("preset") == preset else f"{grid.name}, the {preset} recipe"
             if grid:
-                results.extend(empirical_claims(grid, wanted, grid.name, exceptions))
+                results.extend(empirical_claims(grid, wanted, label, exceptions))
             else:
                 unfinished = [f"{path}: {why}" for pairs in grid.skipped.values() for path, why in pairs]
                 results.extend(not_run_claims(wanted, grid.name, f"no finished runs in {grid.folder}: "

@@ -154,6 +154,19 @@ def test_full_tier_judges_full_scale_runs_only(tmp_path):
     assert "not full scale" in claim(results, "E1 [cifar10-inception-authors-code]").measured
 
 
+def test_full_tier_judges_runs_that_repeat_a_preset_without_naming_it(tmp_path):
+    # `symtheory grid --arch resnet18 --epochs 200`: the mnist-resnet18 recipe, flag by flag
+    write_grid(tmp_path / "free", arch="resnet18", epochs=200)
+    write_grid(tmp_path / "other", arch="resnet18", epochs=200, lr=0.01, losses=("cce",), etas=(0.0,))
+    results = full_tier_claims(tmp_path, ["E1", "E2"], presets=["mnist-resnet18"])
+    assert [(r.claim, r.verdict) for r in results] == [
+        ("E1 [resnet18/mnist (lr 0.001), the mnist-resnet18 recipe]", "holds"),
+        ("E2 [resnet18/mnist (lr 0.001), the mnist-resnet18 recipe]", "holds")]
+    assert results[0].tolerance == "final J1 >= 0.95; mse: >= 0.9"
+    text = write_report(tmp_path / "free", tmp_path / "rep" / "report.md").read_text()
+    assert "final J1 >= 0.95; mse: >= 0.9" in [line for line in text.splitlines() if line.startswith("| E1 [")][0]
+
+
 def test_full_tier_not_run_rows_carry_their_tolerance(tmp_path):
     results = full_tier_claims(tmp_path, ["E1", "E2", "E3", "E4", "E5", "E6"])
     assert len(results) == 18 and all(r.verdict == "not run" and r.tolerance for r in results)
