@@ -32,7 +32,7 @@ def preset_lines(d: dict) -> list[str]:
 
 @app.command("presets")
 def presets_command(
-    name: Optional[str] = typer.Argument(None, help="A preset to show in full (default: a table of all)."),
+    name: Optional[str] = typer.Argument(None, help="A preset to show in full (default: every preset, one line each)."),
     as_json: bool = typer.Option(False, "--json", help="Print the presets' settings as JSON."),
 ) -> None:
     """The paper's experiments as presets (Patel & Sastry 2021, Sec. 2): data, network, optimizer, schedule,
@@ -74,7 +74,7 @@ def data_command(
     from symtheory.empirical.data import resolve_data_dir
     from symtheory.empirical.data_status import READY, data_report
 
-    names = tuple(get_dataset_spec(n).name for n in parse_list(dataset, str, "dataset") or ()) or None
+    names = tuple(dict.fromkeys(get_dataset_spec(n).name for n in parse_list(dataset, str, "dataset") or ())) or None
     report = data_report(data_dir, download, names)
     if as_json:
         print_json({"data_dir": str(resolve_data_dir(data_dir)), "datasets": [s.to_dict() for s in report]})

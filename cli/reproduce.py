@@ -32,8 +32,9 @@ def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
                                                                  ("interrupted", "to resume"), ("new", "new"))
                            if p[key])
         runs = f"{plural(p['runs'], 'run')} x {plural(p['epochs_per_run'], 'epoch')}"
-        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {p['epochs_to_train']:,} epochs "
-                     "to train")
+        to_train = p["epochs_to_train"]
+        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {to_train:,} "
+                     f"epoch{'' if to_train == 1 else 's'} to train")
     return lines
 
 

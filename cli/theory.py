@@ -40,7 +40,9 @@ def check_loss(
     from symtheory.analysis import analyse_builtin, analyse_expression, parse_param_options
     from symtheory.time_limit import MAX_TIME_LIMIT
 
-    if (name is None) == (expr is None):
+    if name is None and expr is None:
+        raise BadInput("give a loss NAME (see `symtheory losses`) or --expr EXPRESSION")
+    if name is not None and expr is not None:
         raise BadInput("give either a loss NAME or --expr EXPRESSION (not both)")
     if symbolic_k and classes is not None:
         raise BadInput("--symbolic-k and --classes exclude each other")

@@ -113,8 +113,10 @@ def _torchvision_dataset(spec: DatasetSpec, root: Path, train: bool, download: b
         return cls(root=str(root), train=train, download=download)
     except (RuntimeError, OSError, ValueError, EOFError, AssertionError, TypeError) as exc:
         if download:
-            reason = f"download failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-        elif not (root / spec.folder).is_dir():
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+            cause = lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+            raise _missing(spec, root, f"download failed: {cause}", download_possible=False) from None
+        if not (root / spec.folder).is_dir():
             reason = "no such folder"
         else:
             reason = "files missing or failing torchvision's integrity check"

@@ -15,7 +15,7 @@ READY, MISSING, CORRUPT = "ready", "missing", "corrupt"
 @dataclass(frozen=True)
 class DatasetStatus:
     """One dataset in one data directory: ready (with its split sizes), missing (its folder or file is not
-    there) or corrupt (there, but failing its checksum or shape), with what to do."""
+    there, or the folder is empty) or corrupt (there, but failing its checksum or shape), with what to do."""
 
     name: str
     description: str
@@ -30,6 +30,12 @@ class DatasetStatus:
         return asdict(self)
 
 
+def _holds_files(path: Path) -> bool:
+    """Whether ``path`` is a file, or a folder with a file somewhere below it (torchvision leaves an empty
+    folder behind after a failed download)."""
+    return path.is_file() or (path.is_dir() and any(p.is_file() for p in path.rglob("*")))
+
+
 def dataset_status(name: str, data_dir: str | Path | None = None, download: bool = False) -> DatasetStatus:
     """Load ``name`` from the data directory (downloading it first with ``download``, where torchvision can)
     and report it: ready with its train and test sizes, or missing or corrupt with the loader's own one-line
@@ -41,7 +47,7 @@ def dataset_status(name: str, data_dir: str | Path | None = None, download: bool
     try:
         data = load_dataset(name, data_dir, download)
     except BadInput as exc:
-        return DatasetStatus(name, spec.description, path, CORRUPT if Path(path).exists() else MISSING,
+        return DatasetStatus(name, spec.description, path, CORRUPT if _holds_files(Path(path)) else MISSING,
                              detail=str(exc))
     return DatasetStatus(name, spec.description, path, READY, int(data.train_labels.shape[0]),
                          int(data.test_labels.shape[0]))

@@ -150,9 +150,15 @@ def check_existing_runs(runs: Sequence[GridRun]) -> None:
         if epochs is not None and epochs[0] > epochs[1]:
             diff["epochs"] = epochs
         if diff:
-            shown = ", ".join(f"{name} {saved!r} (this grid: {planned!r})" for name, (saved, planned) in diff.items())
+            shown = ", ".join(f"{name} {_shown(saved)} (this grid: {_shown(planned)})"
+                              for name, (saved, planned) in diff.items())
             raise BadInput(f"{run.run_dir} holds a run with other settings than this grid's: {shown}; use another "
                            f"--out, the same settings, or delete it to train it again")
+
+
+def _shown(value: Any) -> str:
+    """A setting's value in a message: 'none' for None, else its repr."""
+    return "none" if value is None else repr(value)
 
 
 def config_differences(run: GridRun) -> dict[str, tuple[Any, Any]]:

@@ -27,7 +27,8 @@ def describe(run: RunRecord, value: float, what: str) -> str:
 def required_runs(grid: Grid, claim: str, statement: str, tolerance: str, needs: dict[str, list[float] | None]
                   ) -> tuple[dict[str, list[RunRecord]], ClaimResult | None]:
     """The runs a claim needs, per loss; a 'not run' result naming what is missing if any is absent (with
-    why, when the grid left runs there out: unfinished, a duplicate)."""
+    why, when the grid left runs there out: unfinished, a duplicate; and the loss's runs with other
+    parameters, which are not judged)."""
     skipped = getattr(grid, "skipped", {})
     found, missing = {}, []
     for loss, etas in needs.items():
@@ -43,6 +44,10 @@ def required_runs(grid: Grid, claim: str, statement: str, tolerance: str, needs:
                 missing.append(f"{loss} eta={e:g}{note}")
             if len(missing) == before:
                 missing.append(loss)
+            others = sorted({label for label, _ in grid if label.startswith(f"{loss}(")})
+            if others:
+                missing[-1] += (f" ({loss} is there only with other parameters: {', '.join(others)}; the claims "
+                                f"judge {loss} at the preset's parameters)")
         found[loss] = runs
     if missing:
         return found, not_run(claim, statement, tolerance, "missing runs: " + ", ".join(missing))

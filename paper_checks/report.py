@@ -72,11 +72,12 @@ def setting_line(grid: Grid) -> str:
 
 
 def claims_table(results: list[ClaimResult]) -> list[str]:
-    """Markdown rows: claim, statement, measured, tolerance, verdict."""
+    """Markdown rows: claim, statement, measured, tolerance, verdict (a '|' in a cell escaped, so |x| stays
+    an absolute value)."""
     lines = ["| claim | statement | measured | tolerance | verdict |", "|---|---|---|---|---|"]
     for r in results:
         cells = [r.claim, r.statement, r.measured, r.tolerance, f"**{r.verdict}**"]
-        lines.append("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return lines
 
 

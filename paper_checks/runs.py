@@ -184,11 +184,11 @@ def loss_label(train: dict) -> str:
 
 
 def format_field(name: str, value: Any) -> str:
-    """'2 epochs', 'subset 200', 'no subset', 'arch mlp', 'lr_schedule multistep:100,150:0.1', ..."""
+    """'2 epochs' ('1 epoch'), 'subset 200', 'no subset', 'arch mlp', 'lr_schedule multistep:100,150:0.1', ..."""
     if value is None:
         return f"no {name.replace('_', ' ')}"
     if name == "epochs":
-        return f"{value} epochs"
+        return f"{value} epoch{'' if value == 1 else 's'}"
     if name == "subset":
         return f"subset {value}"
     if name == "lr_schedule" and isinstance(value, dict):

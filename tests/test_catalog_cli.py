@@ -23,6 +23,7 @@ def test_presets_lists_every_preset_and_shows_one_in_full():
     assert "  data mnist, network resnet18, 200 epochs, batch 128" in lines
     assert "  normalize on, augment off; loss parameters: rll: alpha = 0.1" in lines
     assert any(line.startswith("    rll_alpha: 0.1, as in the authors' code") for line in lines)
+    assert "one line each" in run_cli("presets", "--help", env={"COLUMNS": "200"}).stdout
     sgd = run_cli("presets", "cifar10-resnet32").stdout.splitlines()
     assert "  sgd lr 0.1 (multistep:100,150:0.1), momentum 0.9, weight decay 0.0001" in sgd
 
@@ -52,7 +53,7 @@ def test_data_reports_ready_and_missing_datasets_with_what_to_do(data_dir, tmp_p
     assert (status["cifar10-subset"]["status"], status["cifar10-subset"]["train"]) == ("ready", 5000)
     assert status["cifar10"]["status"] == "missing"
     assert "--dataset cifar10-subset trains on the real 5,000-image subset" in status["cifar10"]["detail"]
-    empty = run_cli("data", "--data-dir", str(tmp_path), "--dataset", "mnist,cifar10-subset")
+    empty = run_cli("data", "--data-dir", str(tmp_path), "--dataset", "mnist,cifar10-subset,MNIST")
     assert empty.returncode == 0, empty.stderr
     lines = empty.stdout.splitlines()
     assert lines[0] == f"data directory: {tmp_path}"
@@ -72,3 +73,11 @@ def test_data_tells_a_corrupt_file_from_a_missing_one(data_dir, tmp_path):
     mnist, fashion = json.loads(done.stdout)["datasets"]
     assert (mnist["status"], fashion["status"]) == ("corrupt", "missing")
     assert "t10k-labels-idx1-ubyte.gz: MD5 differs from the canonical file" in mnist["detail"]
+
+
+def test_data_calls_an_empty_folder_missing_not_corrupt(tmp_path):
+    (tmp_path / "MNIST" / "raw").mkdir(parents=True)
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    done = run_cli("data", "--data-dir", str(tmp_path), "--dataset", "mnist,cifar10", "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [s["status"] for s in json.loads(done.stdout)["datasets"]] == ["missing", "missing"]

@@ -76,7 +76,8 @@ def test_losses_table_json():
     (["check-loss", "--expr", "p +* 2"], "cannot parse"),
     (["check-loss", "--expr", "frobnicate(p)"], "unknown function 'frobnicate'"),
     (["check-loss", "rll", "--param", "beta=2"], "no parameter 'beta'"),
-    (["check-loss"], "either a loss NAME or --expr"),
+    (["check-loss"], "give a loss NAME (see `symtheory losses`) or --expr EXPRESSION"),
+    (["check-loss", "rll", "--expr", "p"], "either a loss NAME or --expr EXPRESSION (not both)"),
     (["prove-risk", "--loss", "cce"], "not proved symmetric"),
     (["check-loss", "rll", "--classes", "abc"], "--classes"),
 ])

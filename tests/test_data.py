@@ -144,3 +144,20 @@ def test_augmentation_mirrors_cifar_images_but_never_digits(mnist, data_dir):
         plain = prep(x)
         counts[data.name] = sum(not torch.equal(out[i], plain[i]) for i in range(64))
     assert counts["mnist"] == 0 and 16 < counts["cifar10-subset"] < 48
+
+
+def test_a_failed_download_says_why_and_does_not_suggest_download_again(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Offline(torchvision.datasets.MNIST):
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://a/, got:\n"
+                               "<urlopen error [Errno -2] Name or service not known>\n")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(BadInput) as info:
+        load_dataset("mnist", tmp_path, download=True)
+    message = str(info.value)
+    assert ("download failed: Error downloading train-images-idx3-ubyte.gz: <urlopen error [Errno -2] Name or "
+            "service not known>") in message
+    assert "--download" not in message and "\n" not in message

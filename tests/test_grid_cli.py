@@ -154,6 +154,7 @@ def test_a_grid_refuses_runs_of_another_experiment_and_extends_runs_asked_for_mo
         assert (summary["epochs_completed"], summary["epochs_planned"]) == (2, 2)
     assert_bad_input(run_cli(*common, "--subset", "64", "--epochs", "1", timeout=300),
                      "epochs 2 (this grid: 1)")
+    assert_bad_input(run_cli(*common, "--epochs", "2", timeout=300), "subset 64 (this grid: none)")
 
 
 def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_dir):

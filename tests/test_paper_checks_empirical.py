@@ -73,6 +73,13 @@ def test_not_run_when_runs_are_missing(module):
     assert result.verdict == "not run" and "missing runs" in result.measured
 
 
+def test_not_run_names_the_runs_of_the_loss_with_other_parameters():
+    grid = {(("rll(alpha=0.01)" if loss == "rll" else loss), eta): run for (loss, eta), run in make_grid().items()}
+    result = e2_rll_saturation.check(grid)
+    assert result.verdict == "not run"
+    assert "rll is there only with other parameters: rll(alpha=0.01)" in result.measured, result.measured
+
+
 def write_run_dirs(root, grid, preset="mnist-resnet18", dataset="mnist"):
     """The fabricated grid as finished run directories, the way `symtheory train` writes config.json,
     metrics.jsonl and summary.json (a config of the preset's network, at the curves' number of epochs)."""

@@ -242,3 +242,17 @@ def test_a_users_loss_is_a_loss_row_named_by_its_expression():
              "arch": "mlp"}
     assert loss_label(train) == "expr[(1-p**a)/a, a=0.5]"
     assert "loss_expr" not in experiment_setting(train)
+
+
+def test_report_claims_table_keeps_absolute_value_bars():
+    from symtheory.paper_checks.claim import ClaimResult
+    from symtheory.paper_checks.report import claims_table
+
+    row = claims_table([ClaimResult("E2", "s", "m", "|J1 - (1 - eta)| <= 0.1", "holds")])[-1]
+    assert row == "| E2 | s | m | \\|J1 - (1 - eta)\\| <= 0.1 | **holds** |"
+
+
+def test_an_experiment_of_one_epoch_is_named_in_the_singular():
+    from symtheory.paper_checks.runs import format_field
+
+    assert (format_field("epochs", 1), format_field("epochs", 2)) == ("1 epoch", "2 epochs")

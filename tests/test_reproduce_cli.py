@@ -11,7 +11,7 @@ import pytest
 
 from cli_helpers import assert_bad_input, run_cli
 from symtheory.cli.app import main
-from symtheory.cli.reproduce import claim_lines
+from symtheory.cli.reproduce import claim_lines, plan_lines
 from symtheory.empirical.paper_grid import plan_paper, resolve_backend
 from symtheory.paper_checks.claim import ClaimResult
 from test_paper_checks_runs import write_grid
@@ -36,6 +36,13 @@ def test_the_plan_is_the_paper_grid_per_preset_and_trains_nothing(tmp_path):
                    "--device", "cpu", "--out", str(out))
     assert text.returncode == 0, text.stderr
     assert "mnist-resnet18: resnet18 on mnist, 4 runs x 3 epochs (4 new); 12 epochs to train" in text.stdout
+
+
+def test_the_plan_counts_one_epoch_in_the_singular(tmp_path):
+    row = {"preset": "mnist-resnet18", "arch": "resnet18", "dataset": "mnist", "subset": 64, "runs": 1,
+           "epochs_per_run": 1, "finished": 0, "diverged": 0, "interrupted": 0, "new": 1, "epochs_to_train": 1}
+    assert plan_lines([row], "local", tmp_path)[1] == (
+        "  mnist-resnet18: resnet18 on mnist (subset 64), 1 run x 1 epoch (1 new); 1 epoch to train")
 
 
 @pytest.mark.parametrize("args, expected", [
