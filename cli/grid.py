@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 from symtheory.cli.app import app, resume_hint_on_interrupt
-from symtheory.cli.grid_display import grid_progress, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
 
@@ -93,8 +93,7 @@ def grid_command(
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
-        BACKENDS, check_existing_runs, epochs_counted, plan_grid, plan_sweep, run_grid, run_state,
-        write_outcomes_csv,
+        BACKENDS, check_existing_runs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid, write_outcomes_csv,
     )
 
     if fused:
@@ -123,10 +122,9 @@ def grid_command(
             plan_sweep(out, sweep, preset, *cells, loss_params=given_params, **overrides))
     total_epochs = sum(r.config.epochs for r in runs)
     check_existing_runs(runs)
-    counted = {r.run_dir: epochs_counted(r, run_state(r.run_dir, r.config.epochs)) for r in runs}
-    with grid_progress(f"grid ({len(runs)} runs)", total_epochs, counted, quiet=as_json) as (on_run, on_epoch):
-        with resume_hint_on_interrupt(lambda: "run the same command again: finished runs are skipped, "
-                                      "interrupted ones resume"):
+    with grid_progress(f"grid ({len(runs)} runs)", total_epochs, epochs_counted_by_run(runs),
+                       quiet=as_json) as (on_run, on_epoch):
+        with resume_hint_on_interrupt(lambda: RESUME_HINT):
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
                                 on_epoch=on_epoch, **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]

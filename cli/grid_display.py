@@ -9,6 +9,9 @@ from typing import Callable, Iterator, Sequence
 
 from symtheory.cli.output import console
 
+RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
+"""What to do after Ctrl-C stopped a grid of runs."""
+
 
 @contextmanager
 def grid_progress(description: str, total_epochs: int, counted: dict[Path, int], quiet: bool = False

@@ -12,15 +12,13 @@ import typer
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.checks import VERDICT_STYLE
 from symtheory.cli.grid import parse_list
-from symtheory.cli.grid_display import grid_progress, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.cli.output import console, print_json
-
-RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
 
 
 def plural(n: int, word: str) -> str:
-    """'1 run', '16 runs'."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    """'1 run', '16 runs', '3,200 epochs'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
@@ -32,9 +30,8 @@ def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
                                                                  ("interrupted", "to resume"), ("new", "new"))
                            if p[key])
         runs = f"{plural(p['runs'], 'run')} x {plural(p['epochs_per_run'], 'epoch')}"
-        to_train = p["epochs_to_train"]
-        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {to_train:,} "
-                     f"epoch{'' if to_train == 1 else 's'} to train")
+        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); "
+                     f"{plural(p['epochs_to_train'], 'epoch')} to train")
     return lines
 
 
@@ -82,9 +79,9 @@ def reproduce_command(
     and write the report. Exit 0 when every run finished, whatever the verdicts; 1 when a run did not."""
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.paper_grid import (
-        call_record, check_data, epochs_already_done, plan_paper, read_calls, recording, resolve_backend,
-        train_paper, unfinished,
+        call_record, check_data, plan_paper, read_calls, recording, resolve_backend, train_paper, unfinished,
     )
+    from symtheory.empirical.grid import epochs_counted_by_run
 
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_list(losses, str, "loss"),
                        parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
@@ -105,7 +102,7 @@ def reproduce_command(
         check_data(grids, data_dir, download)
         with recording(out, calls, record):
             with grid_progress(f"paper ({sum(len(g.runs) for g in grids)} runs)", sum(g.epochs for g in grids),
-                               epochs_already_done(grids), quiet=as_json) as hooks:
+                               epochs_counted_by_run([r for g in grids for r in g.runs]), quiet=as_json) as hooks:
                 outcomes = train_paper(grids, chosen, data_dir=data_dir, download=download, on_run=hooks[0],
                                        on_epoch=hooks[1])
             record["outcomes"] = {p: [o.__dict__ for o in group] for p, group in outcomes.items()}

@@ -48,10 +48,7 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
               loss_params: Mapping[str, str] | None = None, **overrides: Any) -> list[GridRun]:
     """Every (loss, eta, seed) of the grid as a validated config; the preset's losses and etas by default.
     ``loss_params`` (name -> exact value text) go to each loss that has the parameter."""
-    if preset is not None:
-        p = get_preset(preset)
-        losses, etas = losses or p.losses, etas if etas is not None else p.etas
-    losses, etas = list(losses or PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
+    losses, etas = grid_cells(preset, losses, etas)
     if not losses or not etas or not seeds:
         raise BadInput("a grid needs at least one loss, one eta and one seed")
     params = grid_loss_params(losses, loss_params or {})
@@ -66,6 +63,16 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
     if len(set(names)) != len(names):
         raise BadInput("the grid lists the same (loss, eta, seed) twice")
     return runs
+
+
+def grid_cells(preset: str | None, losses: Sequence[str] | None, etas: Sequence[float] | None
+               ) -> tuple[list[str], list[float]]:
+    """The grid's losses and etas: those given, else the preset's, else the paper's (cce, mse, rll, nmse at
+    eta 0, 0.2, 0.4, 0.6)."""
+    if preset is not None:
+        p = get_preset(preset)
+        losses, etas = losses or p.losses, etas if etas is not None else p.etas
+    return list(losses or PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
 
 
 def parse_sweep(text: str) -> tuple[str, list[str]]:
@@ -91,9 +98,7 @@ def plan_sweep(out: str | Path, sweep: str, preset: str | None = None, losses: S
     name, values = parse_sweep(sweep)
     if name in (loss_params or {}):
         raise BadInput(f"--sweep {name}: give {name} either as a sweep or as --param/--alpha, not both")
-    if preset is not None:
-        losses = losses or get_preset(preset).losses
-    losses = list(losses or PAPER_LOSSES)
+    losses = grid_cells(preset, losses, etas)[0]
     having = [loss for loss in losses if name in {p.name for p in get_loss(loss).params}]
     if not having:
         raise BadInput(f"--sweep {name}: none of the grid's losses ({', '.join(losses)}) has it")
@@ -181,6 +186,17 @@ def train_differences(saved: Mapping[str, Any], planned: TrainConfig) -> dict[st
     return {n: (saved.get(n), wanted[n]) for n in wanted if n not in EXECUTION_FIELDS and saved.get(n) != wanted[n]}
 
 
+def run_states(runs: Sequence[GridRun]) -> dict[Path, str]:
+    """{run directory: :func:`run_state` against the run's planned epochs}, as the directories hold them now."""
+    return {r.run_dir: run_state(r.run_dir, r.config.epochs) for r in runs}
+
+
+def epochs_counted_by_run(runs: Sequence[GridRun]) -> dict[Path, int]:
+    """{run directory: :func:`epochs_counted` as the directory holds it now} (a progress bar's start)."""
+    states = run_states(runs)
+    return {r.run_dir: epochs_counted(r, states[r.run_dir]) for r in runs}
+
+
 def epochs_counted(run: GridRun, state: str) -> int:
     """Epochs of a run that count as done before this call trains it: all of a finished or diverged one, the
     recorded ones of an interrupted one (for a progress bar)."""
@@ -265,7 +281,7 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     check_existing_runs(runs)
-    states = {run.run_dir: run_state(run.run_dir, run.config.epochs) for run in runs}
+    states = run_states(runs)
     outcomes = [skipped(r, states[r.run_dir]) for r in runs if states[r.run_dir] in DONE]
     todo = [r for r in runs if states[r.run_dir] not in DONE]
     if backend == "local":

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
     DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid,
-    plan_sweep, run_grid, run_state, write_outcomes_csv,
+    plan_sweep, run_grid, run_states, write_outcomes_csv,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
@@ -42,7 +42,7 @@ class PresetGrid:
 
     def states(self) -> dict[Path, str]:
         """{run directory: new, interrupted, finished or diverged} as the folder holds them now."""
-        return {r.run_dir: run_state(r.run_dir, r.config.epochs) for r in self.runs}
+        return run_states(self.runs)
 
     def needs_training(self) -> bool:
         """Whether any of its runs is new or interrupted (finished and diverged runs are done)."""
@@ -146,12 +146,6 @@ def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir
 def unfinished(outcomes: dict[str, list[GridOutcome]]) -> list[GridOutcome]:
     """The outcomes whose run did not finish (diverged, interrupted, failed)."""
     return [o for group in outcomes.values() for o in group if o.status != FINISHED]
-
-
-def epochs_already_done(grids: Sequence[PresetGrid]) -> dict[Path, int]:
-    """{run directory: epochs that count as done now} over every run of the plan (for a progress bar)."""
-    return {r.run_dir: epochs_counted(r, state) for g in grids for r, state in
-            ((r, run_state(r.run_dir, r.config.epochs)) for r in g.runs)}
 
 
 def read_calls(out: str | Path) -> list[dict]:

@@ -25,7 +25,6 @@ EMPIRICAL = {
     "E4": e4_flip, "E5": e5_nmse, "E6": e6_rll_clean_level,
 }
 ALL_CLAIMS = SYMBOLIC + NUMERIC + tuple(EMPIRICAL)
-FULL_PRESETS = PAPER_PRESETS
 E1_EXCEPTIONS = {"mnist-resnet18": {"mse": 0.90}}
 
 
@@ -65,9 +64,7 @@ def claim_tolerance(claim: str, exceptions: dict[str, float] | None = None) -> s
 def e1_exceptions(setting: dict) -> dict[str, float] | None:
     """The paper's E1 exception thresholds for an experiment: those of its preset, only when it runs the
     preset's own network on the preset's own dataset (the exception is about ResNet-18 on MNIST)."""
-    from symtheory.paper_checks.runs import preset_setting
-
-    from symtheory.paper_checks.runs import matching_preset
+    from symtheory.paper_checks.runs import matching_preset, preset_setting
 
     preset = matching_preset(setting)
     own = preset_setting(preset) if preset in E1_EXCEPTIONS else None
@@ -153,12 +150,11 @@ def full_tier_claims(runs: str | Path | None, wanted: list[str], presets: Iterab
 
     runset = load_runs(runs) if runs is not None else RunSet()
     recipe = {name: matching_preset(g.setting) for name, g in runset.grids.items()}
-    extra = sorted(p for p in set(recipe.values()) if p in PRESETS and p not in FULL_PRESETS)
+    extra = sorted(p for p in set(recipe.values()) if p in PRESETS and p not in PAPER_PRESETS)
     results = []
-    for preset in (FULL_PRESETS + tuple(extra) if presets is None else tuple(presets)):
+    for preset in (PAPER_PRESETS + tuple(extra) if presets is None else tuple(presets)):
         exceptions = E1_EXCEPTIONS.get(preset)
-        grids = [g for name, g in runset.grids.items()
-                 if g.setting.get("preset") == preset or (g.setting.get("preset") is None and recipe[name] == preset)]
+        grids = [g for name, g in runset.grids.items() if recipe[name] == preset]
         full = [g for g in grids if not scale_gaps(g.setting, preset)]
         for grid in sorted(full, key=lambda g: g.name):
             label = grid.name if grid.setting.get("preset") == preset else f"{grid.name}, the {preset} recipe"
