@@ -85,6 +85,15 @@ def command_name(argv: list[str] | None) -> str | None:
     return next((w for w in words if not w.startswith("-")), None)
 
 
+_invoked: list[list[str]] = []
+
+
+def invoked_command() -> list[str]:
+    """The command line that :func:`main` is running, as 'symtheory' and its words (``main``'s ``argv`` when
+    given, else the process's), for records such as reproduce.json."""
+    return ["symtheory", *(_invoked[-1] if _invoked else sys.argv[1:])]
+
+
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT); typer turns a KeyboardInterrupt in a command into this code."""
 
@@ -111,6 +120,7 @@ def _stop_interrupted(hint: str = "") -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the app; usage errors and BadInput exit 2 with one line, Ctrl-C exits 130 with one line (how to go
     on, where a command knows), never a traceback."""
+    _invoked.append(list(sys.argv[1:] if argv is None else argv))
     try:
         _register()
         result = app(args=argv, prog_name="symtheory", standalone_mode=False)
@@ -133,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         _stop_interrupted(str(exc))
     except KeyboardInterrupt:
         _stop_interrupted()
+    finally:
+        _invoked.pop()
     if result == INTERRUPTED:
         _stop_interrupted()
     raise SystemExit(result if isinstance(result, int) else 0)

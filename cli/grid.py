@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
-from symtheory.cli.output import console, print_json
+from symtheory.cli.output import print_json
 from symtheory.errors import BadInput
 
 
@@ -25,6 +25,25 @@ def parse_list(text: Optional[str], kind=str, what: str = "value") -> list | Non
         raise BadInput(f"cannot read {what}s from {text!r}") from None
 
 
+def parse_losses(text: Optional[str], expressions: Optional[List[str]]) -> list[str] | None:
+    """--losses as a list (None: the default); 'none' is no registry loss, allowed only beside --expr."""
+    if text is not None and text.strip().lower() == "none":
+        if not expressions:
+            raise BadInput("--losses none leaves the grid without a loss; give --expr, or name losses")
+        return []
+    return parse_list(text, str, "loss")
+
+
+def parse_expressions(expressions: Optional[List[str]]) -> list[str]:
+    """--expr's values as given; BadInput for an empty one or one given twice."""
+    texts = list(expressions or [])
+    if any(not text.strip() for text in texts):
+        raise BadInput("the loss expression (--expr) is empty")
+    if len(set(texts)) != len(texts):
+        raise BadInput(f"--expr {next(t for t in texts if texts.count(t) > 1)!r} is given twice")
+    return texts
+
+
 def backend_options(backend: str, owner: str, flag: str, **values) -> dict:
     """The options given (not None) that belong to backend ``owner``; BadInput naming the first one if the
     chosen backend is another."""
@@ -39,7 +58,12 @@ def backend_options(backend: str, owner: str, flag: str, **values) -> dict:
 def grid_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="cifar10-resnet32, cifar10-inception, mnist-resnet18, "
                                          "cifar10-inception-authors-code; without it the free-flag defaults (mlp, mnist)."),
-    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: the preset's: cce,mse,rll,nmse)."),
+    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: the preset's: "
+                                         "cce,mse,rll,nmse; 'none' with --expr for your losses alone)."),
+    expr: Optional[List[str]] = typer.Option(None, "--expr", metavar="EXPRESSION", help="Your own loss, written as "
+                                             "for check-loss --expr "
+                                             "(its parameters by --param), trained beside the grid's losses in "
+                                             "OUT/expr-<hash>-eta<eta>-seed<seed>/. Repeatable."),
     etas: Optional[str] = typer.Option(None, "--etas", help="Comma-separated noise rates (default: 0,0.2,0.4,0.6)."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds."),
     out: Path = typer.Option(Path("runs/grid"), "--out", help="Grid directory; each run in <loss>-eta<eta>-seed<seed>/."),
@@ -117,9 +141,11 @@ def grid_command(
                      lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None, optimizer=optimizer,
                      momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
     given_params = parse_param_options(param, alpha)
-    cells = (parse_list(losses, str, "loss"), parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"))
-    runs = (plan_grid(out, preset, *cells, loss_params=given_params, **overrides) if sweep is None else
-            plan_sweep(out, sweep, preset, *cells, loss_params=given_params, **overrides))
+    cells = (parse_losses(losses, expr), parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"))
+    expressions = parse_expressions(expr)
+    runs = (plan_grid(out, preset, *cells, loss_params=given_params, expressions=expressions, **overrides)
+            if sweep is None else
+            plan_sweep(out, sweep, preset, *cells, loss_params=given_params, expressions=expressions, **overrides))
     total_epochs = sum(r.config.epochs for r in runs)
     check_existing_runs(runs)
     with grid_progress(f"grid ({len(runs)} runs)", total_epochs, epochs_counted_by_run(runs),

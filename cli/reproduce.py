@@ -3,15 +3,14 @@ full tier of the paper's claims and the report."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from symtheory.cli.app import app, resume_hint_on_interrupt
+from symtheory.cli.app import app, invoked_command, resume_hint_on_interrupt
 from symtheory.cli.checks import VERDICT_STYLE
-from symtheory.cli.grid import parse_list
+from symtheory.cli.grid import parse_expressions, parse_list, parse_losses
 from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.cli.output import console, print_json
 
@@ -22,16 +21,21 @@ def plural(n: int, word: str) -> str:
 
 
 def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
-    """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train."""
+    """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train, and
+    why a call that trains would be refused, if it would."""
     lines = [f"the paper's grids under {out} (backend {backend}):"]
     for p in plan:
         data = p["dataset"] + (f" (subset {p['subset']:,})" if p["subset"] else "")
         states = ", ".join(f"{p[key]} {word}" for key, word in (("finished", "finished"), ("diverged", "diverged"),
-                                                                 ("interrupted", "to resume"), ("new", "new"))
-                           if p[key])
+                                                                 ("interrupted", "to resume"), ("new", "new"),
+                                                                 ("other_settings", "of another experiment"))
+                           if p.get(key))
         runs = f"{plural(p['runs'], 'run')} x {plural(p['epochs_per_run'], 'epoch')}"
         lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); "
                      f"{plural(p['epochs_to_train'], 'epoch')} to train")
+    refused = next((p["refused"] for p in plan if p.get("refused")), None)
+    if refused:
+        lines.append(f"a call that trains would be refused: {refused}")
     return lines
 
 
@@ -53,7 +57,13 @@ def reproduce_command(
     cifar_dataset: str = typer.Option("cifar10", "--cifar-dataset", help="cifar10 (the paper's) or cifar10-subset "
                                       "(the real 5,000-image subset, where the full CIFAR-10 cannot be had; its "
                                       "runs are not judged as full scale)."),
-    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: cce,mse,rll,nmse)."),
+    losses: Optional[str] = typer.Option(None, "--losses", help="Comma-separated losses (default: cce,mse,rll,nmse; "
+                                         "'none' with --expr for your losses alone)."),
+    expr: Optional[List[str]] = typer.Option(None, "--expr", metavar="EXPRESSION", help="Your own loss, written as "
+                                             "for check-loss --expr "
+                                             "(its parameters by --param), trained in every preset's grid beside "
+                                             "its losses and shown in the report (the claims judge the paper's "
+                                             "losses). Repeatable."),
     etas: Optional[str] = typer.Option(None, "--etas", help="Comma-separated noise rates (default: 0,0.2,0.4,0.6)."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override every preset's epochs (a rehearsal: such "
@@ -83,9 +93,11 @@ def reproduce_command(
     )
     from symtheory.empirical.grid import epochs_counted_by_run
 
-    grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_list(losses, str, "loss"),
+    grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_losses(losses, expr),
                        parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
-                       loss_params=parse_param_options(param, alpha), sweep=sweep, epochs=epochs, subset=subset, device=device)
+                       loss_params=parse_param_options(param, alpha), sweep=sweep,
+                       expressions=parse_expressions(expr), refuse_other_settings=not plan_only, epochs=epochs,
+                       subset=subset, device=device)
     chosen = resolve_backend(backend, device)
     plan = [g.describe() for g in grids]
     if plan_only:
@@ -95,7 +107,7 @@ def reproduce_command(
             print_lines(plan_lines(plan, chosen, out))
         return
     calls = read_calls(out)
-    record = call_record(["symtheory", *sys.argv[1:]], chosen, device, plan)
+    record = call_record(invoked_command(), chosen, device, plan)
     if not as_json:
         print_lines(plan_lines(plan, chosen, out))
     with resume_hint_on_interrupt(lambda: RESUME_HINT):

@@ -18,17 +18,11 @@ from symtheory.errors import BadInput
 
 
 def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -> dict[str, float]:
-    """--alpha and --param name=value, checked exactly against the loss's parameter domains (for a loss
-    expression, read exactly; its own analysis checks them)."""
+    """--alpha and --param name=value, read exactly (see :func:`~symtheory.empirical.presets.exact_loss_params`)."""
     from symtheory.analysis import parse_param_options
-    from symtheory.exact_numbers import exact_number
-    from symtheory.registry import get_loss
+    from symtheory.empirical.presets import exact_loss_params
 
-    given = parse_param_options(params, alpha)
-    if loss == "expr":
-        return {name: float(exact_number(value, f"parameter {name}")) for name, value in given.items()}
-    spec = get_loss(loss)
-    return {name: float(spec.param(name).value(value)) for name, value in given.items()}
+    return exact_loss_params(loss, parse_param_options(params, alpha))
 
 
 def _progress(stream_console, total: int, start: int):

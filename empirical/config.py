@@ -249,7 +249,12 @@ class TrainConfig:
             tag = "matrix"
         else:
             tag = ("" if self.noise == "symmetric" else f"{self.noise}-") + f"eta{self.eta:g}"
-        loss = self.loss
-        if self.loss_expr is not None:
-            loss += "-" + hashlib.sha256(self.loss_expr.encode()).hexdigest()[:8]
-        return f"{self.preset or self.arch}-{self.dataset}-{loss}-{tag}-seed{self.seed}"
+        return f"{self.preset or self.arch}-{self.dataset}-{self.loss_tag}-{tag}-seed{self.seed}"
+
+    @property
+    def loss_tag(self) -> str:
+        """The loss in a directory name: its name ('rll'), or for a user's loss 'expr-' and the first 8 hex
+        digits of the expression's SHA-256 ('expr-1f0c9a2b')."""
+        if self.loss_expr is None:
+            return self.loss
+        return f"{self.loss}-{hashlib.sha256(self.loss_expr.encode()).hexdigest()[:8]}"

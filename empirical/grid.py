@@ -16,6 +16,7 @@ from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
 from symtheory.empirical.run_dir import DIVERGED, divergence, read_summary
 from symtheory.errors import BadInput
+from symtheory.user_loss import USER_LOSS_NAME
 
 BACKENDS = ("local", "fused", "ray")
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
@@ -33,31 +34,43 @@ class GridRun:
 
     @property
     def label(self) -> str:
-        """'rll eta=0.4 seed=0', or 'rll(alpha=0.01) eta=0.4 seed=0' in a sweep."""
-        loss = f"{self.config.loss}({self.swept})" if self.swept else self.config.loss
-        return f"{loss} eta={self.config.eta:g} seed={self.config.seed}"
+        """'rll eta=0.4 seed=0'; 'rll(alpha=0.01) eta=0.4 seed=0' in a sweep; a user's loss by its expression,
+        'expr[(1-p**a)/a] eta=0.4 seed=0'."""
+        cfg = self.config
+        loss = f"{cfg.loss}[{cfg.loss_expr}]" if cfg.loss_expr is not None else cfg.loss
+        if self.swept:
+            loss += f"({self.swept})"
+        return f"{loss} eta={cfg.eta:g} seed={cfg.seed}"
+
+
+GridLoss = tuple[str, "str | None"]
+"""A loss of the grid: (registry name, None), or ('expr', the user's expression)."""
 
 
 def run_dir_name(cfg: TrainConfig) -> str:
-    """The directory name of a run inside a grid: '<loss>-eta<eta>-seed<seed>'."""
-    return f"{cfg.loss}-eta{cfg.eta:g}-seed{cfg.seed}"
+    """The directory name of a run inside a grid: '<loss>-eta<eta>-seed<seed>' ('expr-<hash>-...' for a
+    user's loss, see :attr:`TrainConfig.loss_tag`)."""
+    return f"{cfg.loss_tag}-eta{cfg.eta:g}-seed{cfg.seed}"
 
 
 def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] | None = None,
               etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
-              loss_params: Mapping[str, str] | None = None, **overrides: Any) -> list[GridRun]:
+              loss_params: Mapping[str, str] | None = None, expressions: Sequence[str] = (),
+              **overrides: Any) -> list[GridRun]:
     """Every (loss, eta, seed) of the grid as a validated config; the preset's losses and etas by default.
-    ``loss_params`` (name -> exact value text) go to each loss that has the parameter."""
-    losses, etas = grid_cells(preset, losses, etas)
-    if not losses or not etas or not seeds:
+    ``expressions``: users' own losses (the ``check-loss --expr`` grammar), trained beside ``losses`` as the
+    loss 'expr'. ``loss_params`` (name -> exact value text) go to each loss that has the parameter."""
+    names, etas = grid_cells(preset, losses, etas)
+    cells = grid_losses(names, expressions)
+    if not cells or not etas or not seeds:
         raise BadInput("a grid needs at least one loss, one eta and one seed")
-    params = grid_loss_params(losses, loss_params or {})
+    params = grid_loss_params(cells, loss_params or {})
     runs = []
-    for loss in losses:
+    for (loss, expression), values in zip(cells, params):
         for eta in etas:
             for seed in seeds:
-                cfg = build_config(preset, loss, float(eta), seed=int(seed), loss_params=params[loss] or None,
-                                   **overrides)
+                cfg = build_config(preset, loss, float(eta), seed=int(seed), loss_params=values or None,
+                                   loss_expr=expression, **overrides)
                 runs.append(GridRun(cfg, Path(out) / run_dir_name(cfg)))
     names = [r.run_dir.name for r in runs]
     if len(set(names)) != len(names):
@@ -67,12 +80,33 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
 
 def grid_cells(preset: str | None, losses: Sequence[str] | None, etas: Sequence[float] | None
                ) -> tuple[list[str], list[float]]:
-    """The grid's losses and etas: those given, else the preset's, else the paper's (cce, mse, rll, nmse at
-    eta 0, 0.2, 0.4, 0.6)."""
+    """The grid's losses and etas: those given (an empty list of losses is none), else the preset's, else the
+    paper's (cce, mse, rll, nmse at eta 0, 0.2, 0.4, 0.6)."""
     if preset is not None:
         p = get_preset(preset)
-        losses, etas = losses or p.losses, etas if etas is not None else p.etas
-    return list(losses or PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
+        losses, etas = losses if losses is not None else p.losses, etas if etas is not None else p.etas
+    return list(losses if losses is not None else PAPER_LOSSES), list(etas if etas is not None else PAPER_ETAS)
+
+
+def grid_losses(losses: Sequence[str], expressions: Sequence[str] = ()) -> list[GridLoss]:
+    """The registry's ``losses`` then the users' ``expressions``, as :data:`GridLoss` pairs."""
+    return [(loss, None) for loss in losses] + [(USER_LOSS_NAME, text) for text in expressions]
+
+
+def loss_parameter_names(cell: GridLoss) -> set[str]:
+    """The parameters a grid loss takes: the registry's for a named loss, the expression's own names (all
+    but p, q and K) for a user's loss."""
+    from symtheory.analysis import expression_parameters
+    from symtheory.registry import get_loss
+
+    loss, expression = cell
+    if expression is not None:
+        return expression_parameters(expression)
+    return {p.name for p in get_loss(loss).params}
+
+
+def _shown_losses(cells: Sequence[GridLoss]) -> str:
+    return ", ".join(loss if text is None else f"{loss}[{text}]" for loss, text in cells)
 
 
 def parse_sweep(text: str) -> tuple[str, list[str]]:
@@ -89,44 +123,52 @@ def parse_sweep(text: str) -> tuple[str, list[str]]:
 
 def plan_sweep(out: str | Path, sweep: str, preset: str | None = None, losses: Sequence[str] | None = None,
                etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
-               loss_params: Mapping[str, str] | None = None, **overrides: Any) -> list[GridRun]:
-    """The grid once per value of a loss parameter (``sweep``: 'alpha=0.01,0.1,0.45'): the losses that have
-    the parameter in ``out/<name><value>/`` for each value, the others (which the value cannot change) once in
-    ``out/``. BadInput when no loss of the grid has the parameter or it is also given by ``loss_params``."""
-    from symtheory.registry import get_loss
-
+               loss_params: Mapping[str, str] | None = None, expressions: Sequence[str] = (),
+               **overrides: Any) -> list[GridRun]:
+    """The grid once per value of a loss parameter (``sweep``: 'alpha=0.01,0.1,0.45'): the losses (and
+    expressions) that have the parameter in ``out/<name><value>/`` for each value, the others (which the
+    value cannot change) once in ``out/``. BadInput when no loss of the grid has the parameter or it is also
+    given by ``loss_params``."""
     name, values = parse_sweep(sweep)
-    if name in (loss_params or {}):
+    given = dict(loss_params or {})
+    if name in given:
         raise BadInput(f"--sweep {name}: give {name} either as a sweep or as --param/--alpha, not both")
-    losses = grid_cells(preset, losses, etas)[0]
-    having = [loss for loss in losses if name in {p.name for p in get_loss(loss).params}]
+    cells = grid_losses(grid_cells(preset, losses, etas)[0], expressions)
+    grid_loss_params(cells, given)
+    having = [cell for cell in cells if name in loss_parameter_names(cell)]
     if not having:
-        raise BadInput(f"--sweep {name}: none of the grid's losses ({', '.join(losses)}) has it")
-    others = [loss for loss in losses if loss not in having]
-    runs = plan_grid(out, preset, others, etas, seeds, loss_params, **overrides) if others else []
+        raise BadInput(f"--sweep {name}: none of the grid's losses ({_shown_losses(cells)}) has it")
+    others = [cell for cell in cells if cell not in having]
+
+    def plan(folder: Path, part: list[GridLoss], extra: Mapping[str, str]) -> list[GridRun]:
+        names = set().union(*(loss_parameter_names(cell) for cell in part))
+        own = {k: v for k, v in given.items() if k in names}
+        return plan_grid(folder, preset, [c[0] for c in part if c[1] is None], etas, seeds, {**own, **extra},
+                         [c[1] for c in part if c[1] is not None], **overrides)
+
+    runs = plan(Path(out), others, {}) if others else []
     seen: dict[float, str] = {}
     for value in values:
-        folder = Path(out) / f"{name}{value.replace('/', '_')}"
-        cells = plan_grid(folder, preset, having, etas, seeds, {**(loss_params or {}), name: value}, **overrides)
-        number = cells[0].config.loss_params[name]
+        cells_at = plan(Path(out) / f"{name}{value.replace('/', '_')}", having, {name: value})
+        number = cells_at[0].config.loss_params[name]
         if number in seen:
             raise BadInput(f"--sweep {name}: {seen[number]} and {value} are the same value")
         seen[number] = value
-        runs += [replace(cell, swept=f"{name}={value}") for cell in cells]
+        runs += [replace(cell, swept=f"{name}={value}") for cell in cells_at]
     return runs
 
 
-def grid_loss_params(losses: Sequence[str], given: Mapping[str, str]) -> dict[str, dict[str, float]]:
-    """For each loss, the given parameters it has, checked exactly against their domains; BadInput for a
-    parameter that none of the losses has."""
-    from symtheory.registry import get_loss
+def grid_loss_params(cells: Sequence[GridLoss], given: Mapping[str, str]) -> list[dict[str, float]]:
+    """For each loss of the grid, the given parameters it has, read exactly (checked against a registry
+    loss's domains); BadInput for a parameter that none of the losses has."""
+    from symtheory.empirical.presets import exact_loss_params
 
-    specs = {loss: get_loss(loss) for loss in losses}
+    names = [loss_parameter_names(cell) for cell in cells]
     for name in given:
-        if not any(name in {p.name for p in spec.params} for spec in specs.values()):
-            raise BadInput(f"--param {name}: none of the grid's losses ({', '.join(losses)}) has it")
-    return {loss: {name: float(spec.param(name).value(value)) for name, value in given.items()
-                   if name in {p.name for p in spec.params}} for loss, spec in specs.items()}
+        if not any(name in having for having in names):
+            raise BadInput(f"--param {name}: none of the grid's losses ({_shown_losses(cells)}) has it")
+    return [exact_loss_params(loss, {k: v for k, v in given.items() if k in having})
+            for (loss, _), having in zip(cells, names)]
 
 
 def run_state(run_dir: Path, epochs: int | None = None) -> str:
@@ -147,18 +189,26 @@ def run_state(run_dir: Path, epochs: int | None = None) -> str:
 
 def check_existing_runs(runs: Sequence[GridRun]) -> None:
     """BadInput naming the first run directory whose config.json describes another experiment than the grid
-    plans (any setting but how it executes: device, precision, ...), so that no earlier result is passed off
-    as this grid's; a run the grid only asks to train for more epochs is fine (it resumes)."""
+    plans (see :func:`other_settings`), so that no earlier result is passed off as this grid's."""
     for run in runs:
-        diff = config_differences(run)
-        epochs = diff.pop("epochs", None)
-        if epochs is not None and epochs[0] > epochs[1]:
-            diff["epochs"] = epochs
-        if diff:
-            shown = ", ".join(f"{name} {_shown(saved)} (this grid: {_shown(planned)})"
-                              for name, (saved, planned) in diff.items())
-            raise BadInput(f"{run.run_dir} holds a run with other settings than this grid's: {shown}; use another "
-                           f"--out, the same settings, or delete it to train it again")
+        message = other_settings(run)
+        if message:
+            raise BadInput(message)
+
+
+def other_settings(run: GridRun) -> str | None:
+    """Why ``run``'s directory cannot be this grid's run -- its config.json describes another experiment (any
+    setting but how it executes: device, precision, ...), naming the settings that differ -- or None; a run the
+    grid only asks to train for more epochs is fine (it resumes)."""
+    diff = config_differences(run)
+    epochs = diff.pop("epochs", None)
+    if epochs is not None and epochs[0] > epochs[1]:
+        diff["epochs"] = epochs
+    if not diff:
+        return None
+    shown = ", ".join(f"{name} {_shown(saved)} (this grid: {_shown(planned)})" for name, (saved, planned) in diff.items())
+    return (f"{run.run_dir} holds a run with other settings than this grid's: {shown}; use another --out, the "
+            f"same settings, or delete it to train it again")
 
 
 def _shown(value: Any) -> str:
@@ -220,6 +270,7 @@ class GridOutcome:
     noise: str = ""
     eta: float | None = None
     seed: int | None = None
+    loss_expr: str | None = None
 
     @classmethod
     def of(cls, run: GridRun, action: str, status: str, final: dict[str, Any] | None = None,
@@ -227,28 +278,28 @@ class GridOutcome:
         """The outcome of ``run``, its identifying settings copied from its config."""
         cfg = run.config
         return cls(run.label, str(run.run_dir), action, status, final, message, cfg.loss, dict(cfg.loss_params),
-                   cfg.noise, cfg.eta, cfg.seed)
+                   cfg.noise, cfg.eta, cfg.seed, cfg.loss_expr)
 
 
 CSV_METRICS = ("j1", "j2", "test_acc", "acc_kept", "acc_flipped", "memorized", "train_loss")
 
 
 def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Path:
-    """One row per run (loss, its parameters, noise, eta, seed, status, the final epoch's metrics, the run
-    directory) as CSV that pandas reads; written atomically."""
+    """One row per run (loss, a user's loss expression, the loss's parameters, noise, eta, seed, status, the
+    final epoch's metrics, the run directory) as CSV that pandas reads; written atomically."""
     import csv
     import io
 
     from symtheory.empirical.run_dir import atomic_write
 
-    columns = ["loss", "loss_params", "noise", "eta", "seed", "status", "action", *CSV_METRICS, "run_dir"]
+    columns = ["loss", "loss_expr", "loss_params", "noise", "eta", "seed", "status", "action", *CSV_METRICS, "run_dir"]
     text = io.StringIO()
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
     for o in outcomes:
         final = o.final or {}
         params = ";".join(f"{k}={v!r}" for k, v in (o.loss_params or {}).items())
-        writer.writerow({"loss": o.loss, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
+        writer.writerow({"loss": o.loss, "loss_expr": o.loss_expr, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
                          "status": o.status, "action": o.action, "run_dir": o.run_dir,
                          **{m: final.get(m) for m in CSV_METRICS}})
     atomic_write(path, lambda handle: handle.write(text.getvalue().encode()))
@@ -277,7 +328,8 @@ def announcement(action: str) -> str:
 def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, download: bool = False,
              on_run: Callable[[GridRun, str], None] | None = None,
              on_epoch: Callable[[GridRun, dict], None] | None = None, **backend_options: Any) -> list[GridOutcome]:
-    """Train every run that is not finished (new ones start, interrupted ones resume) with the backend."""
+    """Train every run that is not finished (new ones start, interrupted ones resume) with the backend; the
+    outcomes in the order of ``runs``."""
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     check_existing_runs(runs)
@@ -293,7 +345,8 @@ def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, 
 
         outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
                             **backend_options)
-    return outcomes
+    by_dir = {o.run_dir: o for o in outcomes}
+    return [by_dir[str(r.run_dir)] for r in runs]
 
 
 def train_one(run: GridRun, state: str, data_dir=None, download: bool = False, on_epoch=None):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
-    DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, plan_grid,
-    plan_sweep, run_grid, run_states, write_outcomes_csv,
+    DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, other_settings,
+    plan_grid, plan_sweep, run_grid, run_states, write_outcomes_csv,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
@@ -49,30 +49,36 @@ class PresetGrid:
         return any(state not in DONE for state in self.states().values())
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready line of the plan: network, dataset, epochs per run, the runs by state and the epochs
-        still to train."""
+        """A JSON-ready line of the plan: network, dataset, epochs per run, the runs by state, the epochs still
+        to train, and the run directories that hold another experiment ('other_settings', with the first
+        one's message in 'refused': a call that trains refuses them)."""
         states = self.states()
-        counts = {s: sum(1 for v in states.values() if v == s) for s in (NEW, INTERRUPTED, FINISHED)}
-        counts["diverged"] = sum(1 for v in states.values() if v not in (NEW, INTERRUPTED, FINISHED))
-        done = sum(epochs_counted(r, states[r.run_dir]) for r in self.runs)
+        conflicts = {r.run_dir: message for r in self.runs if (message := other_settings(r))}
+        ours = [r for r in self.runs if r.run_dir not in conflicts]
+        counts = {s: sum(1 for r in ours if states[r.run_dir] == s) for s in (NEW, INTERRUPTED, FINISHED)}
+        counts["diverged"] = sum(1 for r in ours if states[r.run_dir] not in (NEW, INTERRUPTED, FINISHED))
+        to_train = sum(r.config.epochs - epochs_counted(r, states[r.run_dir]) for r in ours)
         first = self.runs[0].config
         return {"preset": self.preset, "folder": str(self.folder), "arch": first.arch, "dataset": first.dataset,
                 "subset": first.subset, "epochs_per_run": first.epochs, "runs": len(self.runs), **counts,
-                "epochs_total": self.epochs, "epochs_to_train": self.epochs - done}
+                "other_settings": len(conflicts), "refused": next(iter(conflicts.values()), None),
+                "epochs_total": self.epochs, "epochs_to_train": to_train}
 
 
 def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_dataset: str = "cifar10",
                losses: Sequence[str] | None = None, etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
                loss_params: dict[str, str] | None = None, sweep: str | None = None,
+               expressions: Sequence[str] = (), refuse_other_settings: bool = True,
                **overrides: Any) -> list[PresetGrid]:
     """Every preset's grid (the paper's three by default) in ``out/<preset>``, validated before any training;
     with ``sweep`` ('alpha=0.01,0.1,0.45') each preset's grid is a sweep (:func:`~symtheory.empirical.grid.plan_sweep`).
 
     ``cifar_dataset`` replaces CIFAR-10 in the CIFAR presets (``cifar10-subset``: the real 5,000-image
-    subset of SPEC.md section 4); ``losses``, ``etas``, ``seeds``, ``loss_params`` and ``overrides`` (epochs,
-    subset, device, ...) apply to every preset, as ``symtheory grid`` takes them. BadInput before anything is
+    subset of SPEC.md section 4); ``losses``, ``etas``, ``seeds``, ``loss_params``, ``expressions`` (users'
+    losses) and ``overrides`` (epochs, subset, device, ...) apply to every preset, as ``symtheory grid`` takes
+    them. BadInput before anything is
     written: an unknown or repeated preset, a dataset that is not CIFAR-10, a run directory holding another
-    experiment.
+    experiment (unless ``refuse_other_settings`` is False, for a plan that only shows them).
     """
     if cifar_dataset not in CIFAR_DATASETS:
         raise BadInput(f"unknown CIFAR-10 dataset {cifar_dataset!r}; choices: {', '.join(CIFAR_DATASETS)}")
@@ -86,9 +92,10 @@ def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_data
         folder = Path(out) / name
         dataset = cifar_dataset if get_preset(name).dataset == "cifar10" else None
         options = {**overrides, "dataset": dataset}
-        runs = (plan_grid(folder, name, losses, etas, seeds, loss_params=loss_params, **options) if sweep is None
-                else plan_sweep(folder, sweep, name, losses, etas, seeds, loss_params=loss_params, **options))
-        check_existing_runs(runs)
+        runs = (plan_grid(folder, name, losses, etas, seeds, loss_params, expressions, **options) if sweep is None
+                else plan_sweep(folder, sweep, name, losses, etas, seeds, loss_params, expressions, **options))
+        if refuse_other_settings:
+            check_existing_runs(runs)
         grids.append(PresetGrid(name, folder, tuple(runs)))
     return grids
 

@@ -119,6 +119,18 @@ def get_preset(name: str) -> Preset:
     return PRESETS[key]
 
 
+def exact_loss_params(loss: str, given: Mapping[str, str]) -> dict[str, float]:
+    """Parameter values (name -> text such as '0.1' or '1/3') read exactly: checked against a registry
+    loss's domains; for a user's loss ('expr') any exact number (its own analysis checks the domain)."""
+    from symtheory.exact_numbers import exact_number
+    from symtheory.registry import get_loss
+
+    if loss == USER_LOSS_NAME:
+        return {name: float(exact_number(value, f"parameter {name}")) for name, value in given.items()}
+    spec = get_loss(loss)
+    return {name: float(spec.param(name).value(value)) for name, value in given.items()}
+
+
 def build_config(preset: str | None = None, loss: str | None = None, eta: float | None = None,
                  **overrides) -> TrainConfig:
     """A validated TrainConfig: the preset's (or the free-flag defaults), then the given non-None overrides.

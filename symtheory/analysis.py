@@ -285,7 +285,7 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     and K, and refuse it (BadInput) unless it is a finite real number on the open simplex; no proof yet."""
     expr = parse_loss_expression(text)
     given = dict(params or {})
-    names = {str(s) for s in _all_symbols(expr)} - {str(P), str(Q), str(K)}
+    names = _parameter_names(expr)
     unknown = set(given) - names
     if unknown:
         raise BadInput(f"--param {sorted(unknown)[0]}: the expression has no such parameter "
@@ -350,6 +350,15 @@ def _check_no_pole_in_k(expr: sp.Expr) -> None:
                 if root.is_integer and root >= 2:
                     raise BadInput(f"the loss is undefined at K = {root}: it divides by {sp.sstr(node.base)}, "
                                    "which is 0 there; give --classes for the K you mean")
+
+
+def expression_parameters(text: str) -> set[str]:
+    """The parameter names of a user's loss expression: every name but p, q and K (parsed without eval)."""
+    return _parameter_names(parse_loss_expression(text))
+
+
+def _parameter_names(expr: sp.Expr) -> set[str]:
+    return {str(s) for s in _all_symbols(expr)} - {str(P), str(Q), str(K)}
 
 
 def _all_symbols(expr: sp.Expr) -> set[sp.Symbol]:

@@ -231,3 +231,13 @@ def test_a_sweep_trains_each_value_and_a_second_call_skips_them(tmp_path, data_d
         assert [r["loss_params"] for r in csv.DictReader(handle)] == ["", "alpha=0.01", "alpha=0.45"]
     again = run_cli(*args, timeout=300)
     assert [o["action"] for o in json.loads(again.stdout)] == ["skipped"] * 3
+
+
+def test_outcomes_follow_the_plan_whichever_runs_were_already_done(tmp_path, data_dir):
+    from symtheory.empirical.grid import plan_grid, run_grid
+
+    runs = plan_grid(tmp_path, None, ["cce", "rll"], [0.4], [0], subset=64, epochs=1, device="cpu")
+    run_grid(runs[1:], data_dir=data_dir)
+    outcomes = run_grid(runs, data_dir=data_dir)
+    assert [(o.label, o.action) for o in outcomes] == [("cce eta=0.4 seed=0", "trained"),
+                                                      ("rll eta=0.4 seed=0", "skipped")]

@@ -219,6 +219,26 @@ def test_a_call_stopped_by_ctrl_c_is_on_record_and_says_how_to_go_on(tmp_path, m
     assert [(c["stopped"], "outcomes" in c, "finished" in c) for c in calls[1:]] == [
         ("interrupted (Ctrl-C)", False, True), ("interrupted (Ctrl-C)", True, True)]
     assert len(calls[2]["outcomes"]["mnist-resnet18"]) == 16
+    assert [c["command"] for c in calls[1:]] == [["symtheory", *args]] * 2  # main's argv, not pytest's
+
+
+def test_the_plan_shows_runs_of_another_experiment_that_a_training_call_refuses(tmp_path):
+    out = tmp_path / "paper"
+    write_grid(out / "mnist-resnet18", losses=("cce",), etas=(0.2,), preset="mnist-resnet18", epochs=300)
+    write_grid(out / "mnist-resnet18", losses=("rll",), etas=(0.2,), preset="mnist-resnet18")
+    args = ("reproduce", "--presets", "mnist-resnet18", "--losses", "cce,rll", "--etas", "0.2", "--device", "cpu",
+            "--out", str(out))
+    plan = run_cli(*args, "--plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    row = json.loads(plan.stdout)["plan"][0]
+    assert (row["runs"], row["finished"], row["new"], row["other_settings"], row["epochs_to_train"]) == (2, 1, 0, 1, 0)
+    refused = (f"{out / 'mnist-resnet18' / 'cce-eta0.2-seed0'} holds a run with other settings than this grid's: "
+               "epochs 300 (this grid: 200)")
+    assert row["refused"].startswith(refused)
+    text = run_cli(*args, "--plan")
+    assert "2 runs x 200 epochs (1 finished, 1 of another experiment); 0 epochs to train" in text.stdout
+    assert f"a call that trains would be refused: {refused}" in text.stdout
+    assert_bad_input(run_cli(*args), refused)
 
 
 def test_a_sweep_runs_each_preset_grid_once_per_value(tmp_path):
