@@ -116,7 +116,7 @@ EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "determin
 treat runs that differ only in these as the same experiment."""
 
 
-def _exact_text(name: str, value: Any) -> str:
+def exact_param_text(name: str, value: Any) -> str:
     """A parameter value as exact text: the shortest fraction with the same float64, else the float's repr."""
     try:
         number = float(value)
@@ -209,7 +209,7 @@ class TrainConfig:
         if self.loss != USER_LOSS_NAME:
             raise BadInput(f"a loss expression is the loss {USER_LOSS_NAME!r}, not {self.loss!r}: give --expr "
                            "without --loss")
-        return UserLoss(self.loss_expr, tuple(sorted((k, _exact_text(k, v)) for k, v in self.loss_params.items())))
+        return UserLoss(self.loss_expr, tuple(sorted((k, exact_param_text(k, v)) for k, v in self.loss_params.items())))
 
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A copy with the given (non-None) fields replaced."""

@@ -60,6 +60,16 @@ def _final_table(grid: Grid) -> list[str]:
     return lines
 
 
+def _theory_lines(grid: Grid) -> list[str]:
+    from symtheory.empirical.config import get_dataset_spec
+    from symtheory.paper_checks.loss_theory import theory_table
+
+    trains = {loss: run.per_seed[0].run.train for (loss, _), run in grid.items() if run.per_seed[0].run is not None}
+    if not trains:
+        return []
+    return theory_table(trains, get_dataset_spec(grid.setting["dataset"]).num_classes)
+
+
 def setting_line(grid: Grid) -> str:
     """'Setting: no preset, arch mlp, dataset mnist, subset 200, 2 epochs, symmetric noise, ...; 8 finished
     runs in g.' -- every field the experiment's runs share."""
@@ -106,7 +116,7 @@ def write_report(runs: str | Path, output: str | Path) -> Path:
         slugs.add(slug)
         for caption, path in _figures(name, slug, grid, output.parent):
             lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
-        lines += _final_table(grid) + [""]
+        lines += _final_table(grid) + [""] + _theory_lines(grid) + [""]
         results += empirical_claims(grid, list(EMPIRICAL), name, e1_exceptions(grid.setting))
     skipped = runset.all_skipped()
     if skipped:

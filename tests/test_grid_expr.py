@@ -134,4 +134,6 @@ def test_reproduce_judges_the_paper_losses_and_reports_the_expression_beside_the
     assert [(c["claim"], c["verdict"]) for c in empirical] == [(f"E{i} [mnist-resnet18/mnist]", "holds")
                                                               for i in range(1, 7)]
     report = (out / "report.md").read_text()
-    assert sum(line.startswith(f"| expr[{POWER}, a=0.5] | ") for line in report.splitlines()) == 4
+    table, theory = report.split("What theory says")
+    assert sum(line.startswith(f"| expr[{POWER}, a=0.5] | ") for line in table.splitlines()) == 4
+    assert f"| expr[{POWER}, a=0.5] | refuted | - | 0 <= L <= 2 |" in theory.splitlines()

@@ -77,7 +77,8 @@ def test_seeds_are_averaged_not_overwritten(tmp_path):
     assert cce.final_j1 == pytest.approx((cce.per_seed[0].final_j1 + cce.per_seed[1].final_j1) / 2)
     assert cce.per_seed[0].final_j1 - cce.per_seed[1].final_j1 == pytest.approx(0.02)
     text = write_report(tmp_path / "g", tmp_path / "rep" / "report.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| cce ") or line.startswith("| rll ")]
+    table = text.split("What theory says")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| cce ") or line.startswith("| rll ")]
     assert len(rows) == 8 and all("| 0, 1 |" in row for row in rows)
     mean = cce.final_j1
     assert f"| cce | 0.4 | 0, 1 | 4 | {mean:.4f} ± {0.02 / np.sqrt(2):.4f} |" in text
