@@ -104,20 +104,11 @@ def validate_matrix(matrix: np.ndarray, num_classes: int, source: str = "transit
 
 
 def read_matrix_csv(path: str | Path, num_classes: int) -> np.ndarray:
-    """A transition matrix from a CSV file of K rows of K numbers (no header); validated."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise BadInput(f"cannot read noise matrix {p}: {exc.strerror or exc}") from None
-    rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    try:
-        values = [[float(v) for v in row.split(",")] for row in rows]
-    except ValueError:
-        raise BadInput(f"noise matrix {p} must hold numbers separated by commas, one row per line") from None
-    if len({len(r) for r in values}) > 1:
-        raise BadInput(f"noise matrix {p} has rows of different lengths")
-    return validate_matrix(np.array(values), num_classes, f"noise matrix {p}")
+    """A transition matrix from a CSV file of K rows of K numbers, decimals or fractions (no header; see
+    :func:`symtheory.noise_matrices.read_csv`); validated."""
+    from symtheory.noise_matrices import read_csv
+
+    return validate_matrix(read_csv(path), num_classes, f"noise matrix {path}")
 
 
 def expected_flip_rate(matrix: np.ndarray, clean: np.ndarray) -> float:

@@ -8,7 +8,6 @@ Theorem 3 (see its docstring). The torch-side label corruption lives in ``symthe
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -101,24 +100,45 @@ def validate(matrix: np.ndarray, classes: int) -> np.ndarray:
 
 
 def load(path: str | Path, classes: int) -> np.ndarray:
-    """Read T from a CSV file (K rows of K comma-separated numbers, row i = clean label i, column j = noisy
-    label j) and validate it; an empty file is BadInput, not numpy's warning."""
+    """Read T from a CSV file (see :func:`read_csv`; row i = clean label i, column j = noisy label j) and
+    validate it."""
+    return validate(read_csv(path), classes)
+
+
+def read_csv(path: str | Path) -> np.ndarray:
+    """The matrix a CSV file writes: rows of comma-separated numbers, decimals ('0.1', '1e-3') or fractions
+    ('1/9'), each read exactly and then as float64; blank lines and lines starting with # are skipped.
+    BadInput when the file is missing or unreadable, a cell is not a number, rows differ in length, or it
+    holds no numbers."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"noise matrix file {str(path)!r} does not exist")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            t = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as exc:
-        reason = str(exc).splitlines()[0]
-        raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers ({reason})") from None
-    except OSError as exc:
-        raise BadInput(f"noise matrix file {str(path)!r} cannot be read ({exc.strerror or exc})") from None
-    if t.size == 0:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"noise matrix file {str(path)!r} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+                       ) from None
+    rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    values = [[_cell(path, r, cell) for cell in row.split(",")] for r, row in enumerate(rows)]
+    if not values:
         raise BadInput(f"noise matrix file {str(path)!r} holds no numbers; write K rows of K comma-separated "
                        "numbers, row i being P(noisy label j | clean label i)")
-    return validate(t, classes)
+    if len({len(r) for r in values}) > 1:
+        raise BadInput(f"noise matrix file {str(path)!r} has rows of different lengths")
+    return np.array(values, dtype=np.float64)
+
+
+def _cell(path: Path, row: int, cell: str) -> float:
+    from symtheory.exact_numbers import exact_number
+
+    try:
+        return float(exact_number(cell, "a cell"))
+    except BadInput:
+        raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers (row {row + 1}: "
+                       f"{cell.strip()[:40]!r})") from None
+    except OverflowError:
+        raise BadInput(f"noise matrix file {str(path)!r}: row {row + 1} holds {cell.strip()[:40]!r}, too large "
+                       "for a probability") from None
 
 
 def symmetric_rate(matrix: np.ndarray, atol: float = 1e-12) -> float | None:

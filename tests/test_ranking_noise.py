@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from fractions import Fraction
 
@@ -114,3 +115,26 @@ def test_csv_rows_are_clean_labels_and_columns_noisy_labels(tmp_path):
         for z in range(3):
             own = sum(dist.weights[x] * dist.posterior[x, y] * matrix[y, z] for y in range(3))
             assert noisy[x, z] == pytest.approx(own, rel=1e-12)
+
+
+def test_a_csv_matrix_takes_fractions_and_names_a_cell_that_is_no_number(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("# K = 3, row = clean label\n2/3, 1/6, 1/6\n1/6, 2/3, 1/6\n0.1, 0.1, 8e-1\n")
+    t = nm.load(path, 3)
+    assert t[0].tolist() == [2 / 3, 1 / 6, 1 / 6] and t[2].tolist() == [0.1, 0.1, 0.8]
+    for text, message in [("1/3, x, 1/3\n", "is not a CSV of numbers (row 1: 'x')"),
+                          ("0.5, 0.5\n1, 0, 0\n", "has rows of different lengths"),
+                          ("1e999, 0\n0, 1\n", "row 1 holds '1e999', too large for a probability")]:
+        path.write_text(text)
+        with pytest.raises(BadInput, match=re.escape(message)):
+            nm.load(path, 3)
+
+
+def test_training_reads_the_same_csv_matrix(tmp_path):
+    from symtheory.empirical.label_noise import read_matrix_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text("2/3, 1/6, 1/6\n1/6, 2/3, 1/6\n1/6, 1/6, 2/3\n")
+    matrix = read_matrix_csv(path, 3)  # rows renormalized to sum to 1 in floats
+    assert np.abs(matrix - nm.load(path, 3)).max() <= 2e-16
+    assert matrix[1].tolist() == pytest.approx([1 / 6, 2 / 3, 1 / 6], abs=2e-16)
