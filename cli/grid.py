@@ -35,8 +35,11 @@ def parse_losses(text: Optional[str], expressions: Optional[List[str]]) -> list[
 
 
 def parse_expressions(expressions: Optional[List[str]]) -> list[str]:
-    """--expr's values as given; BadInput for an empty one or one given twice."""
-    texts = list(expressions or [])
+    """--expr's values, whitespace made canonical (:func:`~symtheory.parser.normalize_expression`); BadInput
+    for an empty one or one given twice."""
+    from symtheory.parser import normalize_expression
+
+    texts = [normalize_expression(text) for text in expressions or []]
     if any(not text.strip() for text in texts):
         raise BadInput("the loss expression (--expr) is empty")
     if len(set(texts)) != len(texts):

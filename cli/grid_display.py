@@ -20,6 +20,7 @@ def grid_progress(description: str, total_epochs: int, counted: dict[Path, int],
     done out of ``total_epochs`` (``counted``: run directory -> epochs already done, updated in place), the
     latest run's J1 and J2 beside it, and 'training: <run> -> <dir>' as each run starts; silent when
     ``quiet`` (for --json)."""
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from symtheory.empirical.grid import announcement
@@ -37,7 +38,7 @@ def grid_progress(description: str, total_epochs: int, counted: dict[Path, int],
         def on_epoch(run, row):
             counted[run.run_dir] = row["epoch"]
             progress.update(task, completed=sum(counted.values()),
-                            stats=f"{run.label} epoch {row['epoch']}: J1 {row['j1']:.3f} J2 {row['j2']:.3f}")
+                            stats=f"{escape(run.label)} epoch {row['epoch']}: J1 {row['j1']:.3f} J2 {row['j2']:.3f}")
 
         yield on_run, on_epoch
 

@@ -160,6 +160,12 @@ class TrainConfig:
     eval_batch_size: int = 1024
     preset: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.loss_expr is not None:
+            from symtheory.parser import normalize_expression
+
+            object.__setattr__(self, "loss_expr", normalize_expression(self.loss_expr))
+
     def validate(self) -> "TrainConfig":
         """Check names and ranges, and that the network takes the dataset's images, without torch."""
         from symtheory.empirical.label_noise import NOISE_KINDS, check_eta

@@ -126,9 +126,19 @@ def exact_loss_params(loss: str, given: Mapping[str, str]) -> dict[str, float]:
     from symtheory.registry import get_loss
 
     if loss == USER_LOSS_NAME:
-        return {name: float(exact_number(value, f"parameter {name}")) for name, value in given.items()}
+        return {name: _as_float(exact_number(value, f"parameter {name}"), name, value) for name, value in given.items()}
     spec = get_loss(loss)
     return {name: float(spec.param(name).value(value)) for name, value in given.items()}
+
+
+def _as_float(number, name: str, text: str) -> float:
+    try:
+        value = float(number)
+    except OverflowError:
+        raise BadInput(f"parameter {name}={text} is too large for a float64") from None
+    if number != 0 and value == 0:
+        raise BadInput(f"parameter {name}={text} is too small for a float64 (it would be 0)")
+    return value
 
 
 def build_config(preset: str | None = None, loss: str | None = None, eta: float | None = None,

@@ -32,7 +32,7 @@ from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
-from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance, read_summary
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
     recorded_data_dir, resolved_record, resumed_config, run_summary, saved_labels,
@@ -237,8 +237,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
         record = config_record(setup)
     run.write_json(CONFIG, record)
 
-    if checkpoint is not None and start_epoch >= cfg.epochs:  # nothing left to train: the run keeps its time
-        previous_wall = float(read_summary(run.path).get("wall_seconds", previous_wall))
+    if checkpoint is not None and start_epoch >= cfg.epochs:  # nothing left to train: the checkpoint's time
         session_start = None
 
     def wall() -> float:

@@ -60,15 +60,3 @@ def _theory(loss: str, expression: str | None, params: tuple[tuple[str, str], ..
     else:
         shown = "unknown"
     return LossTheory(classes, symmetry.verdict, constant, shown)
-
-
-def theory_table(trains: Mapping[str, Mapping[str, Any]], classes: int) -> list[str]:
-    """Markdown lines: a note on Theorem 1 at this K and a row per loss label (symmetric, C, bounds)."""
-    lines = [f"What theory says of these losses at K = {classes} (`symtheory check-loss LOSS --classes {classes}` "
-             f"shows the proofs): a symmetric loss keeps the clean ranking of classifiers under symmetric noise "
-             f"for eta < {classes - 1}/{classes} (Theorem 1).", "",
-             "| loss | symmetric | C | bounds on the simplex |", "|---|---|---|---|"]
-    for label, train in sorted(trains.items()):
-        t = loss_theory(train, classes)
-        lines.append(f"| {label} | {t.symmetric} | {t.constant or '-'} | {t.bounds} |")
-    return lines

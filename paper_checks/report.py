@@ -54,20 +54,39 @@ def _final_table(grid: Grid) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for (loss, eta), run in sorted(grid.items()):
         seeds = ", ".join(str(s) for s in run.seeds) or "-"
-        lines.append(f"| {loss} | {eta:g} | {seeds} | {len(run.j1)} | {mean_sd(run, lambda r: r.final_j1)} | "
+        lines.append(f"| {markdown_cell(loss)} | {eta:g} | {seeds} | {len(run.j1)} | {mean_sd(run, lambda r: r.final_j1)} | "
                      f"{mean_sd(run, lambda r: r.final_j2)} | {mean_sd(run, lambda r: max(r.j2))} | "
                      f"{mean_sd(run, lambda r: r.test_accuracy[-1] if r.test_accuracy else float('nan'))} |")
     return lines
 
 
-def _theory_lines(grid: Grid) -> list[str]:
+def markdown_cell(text: str) -> str:
+    """``text`` as one Markdown table cell: '|' escaped (so |x| stays an absolute value), '*' and '_' escaped
+    (so p**a is not bold), line breaks as spaces."""
+    for char in ("\\", "|", "*", "_"):
+        text = text.replace(char, "\\" + char)
+    return " ".join(text.splitlines())
+
+
+def theory_lines(grid: Grid) -> list[str]:
+    """What theory says of each loss row of an experiment at the data's K (a note on Theorem 1, then a row
+    per loss: symmetric, C, bounds; see :mod:`symtheory.paper_checks.loss_theory`)."""
     from symtheory.empirical.config import get_dataset_spec
-    from symtheory.paper_checks.loss_theory import theory_table
+    from symtheory.paper_checks.loss_theory import loss_theory
 
     trains = {loss: run.per_seed[0].run.train for (loss, _), run in grid.items() if run.per_seed[0].run is not None}
     if not trains:
         return []
-    return theory_table(trains, get_dataset_spec(grid.setting["dataset"]).num_classes)
+    k = get_dataset_spec(grid.setting["dataset"]).num_classes
+    lines = [f"What theory says of these losses at K = {k} (`symtheory check-loss LOSS --classes {k}` shows the "
+             f"proofs): a symmetric loss keeps the clean ranking of classifiers under symmetric noise for "
+             f"eta < {k - 1}/{k} (Theorem 1).", "",
+             "| loss | symmetric | C | bounds on the simplex |", "|---|---|---|---|"]
+    for label, train in sorted(trains.items()):
+        t = loss_theory(train, k)
+        cells = [label, t.symmetric, t.constant or "-", t.bounds]
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
+    return lines
 
 
 def setting_line(grid: Grid) -> str:
@@ -86,8 +105,8 @@ def claims_table(results: list[ClaimResult]) -> list[str]:
     an absolute value)."""
     lines = ["| claim | statement | measured | tolerance | verdict |", "|---|---|---|---|---|"]
     for r in results:
-        cells = [r.claim, r.statement, r.measured, r.tolerance, f"**{r.verdict}**"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        cells = [r.claim, r.statement, r.measured, r.tolerance]
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + f" | **{r.verdict}** |")
     return lines
 
 
@@ -116,7 +135,7 @@ def write_report(runs: str | Path, output: str | Path) -> Path:
         slugs.add(slug)
         for caption, path in _figures(name, slug, grid, output.parent):
             lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
-        lines += _final_table(grid) + [""] + _theory_lines(grid) + [""]
+        lines += _final_table(grid) + [""] + theory_lines(grid) + [""]
         results += empirical_claims(grid, list(EMPIRICAL), name, e1_exceptions(grid.setting))
     skipped = runset.all_skipped()
     if skipped:

@@ -86,13 +86,15 @@ class LossAnalysis:
 
 
 def parse_param_options(options: list[str] | None, alpha: str | None = None) -> dict[str, str]:
-    """``["alpha=0.1", "q=1/2"]`` -> {"alpha": "0.1", "q": "1/2"}; BadInput on malformed items. ``alpha``: an
-    --alpha flag's value, the same as alpha=VALUE (BadInput when given both ways)."""
+    """``["alpha=0.1", "q=1/2"]`` -> {"alpha": "0.1", "q": "1/2"}; BadInput on malformed items and on a name
+    given twice. ``alpha``: an --alpha flag's value, the same as alpha=VALUE (BadInput when given both ways)."""
     out: dict[str, str] = {}
     for item in options or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise BadInput(f"--param expects name=value, got {item!r}")
+        if name.strip() in out:
+            raise BadInput(f"--param {name.strip()} is given twice ({out[name.strip()]} and {value.strip()}); give it once")
         out[name.strip()] = value.strip()
     if alpha is not None:
         if "alpha" in out:

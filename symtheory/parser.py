@@ -52,6 +52,12 @@ _BINOPS = {
 }
 
 
+def normalize_expression(text: str) -> str:
+    """A user's expression with its whitespace made canonical: runs of spaces, tabs and line breaks become one
+    space, none at the ends ('(1 -\\n p) ' -> '(1 - p)'), so one loss typed twice is one loss."""
+    return " ".join(text.split())
+
+
 def parse_loss_expression(text: str) -> sp.Expr:
     """Parse a user's loss L(g, k) into the vocabulary of :mod:`symtheory.expr`, exactly (no floats).
 

@@ -76,6 +76,8 @@ def test_losses_table_json():
     (["check-loss", "--expr", "p +* 2"], "cannot parse"),
     (["check-loss", "--expr", "frobnicate(p)"], "unknown function 'frobnicate'"),
     (["check-loss", "rll", "--param", "beta=2"], "no parameter 'beta'"),
+    (["check-loss", "rll", "--param", "alpha=1", "--param", "alpha=2"],
+     "--param alpha is given twice (1 and 2); give it once"),
     (["check-loss"], "give a loss NAME (see `symtheory losses`) or --expr EXPRESSION"),
     (["check-loss", "rll", "--expr", "p"], "either a loss NAME or --expr EXPRESSION (not both)"),
     (["prove-risk", "--loss", "cce"], "not proved symmetric"),

@@ -42,12 +42,35 @@ def test_an_expression_joins_the_grid_with_its_own_directories_and_parameters(tm
     (["rll"], {"a": "0"}, [POWER], "parameter a=0 is outside its domain: a in (0, inf)"),
     ([], {}, ["log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
     ([], {}, ["1"], "the loss 1 does not depend on g"),
+    ([], {}, ["sum_all(q)"], "the loss sum_all(q) does not depend on g"),  # written with g, 1 on the simplex
+    ([], {}, ["p + sum_other(q) - 1"], "does not depend on g"),
+    ([], {"a": "1e400"}, [POWER], "parameter a=1e400 is too large for a float64"),
+    ([], {"a": "1e-400"}, [POWER], "parameter a=1e-400 is too small for a float64 (it would be 0)"),
+    ([], {}, ["1-p", " 1-p\n"], "the grid lists the same (loss, eta, seed) twice"),
     ([], {}, [], "a grid needs at least one loss, one eta and one seed"),
     (["cce"], {}, ["-log(p)", "-log(p)"], "the grid lists the same (loss, eta, seed) twice"),
 ])
 def test_a_grid_refuses_an_expression_it_cannot_train(losses, params, expressions, expected, tmp_path):
     with pytest.raises(BadInput, match=re.escape(expected)):
         plan_grid(tmp_path, None, losses, [0.2], [0], params, expressions)
+
+
+def test_an_expression_is_one_loss_however_its_whitespace_is_typed(tmp_path):
+    runs = plan_grid(tmp_path, None, [], [0.2], [0], None, ["(1 -\n  p)\t"])
+    assert (runs[0].config.loss_expr, runs[0].label) == ("(1 - p)", "expr[(1 - p)] eta=0.2 seed=0")
+    assert runs[0].run_dir.name == "expr-" + hashlib.sha256(b"(1 - p)").hexdigest()[:8] + "-eta0.2-seed0"
+
+
+def test_the_progress_bar_shows_an_expression_label_as_written(monkeypatch):
+    from rich.console import Console
+
+    import symtheory.cli.grid_display as display
+
+    monkeypatch.setattr(display, "console", Console(record=True, width=300, force_terminal=True))
+    run = plan_grid("unused", None, [], [0.4], [0], None, ["log(1/p)"])[0]
+    with display.grid_progress("grid", 1, {run.run_dir: 0}) as (on_run, on_epoch):
+        on_epoch(run, {"epoch": 1, "j1": 0.5, "j2": 0.25})
+    assert "expr[log(1/p)] eta=0.4 seed=0 epoch 1: J1 0.500 J2 0.250" in display.console.export_text()
 
 
 def test_a_sweep_takes_the_expressions_that_have_the_parameter(tmp_path):
@@ -80,6 +103,8 @@ def test_reproduce_plans_the_expression_in_every_preset(tmp_path):
     (["--expr", " "], "the loss expression (--expr) is empty"),
     (["--expr", "1 - p", "--expr", "1 - p"], "--expr '1 - p' is given twice"),
     (["--expr", POWER], "give every parameter of --expr a value"),
+    (["--expr", "1 - p", "--expr", "1 -\n  p "], "--expr '1 - p' is given twice"),
+    (["--expr", POWER, "--param", "a=1e400"], "parameter a=1e400 is too large for a float64"),
     (["--expr", "__import__('os')"], "unknown function '__import__'; allowed: abs, exp, log"),
 ])
 @pytest.mark.parametrize("command", ["grid", "reproduce"])
@@ -113,7 +138,7 @@ def test_a_grid_of_expressions_trains_records_and_skips_them_the_second_time(tmp
     report = run_cli("report", str(out), "-o", str(tmp_path / "report.md"))
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report.md").read_text()
-    assert f"| expr[{POWER}, a=1] | 0.4 | 0 | 1 |" in text and "| expr[1 - p] | 0.4 | 0 | 1 |" in text
+    assert "| expr[(1 - p\\*\\*a)/a, a=1] | 0.4 | 0 | 1 |" in text and "| expr[1 - p] | 0.4 | 0 | 1 |" in text
 
 
 def test_reproduce_judges_the_paper_losses_and_reports_the_expression_beside_them(tmp_path, monkeypatch):
@@ -135,5 +160,5 @@ def test_reproduce_judges_the_paper_losses_and_reports_the_expression_beside_the
                                                               for i in range(1, 7)]
     report = (out / "report.md").read_text()
     table, theory = report.split("What theory says")
-    assert sum(line.startswith(f"| expr[{POWER}, a=0.5] | ") for line in table.splitlines()) == 4
-    assert f"| expr[{POWER}, a=0.5] | refuted | - | 0 <= L <= 2 |" in theory.splitlines()
+    assert sum(line.startswith("| expr[(1 - p\\*\\*a)/a, a=0.5] | ") for line in table.splitlines()) == 4
+    assert "| expr[(1 - p\\*\\*a)/a, a=0.5] | refuted | - | 0 <= L <= 2 |" in theory.splitlines()
