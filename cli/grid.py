@@ -35,16 +35,10 @@ def parse_losses(text: Optional[str], expressions: Optional[List[str]]) -> list[
 
 
 def parse_expressions(expressions: Optional[List[str]]) -> list[str]:
-    """--expr's values, whitespace made canonical (:func:`~symtheory.parser.normalize_expression`); BadInput
-    for an empty one or one given twice."""
-    from symtheory.parser import normalize_expression
+    """--expr's values (see :func:`~symtheory.user_loss.expression_texts`)."""
+    from symtheory.user_loss import expression_texts
 
-    texts = [normalize_expression(text) for text in expressions or []]
-    if any(not text.strip() for text in texts):
-        raise BadInput("the loss expression (--expr) is empty")
-    if len(set(texts)) != len(texts):
-        raise BadInput(f"--expr {next(t for t in texts if texts.count(t) > 1)!r} is given twice")
-    return texts
+    return expression_texts(expressions or [])
 
 
 def backend_options(backend: str, owner: str, flag: str, **values) -> dict:

@@ -86,10 +86,12 @@ def verify_ranking_command(
                                       "'0:0.95:0.05' (start:stop:step, stop included); exact, so 0.9 is 9/10."),
     loss: Optional[str] = typer.Option(None, "--loss", help="'all' or comma-separated registry losses, e.g. "
                                        "'rll,cce' (default: all; with --expr: none besides it)."),
-    expr: Optional[str] = typer.Option(None, "--expr", help="Your own loss too, as check-loss --expr reads it "
-                                       "(p = g_k, sum_other(f(q)), K, parameters); shown as 'expr'."),
+    expr: Optional[List[str]] = typer.Option(None, "--expr", metavar="EXPRESSION", help="Your own loss too, as "
+                                             "check-loss --expr reads it (p = g_k, sum_other(f(q)), K, "
+                                             "parameters); shown as 'expr' (several: expr1, expr2, ...). "
+                                             "Repeatable."),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A value for each parameter of --expr, "
-                                              "name=value. Repeatable."),
+                                              "name=value (each expression takes those it has). Repeatable."),
     classes: int = typer.Option(10, "--classes", "-K", help="Number of classes K >= 2."),
     classifiers: int = typer.Option(200, "--classifiers", help="Size of the classifier family to rank."),
     support: int = typer.Option(1000, "--support", help="Number of support points of the finite distribution."),
@@ -123,16 +125,16 @@ def verify_ranking_command(
     if workers is not None and workers < 1:
         raise BadInput(f"--workers must be at least 1, got {workers}")
     from symtheory.analysis import parse_param_options
-    from symtheory.user_loss import UserLoss
+    from symtheory.user_loss import user_losses
 
-    if param and expr is None:
+    if param and not expr:
         raise BadInput("--param gives values to the parameters of --expr; give --expr too")
-    user = None if expr is None else UserLoss(expr, tuple(sorted(parse_param_options(param).items())))
-    names = parse_losses(loss) if loss is not None else (() if user is not None else parse_losses("all"))
+    users = user_losses(expr or [], parse_param_options(param))
+    names = parse_losses(loss) if loss is not None else (() if users else parse_losses("all"))
     if erm and erm_seeds < 1:
         raise BadInput(f"--erm needs at least 1 training set (--erm-seeds), got {erm_seeds}")
     config = RankingConfig(classes, classifiers, support, names, labels, samples,
-                           erm_samples if erm else 0, erm_seeds if erm else 0, rtol, user).validated()
+                           erm_samples if erm else 0, erm_seeds if erm else 0, rtol, users).validated()
     if plot is not None:
         from symtheory.ranking_plot import plot_target
 
@@ -192,9 +194,9 @@ def _print_report(report, seed: int) -> None:
     console.print(f"[bold]verify-ranking[/bold]  K = {cfg.classes}, (K-1)/K = {report.threshold:.6g}, seed {seed}; "
                   f"{cfg.support} support points, {dist['label_rule']} labels (Bayes accuracy "
                   f"{dist['bayes_accuracy']:.3f}); {cfg.classifiers} classifiers: {kinds}")
-    if cfg.expression is not None:
-        values = "".join(f", {k} = {v}" for k, v in cfg.expression.params)
-        console.print(f"{cfg.expression.name}: L(g, k) = {cfg.expression.text}{values}", markup=False)
+    for user in cfg.expressions:
+        values = "".join(f", {k} = {v}" for k, v in user.params)
+        console.print(f"{user.name}: L(g, k) = {user.text}{values}", markup=False)
     console.print(f"tau: Kendall tau-b of clean vs noisy risk; swaps: pairs the two order oppositely; risks within "
                   f"{cfg.rtol:g} x max|risk| count as tied; resid.: max residual of the fit R_eta = a + b R, "
                   "relative to max R_eta")

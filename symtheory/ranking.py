@@ -32,7 +32,7 @@ from symtheory.rank_stats import (RTOL, AffineFit, Agreement, SwappedPair, affin
                                   worst_swap)
 from symtheory.evaluate import class_major_backend, compile_loss_matrix
 from symtheory.registry import LOSSES, get_loss
-from symtheory.user_loss import USER_LOSS_NAME, UserLoss
+from symtheory.user_loss import UserLoss
 from symtheory.risk import affine_intercept, affine_slope
 
 SEARCH_STEPS = 48
@@ -51,7 +51,9 @@ class RankingConfig:
     erm_samples: int = 0
     erm_seeds: int = 0
     rtol: float = RTOL
-    expression: UserLoss | None = None
+    expressions: tuple[UserLoss, ...] = ()
+    """Users' own losses (``--expr``), ranked after the registry's under their names ('expr', or 'expr1',
+    'expr2', ... when there are several)."""
 
     def validated(self) -> "RankingConfig":
         """The config with loss names canonical; BadInput for sizes out of range or unknown losses."""
@@ -63,25 +65,28 @@ class RankingConfig:
                 raise BadInput(f"the number of {name} must be at least {low}, got {value}")
         if self.erm_seeds and not self.erm_samples:
             raise BadInput("ERM needs a training-set size (--erm-samples) as well as seeds")
-        if not self.losses and self.expression is None:
+        if not self.losses and not self.expressions:
             raise BadInput("no loss to check")
         names = tuple(dict.fromkeys(get_loss(n).name for n in self.losses))
-        if self.expression is not None:
-            self.expression.facts(self.classes)
+        if len({u.name for u in self.expressions}) != len(self.expressions):
+            raise BadInput("two expressions share a name")
+        for user in self.expressions:
+            user.facts(self.classes)
         return RankingConfig(self.classes, self.classifiers, self.support, names, self.label_rule,
-                             self.mc_samples, self.erm_samples, self.erm_seeds, self.rtol, self.expression)
+                             self.mc_samples, self.erm_samples, self.erm_seeds, self.rtol, tuple(self.expressions))
 
     @property
     def loss_names(self) -> tuple[str, ...]:
-        """The registry losses, then the user's expression (by its table name) when there is one."""
-        return self.losses + ((self.expression.name,) if self.expression is not None else ())
+        """The registry losses, then the users' expressions (by their table names)."""
+        return self.losses + tuple(u.name for u in self.expressions)
 
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"classes": self.classes, "classifiers": self.classifiers, "support": self.support,
                 "losses": list(self.loss_names), "label_rule": self.label_rule, "mc_samples": self.mc_samples,
                 "erm_samples": self.erm_samples, "erm_seeds": self.erm_seeds, "tie_rtol": self.rtol,
-                "expression": None if self.expression is None else self.expression.to_dict()}
+                "expressions": [u.to_dict() for u in self.expressions],
+                "expression": self.expressions[0].to_dict() if len(self.expressions) == 1 else None}
 
 
 @dataclass
@@ -195,7 +200,7 @@ class RankingReport:
 
     def result(self, loss: str, setting: int = 0) -> LossRanking:
         """The result for a loss (by name) under the setting with this index."""
-        name = loss if loss == USER_LOSS_NAME else get_loss(loss).name
+        name = loss if loss in {u.name for u in self.config.expressions} else get_loss(loss).name
         chosen = self.settings[setting]
         return next(r for r in self.results if r.loss.name == name and r.setting is chosen)
 
@@ -303,8 +308,9 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
                  for _ in range(config.erm_seeds)]
     parts += erm_parts
     compiled = compile_losses(config.losses, k)
-    if config.expression is not None:
-        compiled[config.expression.name] = compile_loss_matrix(config.expression.form(k), k, class_major_backend())
+    users = {u.name: u for u in config.expressions}
+    for name, user in users.items():
+        compiled[name] = compile_loss_matrix(user.form(k), k, class_major_backend())
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         sums = risk_sums(family, compiled, np.concatenate(parts, axis=-1), square, workers, progress)
@@ -312,7 +318,7 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
     offsets = np.cumsum([0] + [p.shape[-1] for p in parts])
     results, first_swaps = [], {}
     for name in config.loss_names:
-        facts = config.expression.facts(k) if name == USER_LOSS_NAME and config.expression else loss_facts(name, k)
+        facts = users[name].facts(k) if name in users else loss_facts(name, k)
         first = sums[name].first
         if not np.isfinite(first).all() or (sums[name].second is not None and not np.isfinite(sums[name].second).all()):
             raise BadInput(f"the risks of {name} are not finite numbers in float64 (its values overflow or are "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from symtheory.errors import BadInput
 
@@ -65,6 +65,37 @@ class UserLoss:
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"name": self.name, "expression": self.text, "parameters": dict(self.params)}
+
+
+def expression_texts(texts: Sequence[str]) -> list[str]:
+    """--expr's values with their whitespace made canonical (:func:`~symtheory.parser.normalize_expression`);
+    BadInput for an empty one or one given twice."""
+    from symtheory.parser import normalize_expression
+
+    texts = [normalize_expression(text) for text in texts]
+    if any(not text for text in texts):
+        raise BadInput("the loss expression (--expr) is empty")
+    if len(set(texts)) != len(texts):
+        raise BadInput(f"--expr {next(t for t in texts if texts.count(t) > 1)!r} is given twice")
+    return texts
+
+
+def user_losses(texts: Sequence[str], params: Mapping[str, str] | None = None) -> tuple[UserLoss, ...]:
+    """Users' expressions (see :func:`expression_texts`) as UserLosses named 'expr' when there is one, 'expr1',
+    'expr2', ... when there are several, each with the given parameters (name -> exact text) that it has;
+    BadInput for a parameter that none of them has."""
+    from symtheory.analysis import expression_parameters
+
+    texts = expression_texts(texts)
+    given = dict(params or {})
+    names = [expression_parameters(text) for text in texts]
+    for name in given:
+        if not any(name in having for having in names):
+            raise BadInput(f"--param {name}: no --expr has such a parameter (theirs: "
+                           f"{', '.join(sorted(set().union(*names))) or 'none'})")
+    label = (lambda i: USER_LOSS_NAME) if len(texts) == 1 else (lambda i: f"{USER_LOSS_NAME}{i + 1}")
+    return tuple(UserLoss(text, tuple(sorted((k, v) for k, v in given.items() if k in having)), label(i))
+                 for i, (text, having) in enumerate(zip(texts, names)))
 
 
 @lru_cache(maxsize=None)

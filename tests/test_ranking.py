@@ -191,7 +191,7 @@ def test_settings_whose_rates_round_alike_keep_their_own_results():
 def test_a_family_tied_in_clean_risk_is_neither_kept_nor_reversed(eta):
     from symtheory.user_loss import UserLoss
 
-    config = RankingConfig(classes=3, classifiers=6, support=5, losses=(), mc_samples=0, expression=UserLoss("1"))
+    config = RankingConfig(classes=3, classifiers=6, support=5, losses=(), mc_samples=0, expressions=(UserLoss("1"),))
     r = verify_ranking(settings_for([eta], 3), config, np.random.default_rng(0)).result("expr")
     assert r.loss.symmetric and r.agreement.tau is None and r.fit.slope is None
     assert r.verdict == "R all tied, so is R_eta" and r.as_predicted is True

@@ -98,6 +98,8 @@ def test_text_names_how_the_ghosh_bound_was_checked():
     (["--noise-matrix", "WRONG_SHAPE", "-K", "2"], "must be 2 x 2"),
     (["--eta", "0.5", "--expr", "(1 - p**a)/a"], "give every parameter of --expr a value for numeric work"),
     (["--eta", "0.5", "--param", "a=1"], "give --expr too"),
+    (["--eta", "0.5", "--expr", "1-p", "--param", "a=1"], "--param a: no --expr has such a parameter (theirs: none)"),
+    (["--eta", "0.5", "--expr", "1-p", "--expr", " 1-p"], "--expr '1-p' is given twice"),
     (["--eta", "0.5", "--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
     (["--eta", "0.5", "--expr", "exp(1/p)", "--classifiers", "20", "--support", "50"],
      "the risks of expr are not finite numbers in float64"),
@@ -197,6 +199,20 @@ def test_a_users_loss_is_ranked_beside_the_registry_ones():
     text = run("--eta", "0.6", "--expr", "(1 - p**a)/a", "-p", "a=1/2", "--classifiers", "40", "--support", "100",
                "--samples", "0").stdout
     assert "expr: L(g, k) = (1 - p**a)/a, a = 1/2" in " ".join(text.split())
+
+
+def test_several_users_losses_are_ranked_each_with_the_parameters_it_has():
+    done = run("--eta", "0.6", "--expr", "1 - p**2 + sum_other(q**2)/(K-1)", "--expr", "(1 - p**a)/a", "--param",
+               "a=1/2", "--classifiers", "40", "--support", "100", "--samples", "0", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["config"]["losses"] == ["expr1", "expr2"] and data["config"]["expression"] is None
+    assert [(e["name"], e["parameters"]) for e in data["config"]["expressions"]] == [("expr1", {}),
+                                                                                  ("expr2", {"a": "1/2"})]
+    rows = {r["loss"]: r for r in data["results"]}
+    assert (rows["expr1"]["symmetric"], rows["expr1"]["tau"], rows["expr1"]["discordant"]) == ("proved", 1, 0)
+    assert rows["expr2"]["symmetric"] == "refuted" and rows["expr2"]["discordant"] > 0
+    assert data["first_swap"]["expr1"]["eta"] == pytest.approx(0.9)
 
 
 def test_plot_without_a_suffix_is_a_png_named_in_the_output(tmp_path):
