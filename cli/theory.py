@@ -56,6 +56,8 @@ def check_loss(
     if as_json:
         print_json(data)
         return
+    from symtheory.bounds import bound_exactness
+
     colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[data["symmetric"]]
     console.print(f"[bold]{escape(data['loss'])}[/bold] — {escape(data['title'])}: {escape(data['math'])}")
     console.print(f"[dim]{escape(data['citation'])}[/dim]")
@@ -77,7 +79,7 @@ def check_loss(
                       f"{escape(case['scope'])}, C = [bold]{escape(case['constant'])}[/bold]")
     if data["bounded"] is True:
         console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}"
-                      f" ({_bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})", markup=False)
+                      f" ({bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})", markup=False)
     elif data["bounded"] is False:
         console.print(f"unbounded on the simplex: L -> oo along g^(n) with {data['unbounded_along']}", markup=False)
     else:
@@ -183,12 +185,3 @@ def losses(
     console.print(table)
 
 
-def _bound_exactness(lower_exact: bool, upper_exact: bool) -> str:
-    """Which of the printed bounds are the infimum / supremum of L, for the check-loss line."""
-    if lower_exact and upper_exact:
-        return "inf and sup"
-    if lower_exact:
-        return "inf; the upper bound may not be tight"
-    if upper_exact:
-        return "sup; the lower bound may not be tight"
-    return "valid bounds, not shown tight"

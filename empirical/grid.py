@@ -69,8 +69,13 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
     for (loss, expression), values in zip(cells, params):
         for eta in etas:
             for seed in seeds:
-                cfg = build_config(preset, loss, float(eta), seed=int(seed), loss_params=values or None,
-                                   loss_expr=expression, **overrides)
+                try:
+                    cfg = build_config(preset, loss, float(eta), seed=int(seed), loss_params=values or None,
+                                       loss_expr=expression, **overrides)
+                except BadInput as exc:
+                    if expression is None:
+                        raise
+                    raise BadInput(f"--expr {expression!r}: {exc}") from None
                 runs.append(GridRun(cfg, Path(out) / run_dir_name(cfg)))
     names = [r.run_dir.name for r in runs]
     if len(set(names)) != len(names):

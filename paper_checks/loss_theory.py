@@ -46,6 +46,7 @@ def _theory(loss: str, expression: str | None, params: tuple[tuple[str, str], ..
     import sympy as sp
 
     from symtheory.analysis import analyse_builtin, analyse_expression
+    from symtheory.bounds import bound_exactness
 
     if expression is not None:
         analysis = analyse_expression(expression, dict(params), classes, seconds)
@@ -54,9 +55,11 @@ def _theory(loss: str, expression: str | None, params: tuple[tuple[str, str], ..
     symmetry, bounds = analysis.symmetry, analysis.bounds
     constant = sp.sstr(symmetry.constant) if symmetry.verdict == "proved" and symmetry.constant is not None else None
     if bounds.bounded:
-        shown = f"{sp.sstr(bounds.lower)} <= L <= {sp.sstr(bounds.upper)}"
+        shown = (f"{sp.sstr(bounds.lower)} <= L <= {sp.sstr(bounds.upper)} "
+                 f"({bound_exactness(bounds.lower_exact, bounds.upper_exact)})")
     elif bounds.bounded is False:
         shown = "unbounded" + (f" (L -> {sp.sstr(bounds.sequence_limit)})" if bounds.sequence_limit is not None else "")
     else:
         shown = "unknown"
-    return LossTheory(classes, symmetry.verdict, constant, shown)
+    verdict = f"unknown (within {seconds:g} s)" if symmetry.verdict == "unknown" else symmetry.verdict
+    return LossTheory(classes, verdict, constant, shown)

@@ -78,9 +78,13 @@ def theory_lines(grid: Grid) -> list[str]:
     if not trains:
         return []
     k = get_dataset_spec(grid.setting["dataset"]).num_classes
-    lines = [f"What theory says of these losses at K = {k} (`symtheory check-loss LOSS --classes {k}` shows the "
-             f"proofs): a symmetric loss keeps the clean ranking of classifiers under symmetric noise for "
-             f"eta < {k - 1}/{k} (Theorem 1).", "",
+    noise = grid.setting.get("noise", "symmetric")
+    theorem = (f"a symmetric loss keeps the clean ranking of classifiers under symmetric noise for eta < "
+               f"{k - 1}/{k} (Theorem 1)" if noise == "symmetric" else
+               f"Theorem 1 is about symmetric noise, and this experiment's noise is {noise}")
+    lines = [f"What theory says of these losses at K = {k}, with the parameters they were trained with "
+             f"(`symtheory check-loss LOSS --param NAME=VALUE --classes {k}`, or `--expr` for your own loss, "
+             f"shows the proofs): {theorem}.", "",
              "| loss | symmetric | C | bounds on the simplex |", "|---|---|---|---|"]
     for label, train in sorted(trains.items()):
         t = loss_theory(train, k)

@@ -281,3 +281,14 @@ def strictly_positive(base: sp.Expr, n_classes: sp.Expr = K) -> bool:
         if rng is None or not sp.sympify(rng.lower).is_extended_nonnegative:
             return False
     return True
+
+
+def bound_exactness(lower_exact: bool, upper_exact: bool) -> str:
+    """Which of the printed bounds are the infimum / supremum of L, in words (check-loss, report)."""
+    if lower_exact and upper_exact:
+        return "inf and sup"
+    if lower_exact:
+        return "inf; the upper bound may not be tight"
+    if upper_exact:
+        return "sup; the lower bound may not be tight"
+    return "valid bounds, not shown tight"

@@ -8,6 +8,8 @@ Theorem 3 (see its docstring). The torch-side label corruption lives in ``symthe
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -107,38 +109,52 @@ def load(path: str | Path, classes: int) -> np.ndarray:
 
 def read_csv(path: str | Path) -> np.ndarray:
     """The matrix a CSV file writes: rows of comma-separated numbers, decimals ('0.1', '1e-3') or fractions
-    ('1/9'), each read exactly and then as float64; blank lines and lines starting with # are skipped.
-    BadInput when the file is missing or unreadable, a cell is not a number, rows differ in length, or it
-    holds no numbers."""
+    ('1/9'), each read exactly and then as float64; blank lines and lines starting with # are skipped, and a
+    UTF-8 byte-order mark is ignored. BadInput, naming the file's line, when the file is missing, unreadable
+    or a folder, a cell is not a number, rows differ in length, or it holds no numbers."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise BadInput(f"noise matrix file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise BadInput(f"noise matrix file {str(path)!r} is a folder, not a CSV file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"noise matrix file {str(path)!r} cannot be read ({getattr(exc, 'strerror', None) or exc})"
                        ) from None
-    rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    values = [[_cell(path, r, cell) for cell in row.split(",")] for r, row in enumerate(rows)]
-    if not values:
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
         raise BadInput(f"noise matrix file {str(path)!r} holds no numbers; write K rows of K comma-separated "
                        "numbers, row i being P(noisy label j | clean label i)")
+    try:
+        values = [[_cell(cell, f"line {n}") for cell in line.split(",")] for n, line in lines]
+    except BadInput as exc:
+        raise BadInput(f"noise matrix file {str(path)!r}: {exc}") from None
     if len({len(r) for r in values}) > 1:
         raise BadInput(f"noise matrix file {str(path)!r} has rows of different lengths")
     return np.array(values, dtype=np.float64)
 
 
-def _cell(path: Path, row: int, cell: str) -> float:
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _cell(cell: str, where: str) -> float:
+    """A cell as float64: a plain decimal directly (Python rounds it correctly, as the exact value would
+    round), anything else (a fraction) through :func:`~symtheory.exact_numbers.exact_number`."""
     from symtheory.exact_numbers import exact_number
 
-    try:
-        return float(exact_number(cell, "a cell"))
-    except BadInput:
-        raise BadInput(f"noise matrix file {str(path)!r} is not a CSV of numbers (row {row + 1}: "
-                       f"{cell.strip()[:40]!r})") from None
-    except OverflowError:
-        raise BadInput(f"noise matrix file {str(path)!r}: row {row + 1} holds {cell.strip()[:40]!r}, too large "
-                       "for a probability") from None
+    text = cell.strip()
+    if _PLAIN_DECIMAL.fullmatch(text):
+        value = float(text)
+    else:
+        try:
+            value = float(exact_number(text, where))
+        except OverflowError:
+            value = float("inf")
+    if not math.isfinite(value):
+        raise BadInput(f"{where}: {text[:40]!r} is too large for a probability")
+    return value
 
 
 def symmetric_rate(matrix: np.ndarray, atol: float = 1e-12) -> float | None:

@@ -71,7 +71,12 @@ class RankingConfig:
         if len({u.name for u in self.expressions}) != len(self.expressions):
             raise BadInput("two expressions share a name")
         for user in self.expressions:
-            user.facts(self.classes)
+            try:
+                user.facts(self.classes)
+            except BadInput as exc:
+                if len(self.expressions) == 1:
+                    raise
+                raise BadInput(f"{user.name} ({user.text}): {exc}") from None
         return RankingConfig(self.classes, self.classifiers, self.support, names, self.label_rule,
                              self.mc_samples, self.erm_samples, self.erm_seeds, self.rtol, tuple(self.expressions))
 

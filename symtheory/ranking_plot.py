@@ -49,12 +49,14 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
     for name in report.config.loss_names:
         taus = tuple(report.result(name, i).agreement.tau for i in indices)
         groups.setdefault(taus, []).append(name)
+    shown = {u.name: f"{u.name}: {u.text}" for u in report.config.expressions}
     fig, ax = plt.subplots(figsize=(9, 4.8))
     colours = plt.get_cmap("tab20").colors
     tied_label = "all noisy risks tied (tau undefined)"
     for n, (taus, names) in enumerate(groups.items()):
         symmetric = report.result(names[0], 0).loss.symmetric
         ys = [float("nan") if t is None else t for t in taus]
+        names = [shown.get(name, name) for name in names]
         label = ", ".join(names) if len(names) < 4 else f"{', '.join(names[:3])} + {len(names) - 3} more (identical)"
         colour = colours[(2 * n) % len(colours)]
         ax.plot(etas, ys, "-" if symmetric else "--", marker="o", markersize=3, color=colour, label=label)

@@ -69,14 +69,20 @@ class UserLoss:
 
 def expression_texts(texts: Sequence[str]) -> list[str]:
     """--expr's values with their whitespace made canonical (:func:`~symtheory.parser.normalize_expression`);
-    BadInput for an empty one or one given twice."""
-    from symtheory.parser import normalize_expression
+    BadInput for an empty one, or two that parse to the same expression ('1-p' and '(1 - p)')."""
+    from symtheory.parser import normalize_expression, parse_loss_expression
 
     texts = [normalize_expression(text) for text in texts]
     if any(not text for text in texts):
         raise BadInput("the loss expression (--expr) is empty")
-    if len(set(texts)) != len(texts):
-        raise BadInput(f"--expr {next(t for t in texts if texts.count(t) > 1)!r} is given twice")
+    seen: dict = {}
+    for text in texts:
+        parsed = parse_loss_expression(text)
+        if parsed in seen:
+            if seen[parsed] == text:
+                raise BadInput(f"--expr {text!r} is given twice")
+            raise BadInput(f"--expr {seen[parsed]!r} and {text!r} are the same loss; give it once")
+        seen[parsed] = text
     return texts
 
 

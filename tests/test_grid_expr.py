@@ -105,6 +105,8 @@ def test_reproduce_plans_the_expression_in_every_preset(tmp_path):
     (["--expr", POWER], "give every parameter of --expr a value"),
     (["--expr", "1 - p", "--expr", "1 -\n  p "], "--expr '1 - p' is given twice"),
     (["--expr", POWER, "--param", "a=1e400"], "parameter a=1e400 is too large for a float64"),
+    (["--expr", "1-p", "--expr", "(1 - p)"], "--expr '1-p' and '(1 - p)' are the same loss; give it once"),
+    (["--losses", "none", "--expr", "1-p", "--expr", POWER], f"--expr '{POWER}': give every parameter of --expr"),
     (["--expr", "__import__('os')"], "unknown function '__import__'; allowed: abs, exp, log"),
 ])
 @pytest.mark.parametrize("command", ["grid", "reproduce"])
@@ -161,4 +163,4 @@ def test_reproduce_judges_the_paper_losses_and_reports_the_expression_beside_the
     report = (out / "report.md").read_text()
     table, theory = report.split("What theory says")
     assert sum(line.startswith("| expr[(1 - p\\*\\*a)/a, a=0.5] | ") for line in table.splitlines()) == 4
-    assert "| expr[(1 - p\\*\\*a)/a, a=0.5] | refuted | - | 0 <= L <= 2 |" in theory.splitlines()
+    assert "| expr[(1 - p\\*\\*a)/a, a=0.5] | refuted | - | 0 <= L <= 2 (inf and sup) |" in theory.splitlines()

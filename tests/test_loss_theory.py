@@ -18,14 +18,16 @@ def test_each_loss_gets_its_verdict_constant_and_bounds_at_k():
     grid = Grid({(label, 0.2): RunRecord(label, 0.2, [0.5], [0.5], run=Record(train)) for label, train in trains.items()},
                 setting={"dataset": "mnist"})
     rows = theory_lines(grid)
-    assert "for eta < 9/10 (Theorem 1)" in rows[0]
+    assert "for eta < 9/10 (Theorem 1)" in rows[0] and "with the parameters they were trained with" in rows[0]
     assert rows[4:] == [
         "| cce | refuted | - | unbounded (L -> oo) |",
-        "| expr[(1 - p\\*\\*a)/a, a=1] | proved | 9 | 0 <= L <= 1 |",
-        "| mse | refuted | - | 0 <= L <= 2 |",
-        "| nmse | proved | 1 | 0 <= L <= 1 |",
-        "| rll | proved | 10\\*log(11) | 0 <= L <= log(209/9) |",
-        "| rll(alpha=0.01) | proved | 10\\*log(101) | 0 <= L <= log(11009/9) |"]
+        "| expr[(1 - p\\*\\*a)/a, a=1] | proved | 9 | 0 <= L <= 1 (inf and sup) |",
+        "| mse | refuted | - | 0 <= L <= 2 (inf and sup) |",
+        "| nmse | proved | 1 | 0 <= L <= 1 (valid bounds, not shown tight) |",
+        "| rll | proved | 10\\*log(11) | 0 <= L <= log(209/9) (inf and sup) |",
+        "| rll(alpha=0.01) | proved | 10\\*log(101) | 0 <= L <= log(11009/9) (inf and sup) |"]
+    grid.setting["noise"] = "pair"
+    assert "Theorem 1 is about symmetric noise, and this experiment's noise is pair." in theory_lines(grid)[0]
     assert loss_theory(trains["rll"], 3).constant == "3*log(11)"
 
 

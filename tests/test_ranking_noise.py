@@ -122,12 +122,23 @@ def test_a_csv_matrix_takes_fractions_and_names_a_cell_that_is_no_number(tmp_pat
     path.write_text("# K = 3, row = clean label\n2/3, 1/6, 1/6\n1/6, 2/3, 1/6\n0.1, 0.1, 8e-1\n")
     t = nm.load(path, 3)
     assert t[0].tolist() == [2 / 3, 1 / 6, 1 / 6] and t[2].tolist() == [0.1, 0.1, 0.8]
-    for text, message in [("1/3, x, 1/3\n", "is not a CSV of numbers (row 1: 'x')"),
+    for text, message in [("# K = 3\n\n1/3, x, 1/3\n", "t.csv': line 3: 'x' is not a number"),
                           ("0.5, 0.5\n1, 0, 0\n", "has rows of different lengths"),
-                          ("1e999, 0\n0, 1\n", "row 1 holds '1e999', too large for a probability")]:
+                          ("1/0, 1\n0, 1\n", "line 1: '1/0' divides by zero"),
+                          ("0, 1\n1e999, 0\n", "line 2: '1e999' is too large for a probability"),
+                          ("0, 1\n1/1e-400, 0\n", "line 2: '1/1e-400' is too large for a probability")]:
         path.write_text(text)
         with pytest.raises(BadInput, match=re.escape(message)):
             nm.load(path, 3)
+
+
+def test_a_csv_matrix_saved_with_a_byte_order_mark_or_windows_line_ends_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbf0.8,0.1,0.1\r\n0.1,0.8,0.1\r\n0.1,0.1,0.8")
+    assert nm.load(path, 3)[0].tolist() == [0.8, 0.1, 0.1]
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(BadInput, match="is a folder, not a CSV file"):
+        nm.load(tmp_path / "folder.csv", 3)
 
 
 def test_training_reads_the_same_csv_matrix(tmp_path):
