@@ -103,7 +103,7 @@ def test_eta_outside_unit_interval_is_refused(clean, eta):
     ("0.5,0.5\n0.5,0.6\n", "not row-stochastic"),
     ("1.5,-0.5\n0,1\n", "probabilities"),
     ("1,0,0\n0,1,0\n0,0,1\n", "2x2"),
-    ("1,0\nx,1\n", "numbers"),
+    ("1,0\nx,1\n", "line 2: 'x' is not a number"),
 ])
 def test_bad_transition_matrix_csv(tmp_path, text, message):
     path = tmp_path / "t.csv"
