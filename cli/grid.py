@@ -34,13 +34,6 @@ def parse_losses(text: Optional[str], expressions: Optional[List[str]]) -> list[
     return parse_list(text, str, "loss")
 
 
-def parse_expressions(expressions: Optional[List[str]]) -> list[str]:
-    """--expr's values (see :func:`~symtheory.user_loss.expression_texts`)."""
-    from symtheory.user_loss import expression_texts
-
-    return expression_texts(expressions or [])
-
-
 def backend_options(backend: str, owner: str, flag: str, **values) -> dict:
     """The options given (not None) that belong to backend ``owner``; BadInput naming the first one if the
     chosen backend is another."""
@@ -139,7 +132,7 @@ def grid_command(
                      momentum=momentum, weight_decay=weight_decay, noise=noise, augment=augment, normalize=normalize)
     given_params = parse_param_options(param, alpha)
     cells = (parse_losses(losses, expr), parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"))
-    expressions = parse_expressions(expr)
+    expressions = expr or []
     runs = (plan_grid(out, preset, *cells, loss_params=given_params, expressions=expressions, **overrides)
             if sweep is None else
             plan_sweep(out, sweep, preset, *cells, loss_params=given_params, expressions=expressions, **overrides))

@@ -10,7 +10,7 @@ import typer
 
 from symtheory.cli.app import app, invoked_command, resume_hint_on_interrupt
 from symtheory.cli.checks import VERDICT_STYLE
-from symtheory.cli.grid import parse_expressions, parse_list, parse_losses
+from symtheory.cli.grid import parse_list, parse_losses
 from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.cli.output import console, print_json
 
@@ -96,7 +96,7 @@ def reproduce_command(
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_losses(losses, expr),
                        parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
                        loss_params=parse_param_options(param, alpha), sweep=sweep,
-                       expressions=parse_expressions(expr), refuse_other_settings=not plan_only, epochs=epochs,
+                       expressions=expr or [], refuse_other_settings=not plan_only, epochs=epochs,
                        subset=subset, device=device)
     chosen = resolve_backend(backend, device)
     plan = [g.describe() for g in grids]

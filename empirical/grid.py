@@ -37,7 +37,7 @@ class GridRun:
         """'rll eta=0.4 seed=0'; 'rll(alpha=0.01) eta=0.4 seed=0' in a sweep; a user's loss by its expression,
         'expr[(1-p**a)/a] eta=0.4 seed=0'."""
         cfg = self.config
-        loss = f"{cfg.loss}[{cfg.loss_expr}]" if cfg.loss_expr is not None else cfg.loss
+        loss = shown_loss((cfg.loss, cfg.loss_expr))
         if self.swept:
             loss += f"({self.swept})"
         return f"{loss} eta={cfg.eta:g} seed={cfg.seed}"
@@ -94,8 +94,11 @@ def grid_cells(preset: str | None, losses: Sequence[str] | None, etas: Sequence[
 
 
 def grid_losses(losses: Sequence[str], expressions: Sequence[str] = ()) -> list[GridLoss]:
-    """The registry's ``losses`` then the users' ``expressions``, as :data:`GridLoss` pairs."""
-    return [(loss, None) for loss in losses] + [(USER_LOSS_NAME, text) for text in expressions]
+    """The registry's ``losses`` then the users' ``expressions`` (checked and made canonical by
+    :func:`~symtheory.user_loss.expression_texts`: none empty, no two alike), as :data:`GridLoss` pairs."""
+    from symtheory.user_loss import expression_texts
+
+    return [(loss, None) for loss in losses] + [(USER_LOSS_NAME, text) for text in expression_texts(expressions)]
 
 
 def loss_parameter_names(cell: GridLoss) -> set[str]:
@@ -110,8 +113,14 @@ def loss_parameter_names(cell: GridLoss) -> set[str]:
     return {p.name for p in get_loss(loss).params}
 
 
+def shown_loss(cell: GridLoss) -> str:
+    """A grid loss in labels and messages: 'rll', or 'expr[(1 - p**a)/a]' for a user's loss."""
+    loss, expression = cell
+    return loss if expression is None else f"{loss}[{expression}]"
+
+
 def _shown_losses(cells: Sequence[GridLoss]) -> str:
-    return ", ".join(loss if text is None else f"{loss}[{text}]" for loss, text in cells)
+    return ", ".join(map(shown_loss, cells))
 
 
 def parse_sweep(text: str) -> tuple[str, list[str]]:

@@ -46,9 +46,11 @@ def test_an_expression_joins_the_grid_with_its_own_directories_and_parameters(tm
     ([], {}, ["p + sum_other(q) - 1"], "does not depend on g"),
     ([], {"a": "1e400"}, [POWER], "parameter a=1e400 is too large for a float64"),
     ([], {"a": "1e-400"}, [POWER], "parameter a=1e-400 is too small for a float64 (it would be 0)"),
-    ([], {}, ["1-p", " 1-p\n"], "the grid lists the same (loss, eta, seed) twice"),
+    ([], {}, ["1-p", " 1-p\n"], "--expr '1-p' is given twice"),
+    (["cce"], {}, ["1-p", "(1 - p)"], "--expr '1-p' and '(1 - p)' are the same loss; give it once"),
     ([], {}, [], "a grid needs at least one loss, one eta and one seed"),
-    (["cce"], {}, ["-log(p)", "-log(p)"], "the grid lists the same (loss, eta, seed) twice"),
+    (["cce", "cce"], {}, [], "the grid lists the same (loss, eta, seed) twice"),
+    (["cce"], {}, ["-log(p)", "-log(p)"], "--expr '-log(p)' is given twice"),
 ])
 def test_a_grid_refuses_an_expression_it_cannot_train(losses, params, expressions, expected, tmp_path):
     with pytest.raises(BadInput, match=re.escape(expected)):
