@@ -107,7 +107,7 @@ def grid_command(
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
-        BACKENDS, check_existing_runs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid, write_outcomes_csv,
+        BACKENDS, check_existing_runs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid,
     )
 
     if fused:
@@ -137,14 +137,14 @@ def grid_command(
             if sweep is None else
             plan_sweep(out, sweep, preset, *cells, loss_params=given_params, expressions=expressions, **overrides))
     total_epochs = sum(r.config.epochs for r in runs)
+    table_path = out / "grid.csv"
     check_existing_runs(runs)
     with grid_progress(f"grid ({len(runs)} runs)", total_epochs, epochs_counted_by_run(runs),
                        quiet=as_json) as (on_run, on_epoch):
         with resume_hint_on_interrupt(lambda: RESUME_HINT):
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
-                                on_epoch=on_epoch, **ray_options, **fused_options)
+                                on_epoch=on_epoch, table=table_path, **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]
-    table_path = write_outcomes_csv(outcomes, out / "grid.csv")
     if as_json:
         print_json(rows)
         if any(o.status != "finished" for o in outcomes):

@@ -8,11 +8,13 @@ fused wide model (``fused``, :mod:`symtheory.empirical.fused`) or spread over a 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig
+from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
 from symtheory.empirical.run_dir import DIVERGED, divergence, read_summary
 from symtheory.errors import BadInput
@@ -300,13 +302,15 @@ CSV_METRICS = ("j1", "j2", "test_acc", "acc_kept", "acc_flipped", "memorized", "
 
 def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Path:
     """One row per run (loss, a user's loss expression, the loss's parameters, noise, eta, seed, status, the
-    final epoch's metrics, the run directory) as CSV that pandas reads; written atomically."""
+    epochs recorded, the last recorded epoch's metrics, the run directory) as CSV that pandas reads; written
+    atomically."""
     import csv
     import io
 
     from symtheory.empirical.run_dir import atomic_write
 
-    columns = ["loss", "loss_expr", "loss_params", "noise", "eta", "seed", "status", "action", *CSV_METRICS, "run_dir"]
+    columns = ["loss", "loss_expr", "loss_params", "noise", "eta", "seed", "status", "action", "epochs", *CSV_METRICS,
+               "run_dir"]
     text = io.StringIO()
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
@@ -314,7 +318,8 @@ def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Pat
         final = o.final or {}
         params = ";".join(f"{k}={v!r}" for k, v in (o.loss_params or {}).items())
         writer.writerow({"loss": o.loss, "loss_expr": o.loss_expr, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
-                         "status": o.status, "action": o.action, "run_dir": o.run_dir,
+                         "status": o.status, "action": o.action, "epochs": epochs_done(Path(o.run_dir)),
+                         "run_dir": o.run_dir,
                          **{m: final.get(m) for m in CSV_METRICS}})
     atomic_write(path, lambda handle: handle.write(text.getvalue().encode()))
     return Path(path)
@@ -341,26 +346,59 @@ def announcement(action: str) -> str:
 
 def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, download: bool = False,
              on_run: Callable[[GridRun, str], None] | None = None,
-             on_epoch: Callable[[GridRun, dict], None] | None = None, **backend_options: Any) -> list[GridOutcome]:
+             on_epoch: Callable[[GridRun, dict], None] | None = None, table: str | Path | None = None,
+             **backend_options: Any) -> list[GridOutcome]:
     """Train every run that is not finished (new ones start, interrupted ones resume) with the backend; the
-    outcomes in the order of ``runs``."""
+    outcomes in the order of ``runs``. With ``table``, they are written there as CSV
+    (:func:`write_outcomes_csv`), also when Ctrl-C or an error stops the call (:func:`stopped_outcomes`)."""
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     check_existing_runs(runs)
     states = run_states(runs)
     outcomes = [skipped(r, states[r.run_dir]) for r in runs if states[r.run_dir] in DONE]
     todo = [r for r in runs if states[r.run_dir] not in DONE]
-    if backend == "local":
-        outcomes += _run_local(todo, states, data_dir, download, on_run, on_epoch)
-    elif backend == "fused":
-        outcomes += _run_fused(todo, states, data_dir, download, on_run, on_epoch, **backend_options)
-    else:
-        from symtheory.empirical.grid_ray import run_ray
+    try:
+        if backend == "local":
+            outcomes += _run_local(todo, states, data_dir, download, on_run, on_epoch)
+        elif backend == "fused":
+            outcomes += _run_fused(todo, states, data_dir, download, on_run, on_epoch, **backend_options)
+        else:
+            from symtheory.empirical.grid_ray import run_ray
 
-        outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run, on_epoch=on_epoch,
-                            **backend_options)
+            outcomes += run_ray(todo, states, data_dir=data_dir, download=download, on_run=on_run,
+                                on_epoch=on_epoch, **backend_options)
+    except BaseException:
+        if table is not None:
+            with interrupts_held(), suppress(OSError):
+                write_outcomes_csv(stopped_outcomes(runs, states), table)
+        raise
     by_dir = {o.run_dir: o for o in outcomes}
-    return [by_dir[str(r.run_dir)] for r in runs]
+    ordered = [by_dir[str(r.run_dir)] for r in runs]
+    if table is not None:
+        write_outcomes_csv(ordered, table)
+    return ordered
+
+
+def stopped_outcomes(runs: Sequence[GridRun], states_before: Mapping[Path, str]) -> list[GridOutcome]:
+    """The outcome of each run of a call that Ctrl-C or an error stopped, as its directory holds it now: a
+    run done before the call is 'skipped'; one the call finished is 'trained' or 'resumed'; one it did not is
+    'stopped', with its status (interrupted after some epochs, or new when it never started) and the figures
+    of its last recorded epoch."""
+    outcomes = []
+    for run in runs:
+        before = states_before[run.run_dir]
+        if before in DONE:
+            outcomes.append(skipped(run, before))
+            continue
+        now = run_state(run.run_dir, run.config.epochs)
+        if now in DONE:
+            action = "resumed" if before == INTERRUPTED else "trained"
+            outcomes.append(GridOutcome.of(run, action, now, final_metrics(run.run_dir)))
+            continue
+        message = (f"stopped after epoch {epochs_done(run.run_dir)} of {run.config.epochs}; run the same command "
+                   f"again to resume")
+        outcomes.append(GridOutcome.of(run, "stopped", now, last_recorded_epoch(run.run_dir), message))
+    return outcomes
 
 
 def train_one(run: GridRun, state: str, data_dir=None, download: bool = False, on_epoch=None):
@@ -412,6 +450,18 @@ def final_metrics(run_dir: Path) -> dict[str, Any] | None:
     """The last epoch's figures (train loss, J1, J2, test accuracy, ...) of a finished run, from its
     summary.json; None when there is none to read."""
     return read_summary(run_dir).get("final")
+
+
+def last_recorded_epoch(run_dir: Path) -> dict[str, Any] | None:
+    """The last row of a run directory's metrics.jsonl (its latest epoch's figures), None without one."""
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.is_file():
+        return None
+    lines = [line for line in metrics.read_text().splitlines() if line.strip()]
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
 
 
 def epochs_done(run_dir: Path) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
     DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, other_settings,
-    plan_grid, plan_sweep, run_grid, run_states, write_outcomes_csv,
+    plan_grid, plan_sweep, run_grid, run_states,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
@@ -145,8 +145,7 @@ def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir
     outcomes = {}
     for grid in grids:
         outcomes[grid.preset] = run_grid(grid.runs, backend, data_dir=data_dir, download=download, on_run=on_run,
-                                         on_epoch=on_epoch)
-        write_outcomes_csv(outcomes[grid.preset], grid.folder / "grid.csv")
+                                         on_epoch=on_epoch, table=grid.folder / "grid.csv")
     return outcomes
 
 

@@ -241,3 +241,27 @@ def test_outcomes_follow_the_plan_whichever_runs_were_already_done(tmp_path, dat
     outcomes = run_grid(runs, data_dir=data_dir)
     assert [(o.label, o.action) for o in outcomes] == [("cce eta=0.4 seed=0", "trained"),
                                                       ("rll eta=0.4 seed=0", "skipped")]
+
+
+def test_a_grid_stopped_by_ctrl_c_still_writes_its_table(tmp_path, data_dir):
+    from symtheory.empirical.grid import plan_grid, run_grid
+
+    runs = plan_grid(tmp_path, None, ["cce", "mse", "rll"], [0.4], [0], subset=64, epochs=2, device="cpu")
+    run_grid(runs[2:], data_dir=data_dir)
+
+    def stop_in_mse(run, row):
+        if run.config.loss == "mse" and row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(runs, data_dir=data_dir, on_epoch=stop_in_mse, table=tmp_path / "grid.csv")
+    with open(tmp_path / "grid.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [(r["loss"], r["action"], r["status"], r["epochs"]) for r in table] == [
+        ("cce", "trained", "finished", "2"), ("mse", "stopped", "interrupted", "1"), ("rll", "skipped", "finished", "2")]
+    mse_epoch_1 = json.loads((tmp_path / "mse-eta0.4-seed0" / "metrics.jsonl").read_text().splitlines()[0])
+    assert float(table[1]["j1"]) == mse_epoch_1["j1"]
+    assert run_grid(runs, data_dir=data_dir, table=tmp_path / "grid.csv")[1].action == "resumed"
+    with open(tmp_path / "grid.csv", newline="") as handle:
+        assert [(r["action"], r["epochs"]) for r in csv.DictReader(handle)] == [
+            ("skipped", "2"), ("resumed", "2"), ("skipped", "2")]
