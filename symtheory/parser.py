@@ -40,6 +40,11 @@ FUNCTIONS = {
     "max": sp.Max,
 }
 SUMS = {"sum_other", "sum_all"}
+RESERVED_NAMES = {
+    **{name: "a variable of the proofs" for name in ("t", "u", "v", "n", "k2", "q_j")},
+    **{name: "a sympy constant" for name in ("I", "nan", "oo", "zoo")},
+}
+"""Names a parameter may not have: the same symbol inside the prover would silently stand for both."""
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
@@ -211,6 +216,8 @@ class _Builder:
             return sp.pi if name == "pi" else sp.E
         if name in FUNCTIONS or name in SUMS:
             raise BadInput(f"function {name!r} used without arguments")
+        if name in RESERVED_NAMES:
+            raise BadInput(f"{name!r} cannot name a parameter: it is {RESERVED_NAMES[name]}; rename it")
         return param_symbol(name)
 
     def _call(self, node: ast.Call, inside_sum: bool) -> sp.Expr:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import re
+
 import pytest
 import sympy as sp
 
@@ -120,3 +122,10 @@ def test_exact_number_refusals(text, fragment):
     with pytest.raises(BadInput) as info:
         exact_number(text, "x")
     assert str(info.value).startswith("x: ") and fragment in str(info.value)
+
+
+@pytest.mark.parametrize("name, why", [("t", "a variable of the proofs"), ("u", "a variable of the proofs"),
+                                       ("v", "a variable of the proofs"), ("I", "a sympy constant")])
+def test_a_parameter_may_not_take_the_name_of_a_proof_variable(name, why):
+    with pytest.raises(BadInput, match=re.escape(f"{name!r} cannot name a parameter: it is {why}")):
+        parse_loss_expression(f"p**2/{name}")
