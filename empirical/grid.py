@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
-from symtheory.empirical.run_dir import DIVERGED, divergence, read_summary
+from symtheory.empirical.run_dir import DIVERGED, RunDir, divergence, read_summary
 from symtheory.errors import BadInput
 from symtheory.user_loss import USER_LOSS_NAME
 
@@ -454,14 +454,8 @@ def final_metrics(run_dir: Path) -> dict[str, Any] | None:
 
 def last_recorded_epoch(run_dir: Path) -> dict[str, Any] | None:
     """The last row of a run directory's metrics.jsonl (its latest epoch's figures), None without one."""
-    metrics = run_dir / "metrics.jsonl"
-    if not metrics.is_file():
-        return None
-    lines = [line for line in metrics.read_text().splitlines() if line.strip()]
-    try:
-        return json.loads(lines[-1]) if lines else None
-    except ValueError:
-        return None
+    rows = RunDir(run_dir).read_metrics()
+    return rows[-1] if rows else None
 
 
 def epochs_done(run_dir: Path) -> int:
