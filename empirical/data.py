@@ -123,12 +123,45 @@ def _torchvision_dataset(spec: DatasetSpec, root: Path, train: bool, download: b
         raise _missing(spec, root, reason) from None
 
 
-def _read_idx_gz(path: Path, md5: str, spec: DatasetSpec, root: Path) -> Tensor:
-    """An IDX file from its canonical .gz (checked against torchvision's MD5), parsed with numpy."""
-    raw = path.read_bytes()
-    if hashlib.md5(raw).hexdigest() != md5:
-        raise _missing(spec, root, f"{path.name}: MD5 differs from the canonical file")
-    data = gzip.decompress(raw)
+# SHA-256 of the uncompressed IDX files, i.e. of the canonical .gz files (MD5s in torchvision's ``resources``)
+# decompressed: an uncompressed copy is read only when it matches, so a damaged one is never trusted.
+IDX_SHA256 = {
+    "MNIST": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "FashionMNIST": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+
+
+def _read_idx(spec: DatasetSpec, root: Path, name: str) -> Tensor:
+    """The IDX file ``name`` (say ``train-images-idx3-ubyte``) of an MNIST-style dataset, parsed with numpy, from
+    a checked copy only: its canonical ``.gz`` where present (torchvision's MD5), else the uncompressed file
+    (SHA-256 of the canonical file decompressed). A copy that fails its check is reported corrupt, naming it."""
+    import torchvision.datasets as tvd
+
+    raw = root / spec.folder
+    gz = raw / f"{name}.gz"
+    if gz.is_file():
+        packed = gz.read_bytes()
+        if hashlib.md5(packed).hexdigest() != dict(getattr(tvd, spec.torchvision_class).resources)[gz.name]:
+            raise _missing(spec, root, f"{gz.name}: MD5 differs from the canonical file")
+        data = gzip.decompress(packed)
+    elif (raw / name).is_file():
+        data = (raw / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != IDX_SHA256[spec.torchvision_class][name]:
+            raise _missing(spec, root, f"{name}: SHA-256 differs from the canonical file (the canonical {gz.name} "
+                                       "decompressed); delete it and provide the canonical file or its .gz")
+    else:
+        raise _missing(spec, root, f"{name} missing (neither it nor {gz.name} is there)" if raw.is_dir()
+                       else "no such folder")
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
@@ -136,19 +169,14 @@ def _read_idx_gz(path: Path, md5: str, spec: DatasetSpec, root: Path) -> Tensor:
 
 
 def _load_idx_split(spec: DatasetSpec, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
-    """MNIST-style split via torchvision's class; from its canonical .gz files when only those are present."""
-    import torchvision.datasets as tvd
-
-    cls = getattr(tvd, spec.torchvision_class)
+    """MNIST-style split from checked files (:func:`_read_idx`); with ``download``, torchvision fetches the
+    files first when one is not there."""
     raw = root / spec.folder
     prefix = "train" if train else "t10k"
     names = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-    md5s = dict(cls.resources)
-    if not all((raw / n).is_file() for n in names) and all((raw / f"{n}.gz").is_file() for n in names):
-        images, labels = (_read_idx_gz(raw / f"{n}.gz", md5s[f"{n}.gz"], spec, root) for n in names)
-    else:
-        ds = _torchvision_dataset(spec, root, train, download)
-        images, labels = ds.data, ds.targets
+    if download and not all((raw / n).is_file() or (raw / f"{n}.gz").is_file() for n in names):
+        _torchvision_dataset(spec, root, train, download)
+    images, labels = (_read_idx(spec, root, n) for n in names)
     expected = 60000 if train else 10000
     if tuple(images.shape) != (expected, 28, 28) or tuple(labels.shape) != (expected,):
         raise _missing(spec, root, f"{prefix} split has shape {tuple(images.shape)}, expected ({expected}, 28, 28)")

@@ -161,3 +161,48 @@ def test_a_failed_download_says_why_and_does_not_suggest_download_again(tmp_path
     assert ("download failed: Error downloading train-images-idx3-ubyte.gz: <urlopen error [Errno -2] Name or "
             "service not known>") in message
     assert "--download" not in message and "\n" not in message
+
+
+def _mnist_copy(data_dir, tmp_path, uncompressed: dict[str, bytes | None]):
+    """A copy of MNIST/raw under tmp_path with the canonical .gz files and, for each name in ``uncompressed``, an
+    uncompressed file: the canonical content, or what the given function makes of it."""
+    import gzip
+
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(data_dir / "MNIST" / "raw", raw)
+    for name, content in uncompressed.items():
+        canonical = gzip.decompress((raw / f"{name}.gz").read_bytes())
+        (raw / name).write_bytes(canonical if content is None else content(canonical))
+    return raw
+
+
+def _shift_labels(canonical: bytes) -> bytes:
+    """The label file with every label moved to the next class: right size and header, wrong content."""
+    return canonical[:8] + bytes((b + 1) % 10 for b in canonical[8:])
+
+
+def test_a_corrupt_uncompressed_file_beside_its_gz_is_not_trusted(data_dir, tmp_path):
+    from symtheory.empirical.data_status import dataset_status
+
+    _mnist_copy(data_dir, tmp_path, {"train-labels-idx1-ubyte": _shift_labels, "t10k-labels-idx1-ubyte": _shift_labels,
+                                     "train-images-idx3-ubyte": lambda c: c, "t10k-images-idx3-ubyte": lambda c: c})
+    data = load_dataset("mnist", tmp_path)
+    assert torch.bincount(data.train_labels).tolist() == MNIST_TRAIN_COUNTS
+    assert torch.bincount(data.test_labels).tolist() == MNIST_TEST_COUNTS
+    assert dataset_status("mnist", tmp_path).status == "ready"
+
+
+def test_an_uncompressed_file_alone_is_checked_against_the_canonical_sha256(data_dir, tmp_path):
+    from symtheory.empirical.data_status import dataset_status
+
+    raw = _mnist_copy(data_dir, tmp_path, {"t10k-labels-idx1-ubyte": None})
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert torch.bincount(load_dataset("mnist", tmp_path).test_labels).tolist() == MNIST_TEST_COUNTS
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(_shift_labels((raw / "t10k-labels-idx1-ubyte").read_bytes()))
+    status = dataset_status("mnist", tmp_path)
+    assert status.status == "corrupt"
+    assert ("t10k-labels-idx1-ubyte: SHA-256 differs from the canonical file (the canonical "
+            "t10k-labels-idx1-ubyte.gz decompressed); delete it and provide the canonical file or its .gz") in status.detail
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    assert "t10k-labels-idx1-ubyte missing (neither it nor t10k-labels-idx1-ubyte.gz is there)" in \
+        dataset_status("mnist", tmp_path).detail
