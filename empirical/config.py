@@ -260,7 +260,37 @@ class TrainConfig:
     @property
     def loss_tag(self) -> str:
         """The loss in a directory name: its name ('rll'), or for a user's loss 'expr-' and the first 8 hex
-        digits of the expression's SHA-256 ('expr-1f0c9a2b')."""
+        digits of the SHA-256 of the expression's canonical spelling (:func:`expression_spelling`), so
+        '(1-p^a)/a' and '(1 - p**a)/a' name one run ('expr-...' as for the latter)."""
         if self.loss_expr is None:
             return self.loss
-        return f"{self.loss}-{hashlib.sha256(self.loss_expr.encode()).hexdigest()[:8]}"
+        return f"{self.loss}-{hashlib.sha256(expression_spelling(self.loss_expr).encode()).hexdigest()[:8]}"
+
+
+def expression_spelling(text: str) -> str:
+    """A user's expression spelt one way, token by token: '^' as '**', one space on each side of a binary + or
+    -, none elsewhere ('(1-p ^ a) / a' -> '(1 - p**a)/a', '-log( p )' -> '-log(p)'); the tokens, hence the
+    parsed loss, are unchanged. Text that does not tokenize is returned with its whitespace made canonical."""
+    import io
+    import tokenize
+
+    source = " ".join(text.split()).replace("^", "**")
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                  if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                                    tokenize.DEDENT, tokenize.COMMENT)]
+    except (tokenize.TokenError, SyntaxError):
+        return source
+    words = (tokenize.NAME, tokenize.NUMBER)
+    parts: list[str] = []
+    previous = None
+    for token in tokens:
+        operand_before = previous is not None and (previous.type in words or previous.string in (")", "]"))
+        if token.string in ("+", "-") and operand_before:
+            parts.append(f" {token.string} ")
+        else:
+            if previous is not None and previous.type in words and token.type in words:
+                parts.append(" ")
+            parts.append(token.string)
+        previous = token
+    return "".join(parts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig
+from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig, expression_spelling
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
 from symtheory.empirical.run_dir import DIVERGED, RunDir, divergence, read_summary
@@ -55,6 +55,22 @@ def run_dir_name(cfg: TrainConfig) -> str:
     return f"{cfg.loss_tag}-eta{cfg.eta:g}-seed{cfg.seed}"
 
 
+def _run_dir(out: Path, cfg: TrainConfig) -> Path:
+    """``out / run_dir_name(cfg)``; for a user's loss whose directory is not there, an existing run directory
+    of the same expression, eta and seed under another name (one written before names came from the
+    canonical spelling, e.g. 'expr-<SHA-256 of "(1-p**a)/a">-eta0.4-seed0'), so that it resumes."""
+    path = out / run_dir_name(cfg)
+    if cfg.loss_expr is None or path.exists():
+        return path
+    spelling = expression_spelling(cfg.loss_expr)
+    for other in sorted(out.glob(f"{cfg.loss}-*-eta{cfg.eta:g}-seed{cfg.seed}")):
+        with suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+            saved = json.loads((other / "config.json").read_text())["train"].get("loss_expr")
+            if saved and expression_spelling(saved) == spelling:
+                return other
+    return path
+
+
 def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] | None = None,
               etas: Sequence[float] | None = None, seeds: Sequence[int] = (0,),
               loss_params: Mapping[str, str] | None = None, expressions: Sequence[str] = (),
@@ -78,7 +94,7 @@ def plan_grid(out: str | Path, preset: str | None = None, losses: Sequence[str] 
                     if expression is None:
                         raise
                     raise BadInput(f"--expr {expression!r}: {exc}") from None
-                runs.append(GridRun(cfg, Path(out) / run_dir_name(cfg)))
+                runs.append(GridRun(cfg, _run_dir(Path(out), cfg)))
     names = [r.run_dir.name for r in runs]
     if len(set(names)) != len(names):
         raise BadInput("the grid lists the same (loss, eta, seed) twice")
@@ -249,7 +265,13 @@ def train_differences(saved: Mapping[str, Any], planned: TrainConfig) -> dict[st
     """{setting: (saved, planned)} for each experiment setting of ``planned`` (not EXECUTION_FIELDS) whose
     value in a config.json 'train' record differs."""
     wanted = planned.to_dict()
-    return {n: (saved.get(n), wanted[n]) for n in wanted if n not in EXECUTION_FIELDS and saved.get(n) != wanted[n]}
+    return {n: (saved.get(n), wanted[n]) for n in wanted if n not in EXECUTION_FIELDS and saved.get(n) != wanted[n]
+            and not (n == "loss_expr" and _same_spelling(saved.get(n), wanted[n]))}
+
+
+def _same_spelling(saved: Any, planned: Any) -> bool:
+    """Whether two expressions are one loss spelt two ways (see :func:`expression_spelling`)."""
+    return isinstance(saved, str) and isinstance(planned, str) and expression_spelling(saved) == expression_spelling(planned)
 
 
 def run_states(runs: Sequence[GridRun]) -> dict[Path, str]:

@@ -18,6 +18,7 @@ from symtheory.errors import BadInput
 
 POWER = "(1 - p**a)/a"
 TAG = "expr-" + hashlib.sha256(POWER.encode()).hexdigest()[:8]
+OTHER = "expr-" + hashlib.sha256(b"1 - p").hexdigest()[:8]
 
 
 def test_an_expression_joins_the_grid_with_its_own_directories_and_parameters(tmp_path):
@@ -61,6 +62,39 @@ def test_an_expression_is_one_loss_however_its_whitespace_is_typed(tmp_path):
     runs = plan_grid(tmp_path, None, [], [0.2], [0], None, ["(1 -\n  p)\t"])
     assert (runs[0].config.loss_expr, runs[0].label) == ("(1 - p)", "expr[(1 - p)] eta=0.2 seed=0")
     assert runs[0].run_dir.name == "expr-" + hashlib.sha256(b"(1 - p)").hexdigest()[:8] + "-eta0.2-seed0"
+
+
+@pytest.mark.parametrize("typed", ["(1-p**a)/a", "(1 - p^a)/a", " ( 1-p ** a ) / a", "(1-p ^ a)/a"])
+def test_an_expression_names_one_run_however_it_is_spelt(typed, tmp_path):
+    from symtheory.empirical.config import expression_spelling
+    from symtheory.empirical.presets import build_config
+
+    assert expression_spelling(typed) == POWER
+    cfg = build_config(None, loss="expr", loss_expr=typed, loss_params={"a": 0.5}, eta=0.4)
+    assert cfg.run_name() == f"mlp-mnist-{TAG}-eta0.4-seed0" and cfg.loss_expr == " ".join(typed.split())
+    assert [r.run_dir.name for r in plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [typed])] == [
+        f"{TAG}-eta0.4-seed0"]
+    assert expression_spelling("log((a+1)/a) - log(a+p)+sum_other(log(a+q))/(K-1)") == \
+        "log((a + 1)/a) - log(a + p) + sum_other(log(a + q))/(K - 1)"
+    assert expression_spelling("-log(p)*-1") == "-log(p)*-1"
+
+
+def test_a_run_directory_named_from_another_spelling_is_found_and_resumes(tmp_path):
+    from dataclasses import replace
+
+    from symtheory.empirical.grid import check_existing_runs
+
+    planned = plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])[0]
+    legacy = tmp_path / ("expr-" + hashlib.sha256(b"(1-p**a)/a").hexdigest()[:8] + "-eta0.4-seed0")
+    legacy.mkdir()
+    saved = replace(planned.config, loss_expr="(1-p**a)/a").to_dict()
+    (legacy / "config.json").write_text(json.dumps({"train": saved}))
+    again = plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])
+    assert [r.run_dir for r in again] == [legacy]
+    check_existing_runs(again)  # the same loss spelt otherwise is not "other settings"
+    (legacy / "config.json").write_text(json.dumps({"train": {**saved, "loss_expr": "(1-p**a)/a + 0*p"}}))
+    assert [r.run_dir.name for r in plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])] == [
+        f"{TAG}-eta0.4-seed0"]
 
 
 def test_the_progress_bar_shows_an_expression_label_as_written(monkeypatch):
@@ -136,9 +170,13 @@ def test_a_grid_of_expressions_trains_records_and_skips_them_the_second_time(tmp
                                                                              ("expr", "1 - p", "")]
     saved = json.loads((out / f"{TAG}-eta0.4-seed0" / "config.json").read_text())["train"]
     assert (saved["loss"], saved["loss_expr"], saved["loss_params"]) == ("expr", POWER, {"a": 1.0})
-    again = run_cli(*args, timeout=300)
+    # a later call that spells the losses otherwise finds the same runs, finished
+    respelled = [{POWER: "(1-p^a) / a", "1 - p": "1-p"}.get(arg, arg) for arg in args]
+    again = run_cli(*respelled, "--json", timeout=300)
     assert again.returncode == 0, again.stderr
-    assert "already finished" in again.stdout or "skipped" in again.stdout
+    assert [(o["action"], o["run_dir"]) for o in json.loads(again.stdout)] == [
+        ("skipped", str(out / f"{TAG}-eta0.4-seed0")), ("skipped", str(out / f"{OTHER}-eta0.4-seed0"))]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted([f"{TAG}-eta0.4-seed0", f"{OTHER}-eta0.4-seed0"])
     report = run_cli("report", str(out), "-o", str(tmp_path / "report.md"))
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report.md").read_text()
