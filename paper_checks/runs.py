@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from symtheory.empirical.config import EXECUTION_FIELDS
+from symtheory.empirical.config import EXECUTION_FIELDS, expression_spelling
 from symtheory.errors import BadInput
 
 PER_RUN_FIELDS = ("loss", "loss_params", "loss_expr", "eta", "seed")
@@ -167,12 +167,12 @@ def _default_loss_params(preset: str | None, loss: str) -> dict | None:
 
 def loss_label(train: dict) -> str:
     """The loss name, with its parameters ('rll(alpha=0.01)') when they are not the preset's (or the
-    registry's) defaults, so runs of a parameter sweep do not merge; a user's loss by its expression
-    ('expr[(1-p**a)/a, a=0.5]')."""
+    registry's) defaults, so runs of a parameter sweep do not merge; a user's loss by its expression's
+    canonical spelling ('(1-p^a)/a' as 'expr[(1 - p**a)/a, a=0.5]'), so one loss spelt two ways is one row."""
     loss, params = train["loss"], dict(train.get("loss_params") or {})
     if train.get("loss_expr"):
         values = "".join(f", {k}={float(v):g}" for k, v in sorted(params.items()))
-        return f"expr[{train['loss_expr']}{values}]"
+        return f"expr[{expression_spelling(train['loss_expr'])}{values}]"
     if not params:  # a config that records no parameters (older runs): the loss's defaults
         return loss
     defaults = _default_loss_params(train.get("preset"), loss)

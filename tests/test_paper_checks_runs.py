@@ -241,7 +241,8 @@ def test_a_users_loss_is_a_loss_row_named_by_its_expression():
 
     train = {"loss": "expr", "loss_expr": "(1-p**a)/a", "loss_params": {"a": 0.5}, "eta": 0.2, "seed": 0,
              "arch": "mlp"}
-    assert loss_label(train) == "expr[(1-p**a)/a, a=0.5]"
+    assert loss_label(train) == "expr[(1 - p**a)/a, a=0.5]"
+    assert loss_label({**train, "loss_expr": "(1 - p^a) / a"}) == "expr[(1 - p**a)/a, a=0.5]"  # one row, not two
     assert "loss_expr" not in experiment_setting(train)
 
 
