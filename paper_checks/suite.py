@@ -173,6 +173,26 @@ def full_tier_claims(runs: str | Path | None, wanted: list[str], presets: Iterab
                             for g in sorted(grids, key=lambda g: g.name))
             why += f"; the preset is {preset_scale(preset)}"
         else:
-            why = f"no finished {preset} runs under {runs or '--runs'} (needs a GPU)"
+            why = _nothing_for(preset, runs, runset)
         results.extend(not_run_claims(wanted, preset, why, exceptions))
     return results
+
+
+def _runs_count(count: int) -> str:
+    return f"{count} run{'' if count == 1 else 's'}"
+
+
+def _nothing_for(preset: str, runs: str | Path | None, runset) -> str:
+    """Why ``preset`` has no runs to judge: --runs was not given, or what its directory holds instead (no run
+    directories; runs of other experiments, named; unreadable ones)."""
+    if runs is None:
+        return f"no {preset} runs: --runs was not given (the directory holding the preset grids; the paper's scale needs a GPU)"
+    found = []
+    for name, grid in sorted(runset.grids.items()):
+        count = sum(len(r.per_seed) for r in grid.values()) + sum(len(v) for v in grid.skipped.values())
+        found.append(f"{_runs_count(count)} of {name}")
+    if runset.skipped:
+        found.append(f"{_runs_count(len(runset.skipped))} whose config cannot be read")
+    shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more experiments" if len(found) > 3 else "")
+    return (f"no {preset} runs under {runs}: found {shown or 'no run directory (no folder there holds a metrics.jsonl)'} "
+            "(the paper's scale needs a GPU)")

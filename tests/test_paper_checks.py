@@ -8,6 +8,7 @@ import pytest
 
 from cli_helpers import assert_bad_input, run_cli
 from symtheory.paper_checks import n1_ranking, s1_symmetry, s2_risk_relation, s3_normalization
+from symtheory.paper_checks.suite import full_tier_claims
 
 
 def test_s1_holds_with_exact_constants_and_counterexamples():
@@ -70,4 +71,8 @@ def test_full_tier_without_runs_reports_not_run(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert len(data) == 6 and all(r["verdict"] == "not run" for r in data)
-    assert "needs a GPU" in data[0]["measured"]
+    assert data[0]["measured"] == (f"not measured: no mnist-resnet18 runs under {tmp_path}: found no run directory "
+                                   "(no folder there holds a metrics.jsonl) (the paper's scale needs a GPU)")
+    assert full_tier_claims(None, ["E1"])[0].measured == (
+        "not measured: no mnist-resnet18 runs: --runs was not given (the directory holding the preset grids; the "
+        "paper's scale needs a GPU)")
