@@ -15,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
-from symtheory.expr import K, K_MINUS_2, P, Q, T, U, SumOther
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U, SumOther, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
 
@@ -47,7 +47,7 @@ def resolve_on_simplex(expr: sp.Expr) -> sp.Expr:
         resolved = {}
         for node in expr.atoms(sp.Abs):
             inside = _on_simplex(node.args[0])
-            if inside.is_positive or inside.is_negative:
+            if inside is not None and (inside.is_positive or inside.is_negative):
                 resolved[node] = node.args[0] if inside.is_positive else -node.args[0]
         for node in expr.atoms(sp.Min, sp.Max):
             chosen = _extreme_argument(node)
@@ -59,15 +59,28 @@ def resolve_on_simplex(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _on_simplex(x: sp.Expr) -> sp.Expr:
-    return sp.together(x.subs({P: 1 / (1 + U), Q: 1 / (1 + _V), K: K_MINUS_2 + 2}))
+def _on_simplex(x: sp.Expr) -> sp.Expr | None:
+    """x with g_k = 1/(1+u) and every other g_j = 1/(1+v), u, v > 0 free, so that a sign sympy shows for it
+    holds on the open simplex; None when that is not sound.
+
+    It is sound for x = F(g_k, S) with one sum S = sum_{j != k} f(g_j): as g_j runs over (0, 1) on its own,
+    S takes exactly the values (K-1) f(v) does (f is continuous, so its range is an interval). Several
+    distinct sums are merged into one when x is affine in them (sum_m c_m S_m = sum_{j != k} sum_m c_m f_m);
+    otherwise setting every g_j to one v would test only the diagonal of their joint range, so None."""
+    if len(sum_other_nodes(x)) > 1:
+        parts = affine_in_sums(x)
+        if parts is None:
+            return None
+        x = parts.a + SumOther(sp.Add(*[c * f for c, f in parts.terms]))
+    return sp.together(x.subs({P: 1 / (1 + U), Q: 1 / (1 + _V)}).subs(K, K_MINUS_2 + 2))
 
 
 def _extreme_argument(node: sp.Expr) -> sp.Expr | None:
     """The argument of a min (max) shown no greater (no smaller) than each other one on the open simplex."""
     sign = 1 if isinstance(node, sp.Min) else -1
     for candidate in node.args:
-        if all(_on_simplex(sign * (other - candidate)).is_nonnegative for other in node.args if other != candidate):
+        gaps = [_on_simplex(sign * (other - candidate)) for other in node.args if other != candidate]
+        if all(gap is not None and gap.is_nonnegative for gap in gaps):
             return candidate
     return None
 

@@ -106,3 +106,23 @@ def test_min_and_max_fixed_by_the_simplex_are_resolved(text, constant):
 
 def test_a_min_the_simplex_does_not_fix_is_kept():
     assert resolve_on_simplex(parse_loss_expression("min(p, 1/2)")) == sp.Min(P, sp.Rational(1, 2))
+
+
+_RATIO_GAP = "(sum_other(q^3)/sum_other(q^2) - sum_other(q^2)/sum_other(q) - p/1000)"
+
+
+def test_an_absolute_value_over_several_sums_is_not_resolved_from_equal_coordinates():
+    # with every other g_j equal the gap is -p/1000 < 0, yet at g = (1/10, 1/5, 7/10) (k = 1) it is about
+    # +0.149: |A| + A + 1 - p is not MAE, and sum_j L there is 2.2974, not K - 1 = 2
+    text = f"abs({_RATIO_GAP}) + {_RATIO_GAP} + 1 - p"
+    assert resolve_on_simplex(parse_loss_expression(text)).has(sp.Abs)
+    assert analyse_expression(text, classes=3).symmetry.verdict != "proved"
+    assert analyse_expression(text).symmetry.verdict != "proved"
+
+
+def test_an_absolute_value_affine_in_several_sums_is_resolved_through_their_merged_sum():
+    # sum_other(q) - sum_other(q^2) = sum_other(q - q^2) > 0 on the open simplex
+    resolved = resolve_on_simplex(parse_loss_expression("abs(sum_other(q) - sum_other(q^2))"))
+    assert not resolved.has(sp.Abs)
+    g = {P: sp.Rational(1, 2)}
+    assert sp.expand(resolved.subs(g) - (parse_loss_expression("sum_other(q) - sum_other(q^2)").subs(g))) == 0
