@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.calculus.util import continuous_domain
 
 from symtheory.expr import K, K_MINUS_2, P, Q, T, U
 from symtheory.forms import LossForm
@@ -32,10 +33,13 @@ class Range:
 
 
 def interval_range(f: sp.Expr) -> Range | None:
-    """inf and sup of f(t) over t in (0, 1), from the sign of f' and the one-sided limits; None if unknown."""
+    """inf and sup of f(t) over t in (0, 1), from the sign of f' and the one-sided limits; None if unknown,
+    and for an f (of t alone) not continuous on all of (0, 1), where a pole or gap would escape that."""
     f = sp.sympify(f)
     if T not in f.free_symbols:
         return Range(f, f)
+    if f.free_symbols == {T} and not _continuous_on_unit(f):
+        return None
     derivative = reduce_expr(sp.diff(f, T))
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
@@ -49,8 +53,19 @@ def interval_range(f: sp.Expr) -> Range | None:
     critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
     if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
         values = [at_zero, at_one] + [f.subs(T, c) for c in critical]
+        if any(v.has(sp.nan, sp.zoo) for v in values):
+            return None
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def _continuous_on_unit(f: sp.Expr) -> bool:
+    """f(t), in t alone, is continuous at every t in (0, 1) (sympy's continuous_domain; False if it cannot
+    tell)."""
+    try:
+        return continuous_domain(f, T, sp.Interval.open(0, 1)) == sp.Interval.open(0, 1)
+    except (NotImplementedError, ValueError, TypeError):
+        return False
 
 
 def one_sided_limit(f: sp.Expr, end: int) -> sp.Expr:

@@ -61,7 +61,7 @@ class Condition:
         if not is_finite_real(value):
             return True
         if self.kind == "divisor":
-            return bool(value.is_zero)
+            return is_exactly_zero(value)
         if self.kind == "base":
             return bool(value.is_negative)
         return bool(value.is_nonpositive)
@@ -69,6 +69,14 @@ class Condition:
     def subs(self, mapping: Mapping) -> "Condition":
         """The condition at parameter values."""
         return Condition(self.kind, self.quantity.subs(mapping))
+
+
+def is_exactly_zero(value: sp.Expr) -> bool:
+    """A concrete number is 0, shown by sympy's own test or, for algebraic numbers such as a root
+    1/2 - sqrt(5)/10 put back into the polynomial it solves, by simplifying it."""
+    if value.is_zero is not None:
+        return bool(value.is_zero)
+    return value.equals(0) is True
 
 
 def domain_conditions(form: LossForm) -> list[Condition]:
@@ -285,11 +293,13 @@ def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
                 for k, loss in losses_by_value(bound_expr, point):
                     if not _breaks(condition.subs(values), point, k, n):
                         continue
-                    if not is_finite_real(loss):
+                    divides_by_zero = condition.kind == "divisor" and not loss.has(sp.nan, sp.zoo)
+                    if divides_by_zero or not is_finite_real(loss):
                         at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in sorted(
                             values.items(), key=lambda item: item[0].name))
                         raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
-                                       f"k = {k + 1} (K = {n}{at}): it is {sp.sstr(loss)}; {why}; a loss must "
+                                       f"k = {k + 1} (K = {n}{at}): it is "
+                                       f"{'a division by 0' if divides_by_zero else sp.sstr(loss)}; {why}; a loss must "
                                        "be defined on the whole open simplex")
             if not symbolic:
                 break
@@ -320,8 +330,9 @@ def _fails_near_edge(condition: Condition) -> str | None:
 
 
 def _points(condition: Condition, n: int) -> list[tuple[sp.Expr, ...]]:
-    """Points of the simplex for K = n with one coordinate c and the others equal: c near 0 or 1, and at (or
-    next to) each root in (0, 1) of the quantity when it is a function of one coordinate."""
+    """Points of the simplex for K = n with one coordinate c and the others equal: c near 0 or 1, and at each
+    root in (0, 1) of the quantity when it is a function of one coordinate (exactly, irrational roots
+    included) and on either side of it (by 1e-4, or half the way to 0 or 1 when the root is closer)."""
     values = list(EDGE_VALUES)
     quantity = condition.quantity.subs(K, n)
     variables = quantity.free_symbols
@@ -332,8 +343,9 @@ def _points(condition: Condition, n: int) -> list[tuple[sp.Expr, ...]]:
             for root in list(roots)[:4]:
                 if not root.is_real:
                     continue
-                exact = root if root.is_Rational else sp.Rational(str(sp.N(root, 12)))
-                values += [exact, exact - sp.Rational(1, 10**4), exact + sp.Rational(1, 10**4)]
+                near = root if root.is_Rational else sp.Rational(str(sp.N(root, 12)))
+                step = min(sp.Rational(1, 10**4), near / 2, (1 - near) / 2)
+                values += [root, near - step, near + step]
     points = []
     for c in values:
         if 0 < c < 1:

@@ -140,3 +140,19 @@ def test_a_special_case_is_not_proved_where_the_loss_may_be_undefined():
 ])
 def test_cli_refuses_an_undefined_loss_with_one_line(args, fragment):
     assert_bad_input(run_cli("check-loss", *args, timeout=60), fragment)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("1/(p^2 - p + 1/5)", "at g = (1/2 - sqrt(5)/10, sqrt(5)/20 + 1/4, sqrt(5)/20 + 1/4), k = 1 (K = 3): it is a "
+     "division by 0; divisor p**2 - p + 1/5 != 0 fails there"),
+    ("1/(p - 1/sqrt(2))", "at g = (sqrt(2)/2, 1/2 - sqrt(2)/4, 1/2 - sqrt(2)/4), k = 1 (K = 3): it is zoo; "
+     "divisor p - sqrt(2)/2 != 0 fails there"),
+    ("log(abs(p - 1/sqrt(2)))", "k = 1 (K = 3): it is zoo; log argument Abs(p - sqrt(2)/2) > 0 fails there"),
+    ("sqrt(p - 1/1000000000)", "at g = (1/2000000000, 1999999999/4000000000, 1999999999/4000000000), k = 1 "
+     "(K = 3): it is sqrt(5)*I/100000; power base p - 1/1000000000 >= 0 fails there"),
+])
+def test_a_loss_undefined_at_an_irrational_or_near_edge_point_is_refused(text, fragment):
+    # the roots are irrational (1/2 - sqrt(5)/10 ~ 0.276, 1/sqrt(2)) or within 1e-6 of an edge (1e-9)
+    with pytest.raises(BadInput) as info:
+        analysis.analyse_expression(text)
+    assert fragment in str(info.value)

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
-from symtheory.bounds import curvature_sign
+from symtheory.bounds import curvature_sign, interval_range
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
 from symtheory.registry import LOSSES, get_loss
@@ -249,3 +249,11 @@ def test_the_risk_relation_follows_from_the_noise_model_and_a_wrong_intercept_do
     assert risk.derive_risk_relation(risk.C, sp.Integer(4)).from_noise_model == {4: True}
     monkeypatch.setattr(risk, "affine_intercept", lambda constant, eta, classes: constant * eta / classes)
     assert risk.holds_from_noise_model(risk.C, 3) is False
+
+
+def test_the_range_of_a_function_with_a_pole_inside_the_interval_is_not_claimed():
+    # 1/(t^2 - t + 1/5) has poles at 1/2 -+ sqrt(5)/10; its values at 0, 1/2, 1 (5, -20, 5) are not its range
+    assert interval_range(1 / (T**2 - T + sp.Rational(1, 5))) is None
+    assert interval_range(sp.log(sp.Abs(T - 1 / sp.sqrt(2)))) is None
+    smooth = interval_range(1 / (T**2 - T + 1))
+    assert (smooth.lower, smooth.upper) == (1, sp.Rational(4, 3))
