@@ -83,9 +83,19 @@ def parse_loss_expression(text: str) -> sp.Expr:
     expr = _Builder(source).build(tree.body, inside_sum=False)
     if not isinstance(expr, sp.Expr):
         raise BadInput("the loss expression does not denote a number")
-    if Q in expr.xreplace({n: sp.Integer(0) for n in expr.atoms(SumOther)}).free_symbols:
+    if Q in _symbols_outside_sums(expr):
         raise BadInput("'q' may only be used inside sum_other(...) or sum_all(...)")
     return check_finite(expr)
+
+
+def _symbols_outside_sums(expr: sp.Basic) -> set[sp.Symbol]:
+    """The symbols of ``expr`` not inside a sum over classes (found without rebuilding it: max(S1/S2, p) with
+    each sum set to 0 would be max(nan, p), which sympy refuses)."""
+    if isinstance(expr, SumOther):
+        return set()
+    if isinstance(expr, sp.Symbol):
+        return {expr}
+    return set().union(*(_symbols_outside_sums(arg) for arg in expr.args))
 
 
 def bind_parameters(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:

@@ -129,3 +129,11 @@ def test_exact_number_refusals(text, fragment):
 def test_a_parameter_may_not_take_the_name_of_a_proof_variable(name, why):
     with pytest.raises(BadInput, match=re.escape(f"{name!r} cannot name a parameter: it is {why}")):
         parse_loss_expression(f"p**2/{name}")
+
+
+def test_a_max_of_a_ratio_of_sums_is_parsed():
+    # checking for a stray q used to set each sum to 0 and build max(0/0, p), which sympy refuses
+    expr = parse_loss_expression("max(sum_other(q^2)/sum_other(q), p)")
+    assert isinstance(expr, sp.Max) and len(expr.atoms(SumOther)) == 2
+    with pytest.raises(BadInput, match="'q' may only be used inside sum_other"):
+        parse_loss_expression("max(sum_other(q^2)/sum_other(q), q)")
