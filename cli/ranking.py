@@ -212,9 +212,21 @@ def _print_report(report, seed: int) -> None:
             console.print(_symmetric_table(rows))
         _print_monte_carlo(rows)
         _print_swaps(rows)
+        _print_unresolved(rows, cfg.rtol)
         if cfg.erm_seeds:
             _print_erm(rows)
     _print_first_swaps(report)
+
+
+def _print_unresolved(rows, rtol: float) -> None:
+    """A caveat for a loss whose rankings are mostly unresolved at the tie tolerance (over 1% of pairs)."""
+    for r in rows:
+        agree = r.agreement
+        if agree.unresolved > 0.01 * agree.pairs:
+            console.print(f"{r.loss.name}: {agree.unresolved} of {agree.pairs} pairs are tied in one ranking only "
+                          f"(risks within {rtol:g} x max|risk|): its risks are large against their differences, "
+                          "as when a big constant is added to the loss; a smaller --rtol, or the loss without the "
+                          "constant, resolves them", markup=False)
 
 
 def _table(*columns: str):

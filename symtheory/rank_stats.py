@@ -216,7 +216,8 @@ class AffineFit:
 def affine_fit(first: np.ndarray, second: np.ndarray, rtol: float = RTOL) -> AffineFit:
     """Fit second = a + b first by least squares (centred); residual max|second - a - b first|.
 
-    The relative residual divides by max|second|: about 1e-16 when second is exactly affine in first.
+    The relative residual divides by max|second|: about 1e-16 when second is exactly affine in first. Both are
+    scaled to max 1 before the products, so risks of 1e-300 (whose squares underflow) fit as well as risks of 1.
     When the first values are all tied (within rtol * max|first|, as in :func:`tie_ranks`) no line through
     them has a defined slope: b is None, a is the mean of second and the residual its largest deviation.
     """
@@ -226,7 +227,9 @@ def affine_fit(first: np.ndarray, second: np.ndarray, rtol: float = RTOL) -> Aff
     if not tie_ranks(x, rtol).any():
         slope, fitted = None, 0.0
     else:
-        slope = float(xc @ yc) / float(xc @ xc)
+        x_scale, y_scale = float(np.max(np.abs(xc))), float(np.max(np.abs(yc))) or 1.0
+        u, w = xc / x_scale, yc / y_scale
+        slope = float(u @ w) / float(u @ u) * (y_scale / x_scale)
         fitted = slope * xc
     intercept = float(y.mean() - (slope or 0.0) * x.mean())
     residual = float(np.max(np.abs(yc - fitted)))

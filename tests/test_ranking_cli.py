@@ -232,3 +232,14 @@ def test_eta_ranges_are_capped_in_all_not_per_range():
     with pytest.raises(BadInput, match="at most 1000 in all"):
         parse_rates("0:0.999:0.001,0.0005:0.9995:0.001")
     assert len(parse_rates("0:0.999:0.001,0:0.999:0.001")) == 1000
+
+
+def test_a_tiny_loss_is_ranked_and_a_large_constant_gets_a_caveat():
+    small = run("--eta", "0.6", "--expr", "(1-p)*1e-300", "--classifiers", "40", "--support", "100", "--samples",
+                "0", "--json")
+    assert small.returncode == 0, small.stderr
+    [row] = json.loads(small.stdout)["results"]
+    assert row["tau"] == 1 and row["affine_fit"]["slope"] == pytest.approx(1 / 3, rel=1e-9)
+    shifted = run("--eta", "0.6", "--expr", "1e10 + 1-p", "--classifiers", "40", "--support", "100", "--samples", "0")
+    assert shifted.returncode == 0, shifted.stderr
+    assert "pairs are tied in one ranking only (risks within 1e-12 x max|risk|)" in " ".join(shifted.stdout.split())

@@ -90,6 +90,13 @@ def test_affine_fit_recovers_line_and_residual():
     assert bumped.max_residual > 0.05
 
 
+def test_affine_fit_of_risks_whose_squares_underflow():
+    # differences of 1e-300 square to 0 in float64: the fit used to divide by zero
+    x = np.linspace(0.1, 2.0, 25) * 1e-300
+    fit = affine_fit(x, 0.25 * x + 3e-301)
+    assert fit.slope == pytest.approx(0.25, rel=1e-12) and fit.relative_residual < 1e-12
+
+
 def test_ten_thousand_classifiers_match_scipy():
     rng = np.random.default_rng(0)
     n = 10_000
