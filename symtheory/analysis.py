@@ -80,6 +80,7 @@ class LossAnalysis:
             "lower_bound_exact": bd.lower_exact,
             "upper_bound_exact": bd.upper_exact,
             "unbounded_along": bd.sequence,
+            "unbounded_limit": show(bd.sequence_limit),
             "symmetry_steps": [s.as_dict(latex) for s in sym.steps],
             "bounds_steps": [s.as_dict(latex) for s in bd.steps],
         }

@@ -127,3 +127,11 @@ def test_executable_entry_freezes_gc_on_exit_and_keeps_exit_codes():
 def test_help_lists_commands():
     result = run_cli("--help")
     assert result.returncode == 0 and "check-loss" in result.stdout and "prove-risk" in result.stdout
+
+
+@pytest.mark.parametrize("text, limit", [("log(p)", "-oo"), ("-log(p)", "oo")])
+def test_an_unbounded_loss_says_which_way_it_diverges(text, limit):
+    shown = run_cli("check-loss", "--expr", text)
+    assert f"unbounded on the simplex: L -> {limit} along g^(n)" in " ".join(shown.stdout.split())
+    data = json.loads(run_cli("check-loss", "--expr", text, "--json").stdout)
+    assert (data["bounded"], data["unbounded_limit"]) == (False, limit)
