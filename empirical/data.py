@@ -31,7 +31,9 @@ SUBSET_SHA256 = "1fb10eafaac367890507a85a1b605ccb741a60e7a035a53896d36e6b947c110
 class ImageData:
     """Train and test splits as uint8 [N, C, H, W] images and int64 labels, with per-channel statistics.
 
-    ``train_indices`` are the positions of the training images in the full training split (for --subset).
+    ``train_indices`` are the positions of the training images in the training split as loaded (for --subset):
+    of the 60,000 or 50,000 images, or for cifar10-subset of its 5,000 (not CIFAR-10's 50,000; the file's
+    ``train_subset_indices`` maps them there).
     """
 
     name: str

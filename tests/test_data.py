@@ -206,3 +206,15 @@ def test_an_uncompressed_file_alone_is_checked_against_the_canonical_sha256(data
     (raw / "t10k-labels-idx1-ubyte").unlink()
     assert "t10k-labels-idx1-ubyte missing (neither it nor t10k-labels-idx1-ubyte.gz is there)" in \
         dataset_status("mnist", tmp_path).detail
+
+
+def test_cifar10_subset_train_indices_count_in_the_subset_as_the_docs_say(data_dir):
+    from pathlib import Path
+
+    data = load_dataset("cifar10-subset", data_dir)
+    assert torch.equal(data.train_indices, torch.arange(5000))
+    sub = take_train_subset(data, stratified_subset(data.train_labels, 100, seed=0))
+    assert int(sub.train_indices.max()) < 5000
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    assert "for `cifar10-subset`, of its 5,000 images, 0-4999, which the file's `train_subset_indices` maps" in docs
+    assert "positions in the full training split" not in docs
