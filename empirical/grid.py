@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -36,13 +37,28 @@ class GridRun:
 
     @property
     def label(self) -> str:
-        """'rll eta=0.4 seed=0'; 'rll(alpha=0.01) eta=0.4 seed=0' in a sweep; a user's loss by its expression,
-        'expr[(1-p**a)/a] eta=0.4 seed=0'."""
+        """'rll eta=0.4 seed=0'; with the loss's parameters that are not the preset's (or the registry's)
+        defaults, 'rll(alpha=0.01) eta=0.4 seed=0', the swept one as the sweep wrote it ('rll(alpha=1/10)'); a
+        user's loss by its expression and parameter values, 'expr[(1-p**a)/a, a=0.5] eta=0.4 seed=0'
+        ('expr[(1-p**a)/a](a=1/2)' in a sweep of a)."""
         cfg = self.config
-        loss = shown_loss((cfg.loss, cfg.loss_expr))
-        if self.swept:
-            loss += f"({self.swept})"
+        swept = self.swept.partition("=")[0]
+        if cfg.loss_expr is not None:
+            values = "".join(f", {k}={float(v):g}" for k, v in sorted(cfg.loss_params.items()) if k != swept)
+            loss = f"{cfg.loss}[{cfg.loss_expr}{values}]" + (f"({self.swept})" if swept else "")
+        else:
+            defaults = _default_loss_params(cfg.preset, cfg.loss)
+            shown = [f"{k}={float(v):g}" for k, v in sorted(cfg.loss_params.items()) if k != swept
+                     and (k not in defaults or abs(float(v) - defaults[k]) > 1e-12 * max(1.0, abs(defaults[k])))]
+            shown += [self.swept] if swept else []
+            loss = cfg.loss + (f"({', '.join(shown)})" if shown else "")
         return f"{loss} eta={cfg.eta:g} seed={cfg.seed}"
+
+
+@lru_cache(maxsize=None)
+def _default_loss_params(preset: str | None, loss: str) -> dict[str, float]:
+    """The parameters ``loss`` takes by default in ``preset`` (the registry's where there is none)."""
+    return dict(build_config(preset, loss).loss_params)
 
 
 GridLoss = tuple[str, "str | None"]

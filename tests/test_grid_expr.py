@@ -26,10 +26,10 @@ def test_an_expression_joins_the_grid_with_its_own_directories_and_parameters(tm
     shown = [(r.run_dir.name, r.config.loss, r.config.loss_expr, dict(r.config.loss_params), r.label) for r in runs]
     other = "expr-" + hashlib.sha256(b"1 - p").hexdigest()[:8]
     assert shown == [
-        ("rll-eta0-seed0", "rll", None, {"alpha": 0.01}, "rll eta=0 seed=0"),
-        ("rll-eta0.4-seed0", "rll", None, {"alpha": 0.01}, "rll eta=0.4 seed=0"),
-        (f"{TAG}-eta0-seed0", "expr", POWER, {"a": 0.5}, f"expr[{POWER}] eta=0 seed=0"),
-        (f"{TAG}-eta0.4-seed0", "expr", POWER, {"a": 0.5}, f"expr[{POWER}] eta=0.4 seed=0"),
+        ("rll-eta0-seed0", "rll", None, {"alpha": 0.01}, "rll(alpha=0.01) eta=0 seed=0"),
+        ("rll-eta0.4-seed0", "rll", None, {"alpha": 0.01}, "rll(alpha=0.01) eta=0.4 seed=0"),
+        (f"{TAG}-eta0-seed0", "expr", POWER, {"a": 0.5}, f"expr[{POWER}, a=0.5] eta=0 seed=0"),
+        (f"{TAG}-eta0.4-seed0", "expr", POWER, {"a": 0.5}, f"expr[{POWER}, a=0.5] eta=0.4 seed=0"),
         (f"{other}-eta0-seed0", "expr", "1 - p", {}, "expr[1 - p] eta=0 seed=0"),
         (f"{other}-eta0.4-seed0", "expr", "1 - p", {}, "expr[1 - p] eta=0.4 seed=0")]
     alone = plan_grid(tmp_path, "mnist-resnet18", [], None, [0], {"a": "2"}, [POWER])
@@ -114,7 +114,7 @@ def test_a_sweep_takes_the_expressions_that_have_the_parameter(tmp_path):
     other = "expr-" + hashlib.sha256(b"1 - p").hexdigest()[:8]
     assert [(r.run_dir.relative_to(tmp_path).as_posix(), dict(r.config.loss_params), r.label) for r in runs] == [
         ("cce-eta0.2-seed0", {}, "cce eta=0.2 seed=0"),
-        ("sce-eta0.2-seed0", {"alpha": 0.1, "beta": 0.5, "A": 4.0}, "sce eta=0.2 seed=0"),
+        ("sce-eta0.2-seed0", {"alpha": 0.1, "beta": 0.5, "A": 4.0}, "sce(beta=0.5) eta=0.2 seed=0"),
         (f"{other}-eta0.2-seed0", {}, "expr[1 - p] eta=0.2 seed=0"),
         (f"a1_2/{TAG}-eta0.2-seed0", {"a": 0.5}, f"expr[{POWER}](a=1/2) eta=0.2 seed=0"),
         (f"a2/{TAG}-eta0.2-seed0", {"a": 2.0}, f"expr[{POWER}](a=2) eta=0.2 seed=0")]
