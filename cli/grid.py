@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 from symtheory.cli.app import app, resume_hint_on_interrupt
-from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, plural, print_outcomes
 from symtheory.cli.output import print_json
 from symtheory.errors import BadInput
 
@@ -139,7 +139,7 @@ def grid_command(
     total_epochs = sum(r.config.epochs for r in runs)
     table_path = out / "grid.csv"
     check_existing_runs(runs)
-    with grid_progress(f"grid ({len(runs)} runs)", total_epochs, epochs_counted_by_run(runs),
+    with grid_progress(f"grid ({plural(len(runs), 'run')})", total_epochs, epochs_counted_by_run(runs),
                        quiet=as_json) as (on_run, on_epoch):
         with resume_hint_on_interrupt(lambda: RESUME_HINT):
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,

@@ -13,6 +13,11 @@ RESUME_HINT = "run the same command again: finished runs are skipped, interrupte
 """What to do after Ctrl-C stopped a grid of runs."""
 
 
+def plural(n: int, word: str) -> str:
+    """'1 run', '16 runs', '3,200 epochs'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 @contextmanager
 def grid_progress(description: str, total_epochs: int, counted: dict[Path, int], quiet: bool = False
                   ) -> Iterator[tuple[Callable, Callable]]:

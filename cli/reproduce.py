@@ -11,18 +11,15 @@ import typer
 from symtheory.cli.app import app, invoked_command, resume_hint_on_interrupt
 from symtheory.cli.checks import VERDICT_STYLE
 from symtheory.cli.grid import parse_list, parse_losses
-from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, plural, print_outcomes
 from symtheory.cli.output import console, print_json
 
 
-def plural(n: int, word: str) -> str:
-    """'1 run', '16 runs', '3,200 epochs'."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
-    """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train, and
-    why a call that trains would be refused, if it would."""
+    """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train (or
+    that a call that trains is refused, or cannot read the preset's data), then why a call that trains would
+    be refused or stop before training, if it would: a run directory of another experiment, data that is
+    missing or corrupt (each distinct reason once)."""
     lines = [f"the paper's grids under {out} (backend {backend}):"]
     for p in plan:
         data = p["dataset"] + (f" (subset {p['subset']:,})" if p["subset"] else "")
@@ -31,11 +28,18 @@ def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
                                                                  ("other_settings", "of another experiment"))
                            if p.get(key))
         runs = f"{plural(p['runs'], 'run')} x {plural(p['epochs_per_run'], 'epoch')}"
-        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); "
-                     f"{plural(p['epochs_to_train'], 'epoch')} to train")
+        if p.get("refused"):
+            todo = "a call that trains is refused (below)"
+        else:
+            todo = f"{plural(p['epochs_to_train'], 'epoch')} to train"
+            if p.get("data"):
+                todo += f", but its data ({p['dataset']}) cannot be read (below)"
+        lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {todo}")
     refused = next((p["refused"] for p in plan if p.get("refused")), None)
     if refused:
         lines.append(f"a call that trains would be refused: {refused}")
+    for problem in dict.fromkeys(p["data"] for p in plan if p.get("data")):
+        lines.append(f"a call that trains would stop before training: {problem}")
     return lines
 
 
@@ -81,15 +85,15 @@ def reproduce_command(
     download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
     backend: str = typer.Option("auto", "--backend", help="auto (fused on a CUDA GPU, one run after another on the "
                                 "CPU), local or fused."),
-    plan_only: bool = typer.Option(False, "--plan", help="Print the plan (runs, what is finished, epochs to train) "
-                                   "and stop; nothing is trained."),
+    plan_only: bool = typer.Option(False, "--plan", help="Print the plan (runs, what is finished, epochs to train, data "
+                                   "that is missing) and stop; nothing is trained."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan, each run's outcome and the claims as JSON."),
 ) -> None:
     """Reproduce the paper: train every preset's eta x loss grid, then judge its claims (paper-check --tier full)
     and write the report. Exit 0 when every run finished, whatever the verdicts; 1 when a run did not."""
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.paper_grid import (
-        call_record, check_data, plan_paper, read_calls, recording, resolve_backend, train_paper, unfinished,
+        call_record, check_data, data_problems, plan_paper, read_calls, recording, resolve_backend, train_paper, unfinished,
     )
     from symtheory.empirical.grid import epochs_counted_by_run
 
@@ -101,6 +105,9 @@ def reproduce_command(
     chosen = resolve_backend(backend, device)
     plan = [g.describe() for g in grids]
     if plan_only:
+        problems = data_problems(grids, data_dir)[1]
+        for row in plan:
+            row["data"] = problems.get(row["preset"])
         if as_json:
             print_json({"backend": chosen, "plan": plan})
         else:
@@ -113,7 +120,7 @@ def reproduce_command(
     with resume_hint_on_interrupt(lambda: RESUME_HINT):
         check_data(grids, data_dir, download)
         with recording(out, calls, record):
-            with grid_progress(f"paper ({sum(len(g.runs) for g in grids)} runs)", sum(g.epochs for g in grids),
+            with grid_progress(f"paper ({plural(sum(len(g.runs) for g in grids), 'run')})", sum(g.epochs for g in grids),
                                epochs_counted_by_run([r for g in grids for r in g.runs]), quiet=as_json) as hooks:
                 outcomes = train_paper(grids, chosen, data_dir=data_dir, download=download, on_run=hooks[0],
                                        on_epoch=hooks[1])

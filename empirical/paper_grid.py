@@ -50,14 +50,14 @@ class PresetGrid:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready line of the plan: network, dataset, epochs per run, the runs by state, the epochs still
-        to train, and the run directories that hold another experiment ('other_settings', with the first
-        one's message in 'refused': a call that trains refuses them)."""
+        to train (None while a run directory holds another experiment: 'other_settings', with the first one's
+        message in 'refused', as a call that trains refuses them)."""
         states = self.states()
         conflicts = {r.run_dir: message for r in self.runs if (message := other_settings(r))}
         ours = [r for r in self.runs if r.run_dir not in conflicts]
         counts = {s: sum(1 for r in ours if states[r.run_dir] == s) for s in (NEW, INTERRUPTED, FINISHED)}
         counts["diverged"] = sum(1 for r in ours if states[r.run_dir] not in (NEW, INTERRUPTED, FINISHED))
-        to_train = sum(r.config.epochs - epochs_counted(r, states[r.run_dir]) for r in ours)
+        to_train = None if conflicts else sum(r.config.epochs - epochs_counted(r, states[r.run_dir]) for r in ours)
         first = self.runs[0].config
         return {"preset": self.preset, "folder": str(self.folder), "arch": first.arch, "dataset": first.dataset,
                 "subset": first.subset, "epochs_per_run": first.epochs, "runs": len(self.runs), **counts,
@@ -118,21 +118,37 @@ def resolve_backend(backend: str, device: str | None) -> str:
 def check_data(grids: Sequence[PresetGrid], data_dir=None, download: bool = False) -> list[str]:
     """Load each dataset the plan needs once, and draw each preset's ``--subset`` from it, so that missing data
     or a subset larger than the training split stops the call before hours of training (BadInput saying
-    where it looked and how to provide the data); the names loaded, in order. A preset whose runs are all
-    done needs no data (its grid is only judged)."""
+    where it looked and how to provide the data: :func:`data_problems`' first); the names loaded, in order. A
+    preset whose runs are all done needs no data (its grid is only judged)."""
+    loaded, problems = data_problems(grids, data_dir, download)
+    if problems:
+        raise BadInput(next(iter(problems.values())))
+    return loaded
+
+
+def data_problems(grids: Sequence[PresetGrid], data_dir=None, download: bool = False
+                  ) -> tuple[list[str], dict[str, str]]:
+    """The datasets that the presets with runs to train need, each loaded once (their names, in order), and
+    {preset: why it cannot train} for each such preset whose dataset is missing or corrupt (the loader's one
+    line, naming where it looked and how to provide the data) or whose ``--subset`` does not fit."""
     from symtheory.empirical.data import load_dataset, stratified_subset
 
-    loaded = {}
+    loaded, failed, problems = {}, {}, {}
     for grid in (g for g in grids if g.needs_training()):
         cfg = grid.runs[0].config
-        if cfg.dataset not in loaded:
+        if cfg.dataset not in loaded and cfg.dataset not in failed:
             try:
                 loaded[cfg.dataset] = load_dataset(cfg.dataset, data_dir, download)
             except BadInput as exc:
-                raise BadInput(str(exc).replace("--dataset cifar10-subset", "--cifar-dataset cifar10-subset")) from None
-        if cfg.subset is not None:
-            stratified_subset(loaded[cfg.dataset].train_labels, cfg.subset, cfg.seed, cfg.dataset)
-    return list(loaded)
+                failed[cfg.dataset] = str(exc).replace("--dataset cifar10-subset", "--cifar-dataset cifar10-subset")
+        if cfg.dataset in failed:
+            problems[grid.preset] = failed[cfg.dataset]
+        elif cfg.subset is not None:
+            try:
+                stratified_subset(loaded[cfg.dataset].train_labels, cfg.subset, cfg.seed, cfg.dataset)
+            except BadInput as exc:
+                problems[grid.preset] = str(exc)
+    return list(loaded), problems
 
 
 def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir=None, download: bool = False,

@@ -63,6 +63,7 @@ def test_a_run_is_announced_as_it_starts_and_skipped_when_finished(tmp_path, dat
     first = run_cli(*args, timeout=300)
     assert first.returncode == 0, first.stderr
     assert f"training: rll eta=0.2 seed=0 -> {out / 'rll-eta0.2-seed0'}" in first.stdout.splitlines()
+    assert "grid (1 run) " in first.stdout and "1 runs" not in first.stdout
     again = run_cli(*args, "--json", timeout=300)
     assert again.returncode == 0, again.stderr
     assert [(o["action"], o["status"]) for o in json.loads(again.stdout)] == [("skipped", "finished")]

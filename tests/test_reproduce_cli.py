@@ -38,6 +38,30 @@ def test_the_plan_is_the_paper_grid_per_preset_and_trains_nothing(tmp_path):
     assert "mnist-resnet18: resnet18 on mnist, 4 runs x 3 epochs (4 new); 12 epochs to train" in text.stdout
 
 
+def test_the_plan_says_which_data_is_missing(tmp_path):
+    out, empty = tmp_path / "paper", tmp_path / "no-data"
+    done = run_cli("reproduce", "--plan", "--presets", "mnist-resnet18,cifar10-resnet32,cifar10-inception", "--losses",
+                   "cce", "--etas", "0", "--device", "cpu", "--data-dir", str(empty), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    cifar = (f"cifar10 data not found or corrupt in {empty / 'cifar-10-batches-py'} (no such folder); point --data-dir "
+             "DIR or SYMTHEORY_DATA=DIR at a directory holding cifar-10-batches-py, or pass --download (needs "
+             "internet); where the full CIFAR-10 is not available, --cifar-dataset cifar10-subset trains on the real "
+             "5,000-image subset")
+    assert lines[1:] == [
+        "  mnist-resnet18: resnet18 on mnist, 1 run x 200 epochs (1 new); 200 epochs to train, but its data (mnist) "
+        "cannot be read (below)",
+        "  cifar10-resnet32: resnet32 on cifar10, 1 run x 200 epochs (1 new); 200 epochs to train, but its data "
+        "(cifar10) cannot be read (below)",
+        "  cifar10-inception: inception-lite on cifar10, 1 run x 100 epochs (1 new); 100 epochs to train, but its data "
+        "(cifar10) cannot be read (below)",
+        f"a call that trains would stop before training: mnist data not found or corrupt in {empty / 'MNIST' / 'raw'} "
+        "(no such folder); point --data-dir DIR or SYMTHEORY_DATA=DIR at a directory holding MNIST/raw, or pass "
+        "--download (needs internet)",
+        f"a call that trains would stop before training: {cifar}"]
+    assert not out.exists()
+
+
 def test_the_plan_counts_one_epoch_in_the_singular(tmp_path):
     row = {"preset": "mnist-resnet18", "arch": "resnet18", "dataset": "mnist", "subset": 64, "runs": 1,
            "epochs_per_run": 1, "finished": 0, "diverged": 0, "interrupted": 0, "new": 1, "epochs_to_train": 1}
@@ -231,12 +255,14 @@ def test_the_plan_shows_runs_of_another_experiment_that_a_training_call_refuses(
     plan = run_cli(*args, "--plan", "--json")
     assert plan.returncode == 0, plan.stderr
     row = json.loads(plan.stdout)["plan"][0]
-    assert (row["runs"], row["finished"], row["new"], row["other_settings"], row["epochs_to_train"]) == (2, 1, 0, 1, 0)
+    assert (row["runs"], row["finished"], row["new"], row["other_settings"], row["epochs_to_train"]) == (
+        2, 1, 0, 1, None)
     refused = (f"{out / 'mnist-resnet18' / 'cce-eta0.2-seed0'} holds a run with other settings than this grid's: "
                "epochs 300 (this grid: 200)")
     assert row["refused"].startswith(refused)
     text = run_cli(*args, "--plan")
-    assert "2 runs x 200 epochs (1 finished, 1 of another experiment); 0 epochs to train" in text.stdout
+    assert ("2 runs x 200 epochs (1 finished, 1 of another experiment); a call that trains is refused (below)"
+            in text.stdout and "epochs to train" not in text.stdout)
     assert f"a call that trains would be refused: {refused}" in text.stdout
     assert_bad_input(run_cli(*args), refused)
 
