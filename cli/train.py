@@ -213,7 +213,7 @@ def train_command(
     else:
         _print_summary(result.summary)
     if result.status != "finished":
-        print(f"symtheory: stopped: {result.message}", file=sys.stderr)
+        print(f"symtheory: {result.message}", file=sys.stderr)
         raise typer.Exit(1)
 
 

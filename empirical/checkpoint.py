@@ -22,14 +22,15 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write(path, lambda handle: torch.save(state, handle))
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; BadInput if it is missing or unreadable."""
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", mmap: bool = False) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True`` (``mmap``: its tensors mapped, not read); BadInput if it
+    is missing or unreadable."""
     p = Path(path)
     if not p.is_file():
         raise BadInput(f"no checkpoint at {p}: the run has not finished an epoch yet; delete {p.parent} and "
                        "start it again")
     try:
-        return torch.load(p, map_location=map_location, weights_only=True)
+        return torch.load(p, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the same thing to the user
         raise BadInput(f"checkpoint {p} cannot be read ({type(exc).__name__}); delete {p.parent} and start the run "
                        "again") from None
@@ -48,3 +49,8 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["cpu"].cpu())
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda"]])
+
+
+def checkpoint_epoch(path: str | Path) -> int:
+    """The finished epochs the checkpoint at ``path`` holds, 0 if there is none; its tensors are not read."""
+    return int(load_checkpoint(path, mmap=True)["epoch"]) if Path(path).is_file() else 0

@@ -27,7 +27,9 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
-from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from symtheory.empirical.checkpoint import (
+    checkpoint_epoch, load_checkpoint, rng_states, save_checkpoint, set_rng_states,
+)
 from symtheory.empirical.config import TrainConfig
 from symtheory.empirical.data import ImageData, Preprocess, load_dataset
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
@@ -39,7 +41,7 @@ from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    recorded_data_dir, resumed_config, run_summary, saved_labels,
+    recorded_data_dir, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -489,17 +491,76 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
                 data: ImageData | None = None, **overrides: Any) -> list[RunResult]:
     """Train ``configs[r]`` into ``out_dirs[r]`` for every r together, writing what
     :func:`symtheory.empirical.train.train` writes for each; or continue them (``resume=True``, configs
-    from each config.json, all at the same epoch). ``overrides`` (e.g. epochs, device) apply to every run.
+    from each config.json). ``overrides`` (e.g. epochs, device) apply to every run.
 
     The configs must agree on SHARED_FIELDS (BadInput otherwise); they may differ in loss, loss parameters,
     noise, eta and seed. ``on_start(r, info)`` and ``on_epoch(r, row)`` get the run index. A run whose
     loss turns non-finite stops (as alone) while the others go on. ``data`` (CPU ImageData) skips loading.
+
+    Resumed runs whose checkpoints hold different epochs (a kill during a checkpoint round leaves some runs'
+    new checkpoint written and the others' not) are first brought level (:func:`_catch_up`), then the group
+    goes on together.
     """
-    session_start = time.perf_counter()
     options = options or FusedOptions()
+    common = dict(data_dir=data_dir, download=download, options=options, data=data, **overrides)
+    if not resume:
+        return _train_group(configs, out_dirs, resume=False, on_start=on_start, on_epoch=on_epoch, **common)
+    paths = [Path(p) for p in out_dirs]
+    stopped = _catch_up(paths, on_epoch, common)
+    going = [i for i in range(len(paths)) if i not in stopped]
+    results = dict(stopped)
+    if going:
+        results.update(zip(going, _train_group(
+            None, [paths[i] for i in going], resume=True, on_start=_for_runs(on_start, going),
+            on_epoch=_for_runs(on_epoch, going), **common)))
+    return [results[i] for i in range(len(paths))]
+
+
+def _for_runs(callback: Callable[[int, Any], None] | None, indices: Sequence[int]):
+    """``callback`` of a sub-group's run index r called with the whole group's index ``indices[r]``."""
+    return (lambda r, value: callback(indices[r], value)) if callback else None
+
+
+def _catch_up(paths: Sequence[Path], on_epoch, common: dict[str, Any]) -> dict[int, RunResult]:
+    """Bring every run of a group being resumed to the latest epoch any of its checkpoints holds.
+
+    One checkpoint is kept per run, so a run whose checkpoint is ahead cannot go back; the runs behind
+    (those at the lowest checkpoint epoch) resume together up to the next epoch some run holds, until all
+    hold the same. Each run trains exactly the epochs it would have, from its own checkpoint, so this is the
+    uninterrupted group up to floating-point summation order (as fused and alone are). Returns the results
+    of runs that stopped on the way (a non-finite loss), by index; they leave the group.
+    """
+    stopped: dict[int, RunResult] = {}
+    while True:
+        epochs = {i: checkpoint_epoch(RunDir(p).checkpoint_path) for i, p in enumerate(paths) if i not in stopped}
+        if len(set(epochs.values())) <= 1:
+            return stopped
+        lowest = min(epochs.values())
+        until = min(e for e in epochs.values() if e > lowest)
+        behind = [i for i, e in epochs.items() if e == lowest]
+        results = _train_group(None, [paths[i] for i in behind], resume=True, until=until,
+                               on_epoch=_for_runs(on_epoch, behind), **common)
+        stopped.update((i, res) for i, res in zip(behind, results) if res.status == DIVERGED)
+        going = [i for i in behind if i not in stopped]
+        if going and all(checkpoint_epoch(RunDir(paths[i]).checkpoint_path) == lowest for i in going):
+            listing = ", ".join(f"{paths[i].name}: {e}" for i, e in epochs.items())
+            raise BadInput(f"the runs of this fused group hold checkpoints of different epochs ({listing}) and "
+                           f"those at epoch {lowest} cannot train on to epoch {until}; resume them one by one "
+                           "with `symtheory train --resume DIR`")
+
+
+def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | Path], *, resume: bool,
+                 data_dir: str | Path | None, download: bool, options: FusedOptions,
+                 on_start: Callable[[int, dict[str, Any]], None] | None = None,
+                 on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+                 data: ImageData | None = None, until: int | None = None, **overrides: Any) -> list[RunResult]:
+    """:func:`train_fused` of runs that start (or resume) at the same epoch; with ``until``, only up to that
+    epoch (checkpointed there; the summaries then say ``running``)."""
+    session_start = time.perf_counter()
     group, setups = prepare_group(configs, out_dirs, resume=resume, data_dir=data_dir, download=download,
                                   options=options, data=data, **overrides)
     cfg, device, R = group.cfg, group.device, group.replicas
+    last = cfg.epochs if until is None else min(until, cfg.epochs)
     start_epoch, previous = _restore(group, setups) if resume else (0, [0.0] * R)
     rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in setups]
     for r, s in enumerate(setups):
@@ -513,15 +574,15 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
     def wall(r: int) -> float:
         return previous[r] + time.perf_counter() - session_start
 
-    status = ["finished"] * R
-    message = [f"finished {cfg.epochs} epochs"] * R
+    status = ["finished" if last == cfg.epochs else "running"] * R
+    message = [f"finished {cfg.epochs} epochs" if last == cfg.epochs else running_message(last, cfg.epochs)] * R
     active = list(range(R))
     saved_epoch = start_epoch
     summaries: dict[int, dict[str, Any]] = {}
     for r, s in enumerate(setups):
         if on_start:
             on_start(r, {"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(s.run.path), "config": s.cfg})
-        s.run.write_json(SUMMARY, run_summary(s, rows[r], "running", "training", wall(r)))
+        s.run.write_json(SUMMARY, run_summary(s, rows[r], "running", running_message(start_epoch, cfg.epochs), wall(r)))
     deterministic = setups[0].deterministic
     tune = options.cudnn_benchmark if options.cudnn_benchmark is not None else (
         device.type == "cuda" and not deterministic)
@@ -530,7 +591,7 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
         with torch.random.fork_rng(devices=cuda_devices), deterministic_algorithms(deterministic, device), \
                 _cudnn_benchmark(tune):
             set_rng_states(rngs[0])
-            for epoch in range(start_epoch + 1, cfg.epochs + 1):
+            for epoch in range(start_epoch + 1, last + 1):
                 epoch_rows = run_epoch(group, epoch)
                 with interrupts_held():
                     for r in list(active):
@@ -543,9 +604,12 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
                             continue
                         rows[r].append(row)
                         setups[r].run.append_metrics(row)
-                    if active and (epoch % options.checkpoint_every == 0 or epoch == cfg.epochs):
+                    if active and (epoch % options.checkpoint_every == 0 or epoch == last):
                         _checkpoint(group, setups, active, epoch, rngs, wall)
                         saved_epoch = epoch
+                    for r in active:
+                        setups[r].run.write_json(SUMMARY, run_summary(
+                            setups[r], rows[r], "running", running_message(epoch, cfg.epochs), wall(r)))
                 for r in active:
                     if on_epoch:
                         on_epoch(r, epoch_rows[r])

@@ -48,6 +48,24 @@ def _unstarted_leftover(path: Path) -> bool:
     return path.is_file() and (path.name == LABELS or (path.name.startswith(".") and path.name.endswith(".tmp")))
 
 
+def _writer_pid(name: str) -> int | None:
+    """The process id in the name of an :func:`atomic_write` temporary (``.NAME.PID.HEX.tmp``), else None."""
+    parts = name.split(".")
+    if not (name.startswith(".") and name.endswith(".tmp") and len(parts) >= 5 and parts[-3].isdigit()):
+        return None
+    return int(parts[-3])
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
+
+
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(file_object)`` on a new temporary file beside ``path`` (mode 0666 less the umask), fsync
     it, then rename it to ``path``; Ctrl-C meanwhile takes effect once the file is in place."""
@@ -81,7 +99,10 @@ class RunDir:
         temporary files of :func:`atomic_write`) counts as empty: no epoch ran there.
         """
         p = Path(path)
-        if p.exists() and (not p.is_dir() or any(not _unstarted_leftover(q) for q in p.iterdir())):
+        if p.exists() and not p.is_dir():
+            raise BadInput(f"{p} is a file, not a run directory; choose another --out (a folder that does not "
+                           "exist yet, or an empty one)")
+        if p.exists() and any(not _unstarted_leftover(q) for q in p.iterdir()):
             raise BadInput(f"run directory {p} already exists; pass --resume {p} to continue it, or choose "
                            "another --out")
 
@@ -106,7 +127,20 @@ class RunDir:
         missing = [name for name in (CONFIG, LABELS) if not (p / name).is_file()]
         if missing:
             raise BadInput(f"{p} is not a run directory (missing {', '.join(missing)})")
-        return cls(p)
+        run = cls(p)
+        run.remove_stale_temporaries()
+        return run
+
+    def remove_stale_temporaries(self) -> list[str]:
+        """Remove the temporary files of :func:`atomic_write` left by a process killed while writing (their
+        writer, named in the file name, no longer runs); the names removed."""
+        removed = []
+        for leftover in self.path.iterdir():
+            pid = _writer_pid(leftover.name)
+            if pid is not None and pid != os.getpid() and not _running(pid) and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed.append(leftover.name)
+        return sorted(removed)
 
     @property
     def labels_path(self) -> Path:
@@ -149,15 +183,26 @@ class RunDir:
             os.fsync(handle.fileno())
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        """The metrics rows in order; a trailing line cut short by a kill is ignored."""
+        """The metrics rows in order. The last line, if cut short by a kill, is ignored; a damaged line with
+        epochs after it is refused (BadInput naming the file and line), as skipping it would drop them."""
         if not self.metrics_path.is_file():
             return []
-        rows = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+        rows: list[dict[str, Any]] = []
+        damaged = None
+        for number, line in enumerate(self.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            if damaged is not None:
+                raise BadInput(f"{self.metrics_path} line {damaged} is damaged and later lines hold more epochs; "
+                               f"repair or remove that line, or delete {self.path} and start the run again")
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except ValueError:
-                break
+                row = None
+            if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+                rows.append(row)
+            else:
+                damaged = number
         return rows
 
     def keep_metrics_through(self, epoch: int) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ noisy labels (new or saved), the seeded network, the precision options, and the 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,28 @@ def resumed_config(run: RunDir, overrides: dict[str, Any]) -> tuple[TrainConfig,
     record; BadInput if it stopped on a non-finite loss, or if the epochs asked for end before the ones it has
     recorded."""
     run.check_resumable()
-    saved = run.read_json(CONFIG)
-    cfg = TrainConfig.from_dict(saved["train"]).with_overrides(**overrides)
+    path = run.path / CONFIG
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        cfg = TrainConfig.from_dict(saved["train"])
+        if not isinstance(saved["noise"]["noisy_labels_sha256"], str):  # what saved_labels checks the labels by
+            raise TypeError("noise.noisy_labels_sha256 is not a string")
+    except BadInput as exc:
+        raise damaged(path, str(exc)) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise damaged(path, f"{type(exc).__name__}: {exc}") from None
+    cfg = cfg.with_overrides(**overrides)
     recorded = len(run.read_metrics())
     if cfg.epochs < recorded:
         raise BadInput(f"{run.path} has {recorded} epochs recorded; --epochs {cfg.epochs} would end it before "
                        f"them: give --epochs {recorded} or more, or train a new run")
     return cfg.validate(), saved
+
+
+def damaged(path: Path, why: str) -> BadInput:
+    """The error of a run file that cannot be read back (``why``): the run cannot be resumed."""
+    return BadInput(f"{path} is damaged ({why}); the run cannot be resumed: delete {path.parent} and start it "
+                    "again, or start it afresh with another --out")
 
 
 def recorded_data_dir(saved: dict[str, Any], data_dir: str | Path | None) -> str | Path | None:
@@ -84,7 +100,10 @@ def new_labels(cfg: TrainConfig, data: ImageData) -> tuple[ImageData, NoisyLabel
 def saved_labels(run: RunDir, data: ImageData, saved: dict[str, Any]) -> tuple[ImageData, NoisyLabels]:
     """The training data and noisy labels of a run being resumed, read from its labels.npz; BadInput if they
     no longer match the data loaded now or the SHA-256 recorded in its config."""
-    labels, indices = load_labels(run.labels_path)
+    try:
+        labels, indices = load_labels(run.labels_path)
+    except Exception as exc:  # noqa: BLE001 - a truncated zip, a missing array, a wrong dtype: all one damage
+        raise damaged(run.labels_path, type(exc).__name__) from None
     if indices.size and (indices.max() >= data.train_labels.shape[0]):
         raise BadInput(f"{run.labels_path} does not match the {data.name} training set here")
     data = take_train_subset(data, indices)
@@ -140,6 +159,11 @@ def nonfinite_message(loss: float, epoch: int) -> str:
     """The summary message of a run whose training loss became non-finite (nan, inf) in ``epoch``."""
     kept = {1: "", 2: ", metrics of epoch 1 kept"}.get(epoch, f", metrics of epochs 1-{epoch - 1} kept")
     return f"training loss became non-finite ({loss}) in epoch {epoch}; stopped{kept}"
+
+
+def running_message(done: int, planned: int) -> str:
+    """What summary.json says while a run trains (and after a kill): the epochs finished so far."""
+    return f"training: {done} of {planned} epochs done"
 
 
 def interrupted_message(recorded: int, saved: int, path: str | Path) -> str:

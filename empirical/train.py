@@ -35,7 +35,7 @@ from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    recorded_data_dir, resolved_record, resumed_config, run_summary, saved_labels,
+    recorded_data_dir, resolved_record, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -246,7 +246,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     status, message = "finished", f"finished {cfg.epochs} epochs"
     if on_start:
         on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg})
-    run.write_json(SUMMARY, run_summary(setup, rows, "running", "training", wall()))
+    run.write_json(SUMMARY, run_summary(setup, rows, "running", running_message(start_epoch, cfg.epochs), wall()))
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=cuda_devices), deterministic_algorithms(setup.deterministic, device):
@@ -267,6 +267,8 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
                         "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "rng": rng_states(), "wall_seconds": wall(),
                     })
+                    run.write_json(SUMMARY, run_summary(setup, rows, "running", running_message(epoch, cfg.epochs),
+                                                        wall()))
                 if on_epoch:
                     on_epoch(row)
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -437,7 +438,6 @@ def test_train_fused_resumes_to_the_same_metrics(fused_own_seeds, mnist, tmp_pat
 
 def test_ctrl_c_while_a_fused_group_saves_leaves_every_run_at_the_same_epoch(fused_own_seeds, mnist, tmp_path,
                                                                             monkeypatch):
-    import os
     import signal
 
     from symtheory.empirical import fused as fused_module
@@ -447,11 +447,16 @@ def test_ctrl_c_while_a_fused_group_saves_leaves_every_run_at_the_same_epoch(fus
     real_save, calls = fused_module.save_checkpoint, []
 
     def save_then_ctrl_c(path, state):
+        """Ctrl-C as the first run's checkpoint is saved: raise_signal sends SIGINT to this thread and runs its
+        Python handler before returning (os.kill sent it to the process, its handler left to a later check), so
+        it is in hand at this exact point; held here, it takes effect once every run's checkpoint is saved."""
         calls.append(path)
         if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler, "SIGINT not held while saving"
+            signal.raise_signal(signal.SIGINT)
         real_save(path, state)
 
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # else Ctrl-C is not held at all
     monkeypatch.setattr(fused_module, "save_checkpoint", save_then_ctrl_c)
     parts = [tmp_path / f"parts-{i}" for i in range(3)]
     with pytest.raises(KeyboardInterrupt):
@@ -467,6 +472,107 @@ def test_ctrl_c_while_a_fused_group_saves_leaves_every_run_at_the_same_epoch(fus
     whole, _ = fused_own_seeds
     for a, b in zip(whole, parts):
         assert [r["j1"] for r in _rows(b)] == pytest.approx([r["j1"] for r in _rows(a)], rel=1e-6)
+
+
+def _same_rows(mine, theirs):
+    assert [r["epoch"] for r in mine] == [r["epoch"] for r in theirs]
+    for x, y in zip(mine, theirs):
+        for key in x.keys() - {"seconds"}:
+            assert x[key] == (pytest.approx(y[key], rel=1e-6) if y[key] is not None else None), key
+
+
+def _dead_pid() -> int:
+    """A process id that ran and has ended (its zombie reaped)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_group_killed_while_it_saves_checkpoints_catches_up_then_resumes_together(mnist, tmp_path):
+    """SIGKILL during a checkpoint round leaves some runs' checkpoints at epoch e and the others' at e - 1
+    (every metrics line of e written): the runs behind train epoch e, then the group goes on together, to
+    the uninterrupted group's metrics; the kill's write temporaries are removed."""
+    from symtheory.empirical.checkpoint import checkpoint_epoch
+    from symtheory.empirical.fused import train_fused
+
+    configs = _mnist_configs((0, 1, 2))
+    whole = [tmp_path / f"whole-{i}" for i in range(3)]
+    train_fused(configs, whole, data=mnist, epochs=3)
+    parts = [tmp_path / f"parts-{i}" for i in range(3)]
+    train_fused(configs, parts, data=mnist, epochs=1)
+    behind = (parts[2] / "checkpoint.pt").read_bytes()
+    train_fused(None, parts, resume=True, data=mnist, epochs=2)
+    (parts[2] / "checkpoint.pt").write_bytes(behind)  # its epoch-2 checkpoint never replaced epoch 1's
+    stale = parts[2] / f".checkpoint.pt.{_dead_pid()}.0123456789ab.tmp"
+    stale.write_bytes(b"cut short")
+    assert [checkpoint_epoch(p / "checkpoint.pt") for p in parts] == [2, 2, 1]
+    assert [len(_rows(p)) for p in parts] == [2, 2, 2]
+
+    seen = []
+
+    def on_epoch(r, row):  # each run's summary.json already holds the epoch just finished
+        summary = json.loads((parts[r] / "summary.json").read_text())
+        seen.append((r, row["epoch"], summary["status"], summary["epochs_completed"]))
+
+    results = train_fused(None, parts, resume=True, data=mnist, epochs=3, on_epoch=on_epoch)
+    assert seen == [(2, 2, "running", 2), (0, 3, "running", 3), (1, 3, "running", 3), (2, 3, "running", 3)]
+    assert [r.status for r in results] == ["finished"] * 3
+    assert not stale.exists()
+    for a, b in zip(whole, parts):
+        _same_rows(_rows(b), _rows(a))
+        assert checkpoint_epoch(b / "checkpoint.pt") == 3
+        summary = json.loads((b / "summary.json").read_text())
+        assert (summary["status"], summary["epochs_completed"]) == ("finished", 3)
+
+
+def test_grid_fused_resumes_a_group_a_kill_left_at_different_checkpoint_epochs(data_dir, tmp_path):
+    """The review's repro through the command: runs at checkpoint epochs 2, 2, 1 (metrics of epoch 2 all
+    written, summaries 'running') were refused with exit 2 after 'resuming'; now the grid finishes them."""
+    from cli_helpers import run_cli
+    from symtheory.empirical.checkpoint import checkpoint_epoch
+    from symtheory.empirical.grid import plan_grid, run_grid
+
+    out = tmp_path / "grid"
+    args = dict(subset=64, device="cpu", batch_size=32)
+
+    def plan(epochs):
+        return plan_grid(out, None, ["cce", "rll", "nmse"], [0.2], epochs=epochs, **args)
+
+    run_grid(plan(1), "fused", data_dir=data_dir)
+    dirs = [r.run_dir for r in plan(2)]
+    behind = (dirs[2] / "checkpoint.pt").read_bytes()
+    run_grid(plan(2), "fused", data_dir=data_dir)
+    uninterrupted = [_rows(d) for d in dirs]
+    (dirs[2] / "checkpoint.pt").write_bytes(behind)
+    for d in dirs:
+        summary = json.loads((d / "summary.json").read_text())
+        (d / "summary.json").write_text(json.dumps({**summary, "status": "running"}))
+    assert [checkpoint_epoch(d / "checkpoint.pt") for d in dirs] == [2, 2, 1]
+
+    done = run_cli("grid", "--fused", "--losses", "cce,rll,nmse", "--etas", "0.2", "--subset", "64", "--batch-size",
+                   "32", "--epochs", "2", "--device", "cpu", "--data-dir", str(data_dir), "--out", str(out), "--json",
+                   timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [(o["action"], o["status"]) for o in json.loads(done.stdout)] == [("resumed (fused)", "finished")] * 3
+    for d, rows in zip(dirs, uninterrupted):
+        _same_rows(_rows(d), rows)
+        assert checkpoint_epoch(d / "checkpoint.pt") == 2
+
+
+def test_a_write_temporary_of_a_running_process_is_kept_on_resume(tmp_path):
+    from symtheory.empirical.run_dir import RunDir
+
+    for name in ("config.json", "labels.npz"):
+        (tmp_path / name).write_text("{}")
+    dead, alive = _dead_pid(), os.getppid()
+    for pid in (dead, alive):
+        (tmp_path / f".checkpoint.pt.{pid}.0123456789ab.tmp").write_bytes(b"")
+    (tmp_path / ".notes.tmp").write_bytes(b"")
+    RunDir.open(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f".checkpoint.pt.{alive}.0123456789ab.tmp", ".notes.tmp", "config.json", "labels.npz"]
 
 
 @pytest.mark.parametrize("recorded, saved, ending", [

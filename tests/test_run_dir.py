@@ -92,3 +92,26 @@ def test_metrics_line_is_whole_after_ctrl_c(tmp_path, monkeypatch):
         run.append_metrics({"epoch": 2, "j1": 0.75})
     monkeypatch.undo()
     assert run.read_metrics() == [{"epoch": 1, "j1": 0.5}, {"epoch": 2, "j1": 0.75}]
+
+
+def test_a_last_metrics_line_cut_short_is_skipped_on_resume(tmp_path):
+    run = RunDir(tmp_path)
+    run.metrics_path.write_text('{"epoch": 1, "j1": 0.5}\n{"epoch": 2, "j1": 0.75}\n{"epoch": 3, "j1')
+    assert [r["epoch"] for r in run.read_metrics()] == [1, 2]
+    assert [r["epoch"] for r in run.keep_metrics_through(2)] == [1, 2]
+    assert run.metrics_path.read_text() == '{"epoch": 1, "j1": 0.5}\n{"epoch": 2, "j1": 0.75}\n'
+
+
+def test_a_damaged_metrics_line_before_later_epochs_is_refused_not_dropped(tmp_path):
+    from symtheory.errors import BadInput
+
+    run = RunDir(tmp_path)
+    lines = ['{"epoch": 1}', '{"epoch": 2}', '{"epo', '{"epoch": 11}', '{"epoch": 12}']
+    text = "\n".join(lines) + "\n"
+    run.metrics_path.write_text(text)
+    expected = (f"{run.metrics_path} line 3 is damaged and later lines hold more epochs; repair or remove that "
+                f"line, or delete {tmp_path} and start the run again")
+    with pytest.raises(BadInput) as refused:
+        run.keep_metrics_through(12)
+    assert str(refused.value) == expected
+    assert run.metrics_path.read_text() == text  # nothing rewritten

@@ -146,6 +146,20 @@ def test_resume_after_sigkill_is_exact(cifar, data_dir, tmp_path):
     assert _compared(resumed.rows) == _compared(reference.rows)
 
 
+def test_summary_holds_the_last_finished_epoch_while_training(cifar, tmp_path):
+    seen = []
+
+    def on_epoch(row):
+        summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+        seen.append((summary["status"], summary["message"], summary["epochs_completed"], summary["final"]["j1"]))
+        assert summary["final"]["j1"] == row["j1"]
+
+    result = train(small(epochs=2), tmp_path / "run", data=cifar, on_epoch=on_epoch)
+    assert [s[:3] for s in seen] == [("running", "training: 1 of 2 epochs done", 1),
+                                     ("running", "training: 2 of 2 epochs done", 2)]
+    assert result.summary["status"] == "finished"
+
+
 def test_nonfinite_loss_stops_and_keeps_metrics(cifar, tmp_path, monkeypatch):
     real = losses.loss_fn
     steps = {"n": 0}

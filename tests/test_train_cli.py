@@ -75,6 +75,8 @@ BAD_INPUT = {
     "expr constant": (["--expr", "1"], "the loss 1 does not depend on g: it has no gradient to train with"),
     "expr empty": (["--expr", " "], "the loss expression (--expr) is empty"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
+    "out is a file": (["--out", "{tmp}/existing/config.json"],
+                      "{tmp}/existing/config.json is a file, not a run directory; choose another --out"),
 }
 
 
@@ -177,3 +179,26 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, data_dir):
                       "--json", "--quiet", timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["epochs_completed"] == done + 1
+
+
+def test_resume_of_a_damaged_run_names_the_file_in_one_line(tmp_path, data_dir):
+    run = tmp_path / "run"
+    train(build_config(None, subset=100, epochs=1, batch_size=50), run, data_dir=data_dir)
+    what_to_do = f"the run cannot be resumed: delete {run} and start it again, or start it afresh with another --out"
+    labels = (run / "labels.npz").read_bytes()
+    (run / "labels.npz").write_bytes(labels[: len(labels) // 2])
+    assert_bad_input(run_cli("train", "--resume", str(run), "--quiet", timeout=300),
+                     f"{run / 'labels.npz'} is damaged (BadZipFile); {what_to_do}")
+    (run / "labels.npz").write_bytes(labels)
+    (run / "config.json").write_text("{}")
+    assert_bad_input(run_cli("train", "--resume", str(run), "--quiet", timeout=300),
+                     f"{run / 'config.json'} is damaged (KeyError: 'train'); {what_to_do}")
+
+
+def test_a_nonfinite_loss_is_reported_in_one_line_saying_stopped_once(tmp_path, data_dir):
+    done = run_cli("train", "--arch", "mlp", "--dataset", "mnist", "--loss", "cce", "--eta", "0.2", "--epochs", "3",
+                   "--lr", "1e30", "--subset", "64", "--device", "cpu", "--data-dir", str(data_dir), "--out",
+                   str(tmp_path / "nan"), "--quiet", timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "symtheory: training loss became non-finite (nan) in epoch 2; stopped, metrics of epoch 1 kept")
