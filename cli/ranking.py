@@ -51,11 +51,13 @@ def _step(text: str) -> Fraction:
 
 
 def parse_losses(text: str) -> tuple[str, ...]:
-    """'all' or a comma-separated list of registry losses (canonical names)."""
+    """'all', 'none' (only the --expr losses) or a comma-separated list of registry losses (canonical names)."""
     from symtheory.registry import LOSSES, get_loss
 
     if text.strip().lower() == "all":
         return tuple(LOSSES)
+    if text.strip().lower() == "none":
+        return ()
     return tuple(dict.fromkeys(get_loss(part).name for part in text.split(",") if part.strip()))
 
 
@@ -69,6 +71,8 @@ def build_settings(eta: Optional[str], noise: str, classes: int):
         if eta is None:
             raise BadInput("give the noise rate(s) with --eta, e.g. --eta 0.6 or --eta 0:0.95:0.05")
         return settings_for(parse_rates(eta), classes, noise.strip().lower())
+    if Path(noise).is_dir():
+        raise BadInput(f"--noise-matrix {noise!r} is a folder; give a CSV file of a K x K row-stochastic matrix")
     if not Path(noise).is_file():
         raise BadInput(f"--noise-matrix {noise!r} is neither a kind ({', '.join(nm.NAMED_KINDS)}) nor a file")
     if eta is not None:
@@ -84,8 +88,8 @@ def _fmt(x: Optional[float], spec: str = ".4g") -> str:
 def verify_ranking_command(
     eta: Optional[str] = typer.Option(None, "--eta", help="Noise rate(s): a list '0.2,0.6' or a range "
                                       "'0:0.95:0.05' (start:stop:step, stop included); exact, so 0.9 is 9/10."),
-    loss: Optional[str] = typer.Option(None, "--loss", help="'all' or comma-separated registry losses, e.g. "
-                                       "'rll,cce' (default: all; with --expr: none besides it)."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="'all', 'none' or comma-separated registry "
+                                       "losses, e.g. 'rll,cce' (default: all; with --expr: none besides it)."),
     expr: Optional[List[str]] = typer.Option(None, "--expr", metavar="EXPRESSION", help="Your own loss too, as "
                                              "check-loss --expr reads it (p = g_k, sum_other(f(q)), K, "
                                              "parameters); shown as 'expr' (several: expr1, expr2, ...). "
@@ -131,6 +135,8 @@ def verify_ranking_command(
         raise BadInput("--param gives values to the parameters of --expr; give --expr too")
     users = user_losses(expr or [], parse_param_options(param))
     names = parse_losses(loss) if loss is not None else (() if users else parse_losses("all"))
+    if not names and not users:
+        raise BadInput("--loss none leaves no loss to check; give your own with --expr")
     if erm and erm_seeds < 1:
         raise BadInput(f"--erm needs at least 1 training set (--erm-seeds), got {erm_seeds}")
     config = RankingConfig(classes, classifiers, support, names, labels, samples,

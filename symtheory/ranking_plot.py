@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from symtheory.errors import BadInput
 from symtheory.ranking import RankingReport
 
+_LEGEND_WIDTH = 48
+"""Characters per line of a legend or axis label; a long --expr wraps instead of leaving the figure."""
+
 
 def plot_target(path: str | Path) -> Path:
     """The file the figure goes to: ``path``, with '.png' added when it has no suffix (the format follows the
-    suffix). BadInput when matplotlib writes no such format or a folder on the way is an existing file, so
-    that a bad --plot is refused before any risk is computed."""
+    suffix). BadInput when matplotlib writes no such format, when ``path`` is a folder or a device, or a folder
+    on the way is an existing file, so that a bad --plot is refused before any risk is computed; missing folders
+    are created when the figure is written."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     target = Path(path)
     if target.is_dir():
         raise BadInput(f"--plot {str(path)!r} is a folder; give a file name such as {str(target / 'tau.png')!r}")
+    if target.exists() and not target.is_file():
+        raise BadInput(f"--plot {str(path)!r} is not a regular file (a device or pipe); give a file name such as "
+                       "'tau.png'")
     if not target.suffix:
         target = target.with_suffix(".png")
     formats = FigureCanvasBase.get_supported_filetypes()
@@ -44,6 +52,8 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
 
     path = plot_target(path)
     indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
+    if not indices:
+        return _plot_matrix_taus(report, path)
     etas = [report.settings[i].eta for i in indices]
     groups: dict[tuple, list[str]] = {}
     for name in report.config.loss_names:
@@ -58,6 +68,7 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
         ys = [float("nan") if t is None else t for t in taus]
         names = [shown.get(name, name) for name in names]
         label = ", ".join(names) if len(names) < 4 else f"{', '.join(names[:3])} + {len(names) - 3} more (identical)"
+        label = "\n".join(textwrap.wrap(label, _LEGEND_WIDTH)) or label
         colour = colours[(2 * n) % len(colours)]
         ax.plot(etas, ys, "-" if symmetric else "--", marker="o", markersize=3, color=colour, label=label)
         tied = [e for e, t in zip(etas, taus) if t is None]
@@ -72,10 +83,41 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
     ax.set_title(f"K = {report.config.classes}, {report.config.classifiers} classifiers; "
                  "solid: symmetric losses, dashed: not")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _plot_matrix_taus(report: RankingReport, path: Path) -> Path:
+    """tau per loss, one bar each, for a noise matrix given as a file (no eta to plot against)."""
+    import matplotlib.pyplot as plt
+
+    setting = report.settings[0]
+    shown = {u.name: f"{u.name}: {u.text}" for u in report.config.expressions}
+    names = list(report.config.loss_names)
+    taus = [report.result(name, 0).agreement.tau for name in names]
+    labels = ["\n".join(textwrap.wrap(shown.get(name, name), _LEGEND_WIDTH)) for name in names]
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.45 * len(names)))
+    ax.barh(range(len(names)), [0.0 if t is None else t for t in taus],
+            color=["tab:blue" if report.result(n, 0).loss.symmetric else "tab:orange" for n in names])
+    for i, t in enumerate(taus):
+        if t is None:
+            ax.text(0.0, i, "  undefined (all noisy risks tied)", va="center", fontsize=7)
+    ax.set_yticks(range(len(names)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(-1.05, 1.05)
+    ax.axvline(0.0, color="grey", linewidth=0.8)
+    ax.set_xlabel("Kendall tau-b, clean vs noisy risk")
+    ax.set_title(f"noise matrix {setting.label}: K = {report.config.classes}, {report.config.classifiers} "
+                 "classifiers; blue: symmetric losses, orange: not", fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    """Write the figure (legend and labels inside it) and close it; BadInput when it cannot be written."""
+    import matplotlib.pyplot as plt
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
     except OSError as exc:
         raise BadInput(f"cannot write the plot {str(path)!r}: {exc.strerror or exc}") from None
     finally:

@@ -243,3 +243,39 @@ def test_a_tiny_loss_is_ranked_and_a_large_constant_gets_a_caveat():
     shifted = run("--eta", "0.6", "--expr", "1e10 + 1-p", "--classifiers", "40", "--support", "100", "--samples", "0")
     assert shifted.returncode == 0, shifted.stderr
     assert "pairs are tied in one ranking only (risks within 1e-12 x max|risk|)" in " ".join(shifted.stdout.split())
+
+
+def test_a_noise_matrix_plot_has_one_bar_per_loss_and_long_labels_wrap(monkeypatch, tmp_path):
+    from symtheory import ranking_plot
+    from symtheory.noise_settings import setting_from_matrix, settings_for
+    from symtheory.ranking import RankingConfig, verify_ranking
+    from symtheory.user_loss import user_losses
+
+    figures = []
+    monkeypatch.setattr(ranking_plot, "_save", lambda fig, path: figures.append(fig) or path)
+    matrix = np.array([[0.6, 0.4, 0.0], [0.0, 0.6, 0.4], [0.4, 0.0, 0.6]])
+    config = RankingConfig(classes=3, classifiers=30, support=40, losses=("mae", "cce"), mc_samples=0)
+    report = verify_ranking([setting_from_matrix(matrix, 3, "t.csv")], config, np.random.default_rng(0))
+    ranking_plot.plot_tau(report, tmp_path / "m.png")
+    [axes] = figures[0].axes
+    widths = [bar.get_width() for bar in axes.patches]
+    assert widths == pytest.approx([report.result(n, 0).agreement.tau for n in ("mae", "cce")])
+    long = "log(1 + p) + " * 8 + "1 - p"
+    config = RankingConfig(classes=3, classifiers=30, support=40, losses=(), mc_samples=0,
+                           expressions=user_losses([long], {}))
+    report = verify_ranking(settings_for(["0.2"], 3), config, np.random.default_rng(0))
+    ranking_plot.plot_tau(report, tmp_path / "l.png")
+    [label] = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts() if t.get_text().startswith("expr")]
+    assert max(len(line) for line in label.split("\n")) <= 48 and label.replace("\n", " ") == f"expr: {long}"
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--plot", "/dev/null"], "is not a regular file"),
+    (["--noise-matrix", ".", "-K", "2"], "--noise-matrix '.' is a folder"),
+    (["--loss", "none"], "--loss none leaves no loss to check"),
+])
+def test_more_bad_input_is_one_line(tmp_path, args, phrase):
+    done = subprocess.run([sys.executable, "-m", "symtheory", "verify-ranking",
+                           *(["--eta", "0.5"] if "--noise-matrix" not in args else []), *args],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and phrase in done.stderr and len(done.stderr.strip().splitlines()) == 1
