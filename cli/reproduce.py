@@ -15,11 +15,11 @@ from symtheory.cli.grid_display import RESUME_HINT, grid_progress, plural, print
 from symtheory.cli.output import console, print_json
 
 
-def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
+def plan_lines(plan: list[dict], backend: str, out: Path, download: bool = False) -> list[str]:
     """The plan in words: a line per preset with its network, dataset, runs by state and epochs to train (or
     that a call that trains is refused, or cannot read the preset's data), then why a call that trains would
     be refused or stop before training, if it would: a run directory of another experiment, data that is
-    missing or corrupt (each distinct reason once)."""
+    missing or corrupt (each distinct reason once; with ``download``, that it is downloaded first)."""
     lines = [f"the paper's grids under {out} (backend {backend}):"]
     for p in plan:
         data = p["dataset"] + (f" (subset {p['subset']:,})" if p["subset"] else "")
@@ -32,15 +32,26 @@ def plan_lines(plan: list[dict], backend: str, out: Path) -> list[str]:
             todo = "a call that trains is refused (below)"
         else:
             todo = f"{plural(p['epochs_to_train'], 'epoch')} to train"
-            if p.get("data"):
+            if p.get("data") and download and _is_unreadable_data(p["data"]):
+                todo += f", after downloading its data ({p['dataset']}, below)"
+            elif p.get("data"):
                 todo += f", but its data ({p['dataset']}) cannot be read (below)"
         lines.append(f"  {p['preset']}: {p['arch']} on {data}, {runs} ({states}); {todo}")
     refused = next((p["refused"] for p in plan if p.get("refused")), None)
     if refused:
         lines.append(f"a call that trains would be refused: {refused}")
     for problem in dict.fromkeys(p["data"] for p in plan if p.get("data")):
-        lines.append(f"a call that trains would stop before training: {problem}")
+        if download and _is_unreadable_data(problem):
+            lines.append("a call that trains downloads it first (--download, needs internet; it stops before "
+                         f"training if that fails): {problem}")
+        else:
+            lines.append(f"a call that trains would stop before training: {problem}")
     return lines
+
+
+def _is_unreadable_data(problem: str) -> bool:
+    """Whether a data problem is files missing or corrupt (which --download mends), not a --subset too large."""
+    return "data not found or corrupt" in problem
 
 
 def print_lines(lines: list[str]) -> None:
@@ -111,7 +122,7 @@ def reproduce_command(
         if as_json:
             print_json({"backend": chosen, "plan": plan})
         else:
-            print_lines(plan_lines(plan, chosen, out))
+            print_lines(plan_lines(plan, chosen, out, download))
         return
     calls = read_calls(out)
     record = call_record(invoked_command(), chosen, device, plan)

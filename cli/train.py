@@ -227,8 +227,9 @@ def plot_command(
     title: Optional[str] = typer.Option(None, "--title", help="A title over the panels."),
 ) -> None:
     """Plot J1 (and J2) per epoch: a panel per experiment and loss, a line per eta; seeds as mean and band."""
+    from symtheory.cli.grid_display import plural
     from symtheory.empirical.plots import collect_runs, plot_runs
 
     records = collect_runs(list(runs))
     path = plot_runs(records, output, kind=kind, title=title)
-    console.print(f"wrote {path} ({len(records)} run(s))", soft_wrap=True, markup=False)
+    console.print(f"wrote {path} ({plural(len(records), 'run')})", soft_wrap=True, markup=False)

@@ -153,8 +153,8 @@ def make_noisy_labels(clean: np.ndarray, num_classes: int, seed: int, kind: str 
 
 
 def save_labels(path: str | Path, labels: NoisyLabels, train_indices: np.ndarray) -> None:
-    """labels.npz, written atomically: clean, noisy, train_indices (positions in the full training split),
-    matrix, kind, eta."""
+    """labels.npz, written atomically: clean, noisy, train_indices (positions in the dataset's training
+    split as loaded: the full split, or the 5,000 images of cifar10-subset), matrix, kind, eta."""
     arrays = dict(clean=labels.clean, noisy=labels.noisy, train_indices=np.asarray(train_indices, dtype=np.int64),
                   matrix=labels.matrix, kind=np.array(labels.kind),
                   eta=np.array(np.nan if labels.eta is None else labels.eta))

@@ -62,6 +62,19 @@ def test_the_plan_says_which_data_is_missing(tmp_path):
     assert not out.exists()
 
 
+def test_the_plan_with_download_says_the_data_is_downloaded_first(tmp_path):
+    out, empty = tmp_path / "paper", tmp_path / "no-data"
+    done = run_cli("reproduce", "--plan", "--download", "--presets", "mnist-resnet18", "--losses", "cce", "--etas", "0",
+                   "--device", "cpu", "--data-dir", str(empty), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == ("  mnist-resnet18: resnet18 on mnist, 1 run x 200 epochs (1 new); 200 epochs to train, after "
+                        "downloading its data (mnist, below)")
+    assert lines[2].startswith("a call that trains downloads it first (--download, needs internet; it stops before "
+                               "training if that fails): mnist data not found or corrupt in ")
+    assert len(lines) == 3 and not empty.exists() and not out.exists()
+
+
 def test_the_plan_counts_one_epoch_in_the_singular(tmp_path):
     row = {"preset": "mnist-resnet18", "arch": "resnet18", "dataset": "mnist", "subset": 64, "runs": 1,
            "epochs_per_run": 1, "finished": 0, "diverged": 0, "interrupted": 0, "new": 1, "epochs_to_train": 1}

@@ -144,7 +144,7 @@ def test_train_json_then_plot(tmp_path, data_dir):
     figure = tmp_path / "fig.png"
     done = run_cli("plot", str(tmp_path), "-o", str(figure), "--kind", "j1j2")
     assert done.returncode == 0, done.stderr
-    assert "2 run(s)" in done.stdout
+    assert "(2 runs)" in done.stdout
     data = figure.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(data[16:20], "big")
