@@ -294,3 +294,19 @@ def expression_spelling(text: str) -> str:
             parts.append(token.string)
         previous = token
     return "".join(parts)
+
+
+def same_expression(first: Any, second: Any) -> bool:
+    """Whether two saved or typed expressions are one loss: the same canonical spelling
+    (:func:`expression_spelling`), or the same parsed expression ('1-p' and '(1 - p)'), as ``--expr`` judges
+    two given in one call."""
+    if not (isinstance(first, str) and isinstance(second, str)):
+        return False
+    if expression_spelling(first) == expression_spelling(second):
+        return True
+    from symtheory.parser import parse_loss_expression
+
+    try:
+        return parse_loss_expression(first) == parse_loss_expression(second)
+    except BadInput:
+        return False

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig, expression_spelling
+from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig, same_expression
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
 from symtheory.empirical.run_dir import DIVERGED, RunDir, divergence, read_summary
@@ -78,11 +78,10 @@ def _run_dir(out: Path, cfg: TrainConfig) -> Path:
     path = out / run_dir_name(cfg)
     if cfg.loss_expr is None or path.exists():
         return path
-    spelling = expression_spelling(cfg.loss_expr)
     for other in sorted(out.glob(f"{cfg.loss}-*-eta{cfg.eta:g}-seed{cfg.seed}")):
         with suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
             saved = json.loads((other / "config.json").read_text())["train"].get("loss_expr")
-            if saved and expression_spelling(saved) == spelling:
+            if same_expression(saved, cfg.loss_expr):
                 return other
     return path
 
@@ -282,12 +281,7 @@ def train_differences(saved: Mapping[str, Any], planned: TrainConfig) -> dict[st
     value in a config.json 'train' record differs."""
     wanted = planned.to_dict()
     return {n: (saved.get(n), wanted[n]) for n in wanted if n not in EXECUTION_FIELDS and saved.get(n) != wanted[n]
-            and not (n == "loss_expr" and _same_spelling(saved.get(n), wanted[n]))}
-
-
-def _same_spelling(saved: Any, planned: Any) -> bool:
-    """Whether two expressions are one loss spelt two ways (see :func:`expression_spelling`)."""
-    return isinstance(saved, str) and isinstance(planned, str) and expression_spelling(saved) == expression_spelling(planned)
+            and not (n == "loss_expr" and same_expression(saved.get(n), wanted[n]))}
 
 
 def run_states(runs: Sequence[GridRun]) -> dict[Path, str]:

@@ -92,7 +92,9 @@ def test_a_run_directory_named_from_another_spelling_is_found_and_resumes(tmp_pa
     again = plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])
     assert [r.run_dir for r in again] == [legacy]
     check_existing_runs(again)  # the same loss spelt otherwise is not "other settings"
-    (legacy / "config.json").write_text(json.dumps({"train": {**saved, "loss_expr": "(1-p**a)/a + 0*p"}}))
+    (legacy / "config.json").write_text(json.dumps({"train": {**saved, "loss_expr": "((1-p**a)/a)"}}))
+    assert [r.run_dir for r in plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])] == [legacy]
+    (legacy / "config.json").write_text(json.dumps({"train": {**saved, "loss_expr": "(1-p**a)/(2*a)"}}))
     assert [r.run_dir.name for r in plan_grid(tmp_path, None, [], [0.4], [0], {"a": "1/2"}, [POWER])] == [
         f"{TAG}-eta0.4-seed0"]
 
