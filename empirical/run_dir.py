@@ -171,7 +171,7 @@ class RunDir:
         the same way again."""
         message = divergence(self.path)
         if message is not None:
-            raise BadInput(f"{self.path} stopped: {message}; resuming would repeat it with the same settings: "
+            raise BadInput(f"{self.path}: {message}; resuming would repeat it with the same settings: "
                            "start a new run (e.g. a lower --lr) instead")
 
     def append_metrics(self, row: dict[str, Any]) -> None:

@@ -110,7 +110,7 @@ def test_a_diverged_run_is_done_for_the_grid_and_is_not_resumed(tmp_path, data_d
     assert summary["message"] == "training loss became non-finite (nan) in epoch 2; stopped, metrics of epoch 1 kept"
 
     assert_bad_input(run_cli("train", "--resume", str(diverged), timeout=300),
-                     f"{diverged} stopped: training loss became non-finite (nan) in epoch 2; stopped, metrics of "
+                     f"{diverged}: training loss became non-finite (nan) in epoch 2; stopped, metrics of "
                      "epoch 1 kept; resuming would repeat it with the same settings")
 
     grid = run_cli("grid", "--losses", "cce,rll", "--etas", "0.2", "--epochs", "3", "--out", str(out), *common,
