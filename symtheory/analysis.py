@@ -63,12 +63,12 @@ class LossAnalysis:
             "constant": show(sym.constant),
             "counterexample": None if ce is None else {
                 "classes": ce.classes,
-                "g_a": [sp.sstr(x) for x in ce.point_a], "sum_a": show(ce.sum_a),
-                "g_b": [sp.sstr(x) for x in ce.point_b], "sum_b": show(ce.sum_b),
+                "g_a": [show(x) for x in ce.point_a], "sum_a": show(ce.sum_a),
+                "g_b": [show(x) for x in ce.point_b], "sum_b": show(ce.sum_b),
                 "difference": ce.difference if math.isfinite(ce.difference) else None,
                 "difference_text": f"{ce.difference:.6g}" if math.isfinite(ce.difference)
                 else sp.sstr(sp.Abs(ce.sum_a - ce.sum_b).evalf(6)),
-                "parameters": {k: sp.sstr(v) for k, v in ce.parameters.items()},
+                "parameters": {k: show(v) for k, v in ce.parameters.items()},
             },
             "numeric_check": sym.numeric_check,
             "symmetric_at": [{"parameters": {str(k): show(v) for k, v in case.parameters.items()},

@@ -35,6 +35,14 @@ def test_check_loss_expression_latex():
     assert data["symmetric"] == "proved" and data["constant"] == r"2 \left(K - 1\right)"
 
 
+def test_a_latex_counterexample_writes_its_points_in_latex_too():
+    data = json.loads(run_cli("check-loss", "mse", "--json", "--latex").stdout)["counterexample"]
+    assert data["g_a"] == [r"\frac{1}{3}"] * 3 and data["g_b"] == [r"\frac{9}{10}", r"\frac{1}{20}", r"\frac{1}{20}"]
+    assert data["sum_b"] == r"\frac{689}{200}"
+    plain = json.loads(run_cli("check-loss", "mse", "--json").stdout)["counterexample"]
+    assert plain["g_b"] == ["9/10", "1/20", "1/20"] and plain["sum_b"] == "689/200"
+
+
 def test_prove_risk_with_loss():
     result = run_cli("prove-risk", "--loss", "mae", "--json")
     data = json.loads(result.stdout)
