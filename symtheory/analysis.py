@@ -21,7 +21,8 @@ from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
 from symtheory.symmetry import (
-    DEFAULT_K_RANGE, SpecialCase, SymmetryResult, candidate_points, check_symmetry, gave_up,
+    DEFAULT_K_RANGE, SpecialCase, SymmetryResult, candidate_points, check_symmetry, gave_up, normalizer_sum,
+    normalizer_zero_at,
 )
 from symtheory.time_limit import DEFAULT_TIME_LIMIT, GIVE_UP, time_limit
 
@@ -305,6 +306,8 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     stand_ins = ", ".join(sp.sstr(v) for v in STAND_IN_VALUES)
     shown = {n: given.get(n, f"symbolic in (0, inf) (counterexamples try {stand_ins})") for n in sorted(names)}
     form = loss_form(expr, K if classes is None else sp.Integer(classes))
+    if classes is None:
+        _check_no_zero_normalizer(form)
     unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds)
     domains = {param_symbol(n): Param(n, "1") for n in names}
     return PreparedExpression(text, form, shown, trials[0], trials[1:], unshown, domains)
@@ -353,6 +356,17 @@ def _check_no_pole_in_k(expr: sp.Expr) -> None:
                 if root.is_integer and root >= 2:
                     raise BadInput(f"the loss is undefined at K = {root}: it divides by {sp.sstr(node.base)}, "
                                    "which is 0 there; give --classes for the K you mean")
+
+
+def _check_no_zero_normalizer(form: LossForm) -> None:
+    """BadInput when a normalized piece's denominator sum_s b(g, s) is a constant in K that is 0 at an integer
+    K >= 2 ((p - 1/2)/sum_all(q - 1/2): 1 - K/2, 0 at K = 2): the loss is undefined on the whole simplex there."""
+    for _, base in form.normalized:
+        first = normalizer_zero_at(base)
+        if first is not None:
+            raise BadInput(f"the loss is undefined at K = {first}: its normalizing denominator sum_s b(g, s) with "
+                           f"b(g, k) = {sp.sstr(base)} is {sp.sstr(normalizer_sum(base))}, which is 0 there; "
+                           "give --classes for the K you mean")
 
 
 def expression_parameters(text: str) -> set[str]:

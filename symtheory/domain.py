@@ -4,7 +4,7 @@ A loss must be a finite real number at every g of the open simplex (0 < g_j < 1,
 K in scope. Each logarithm needs its argument > 0, each non-integer power a base >= 0 (> 0 when the exponent
 may be negative), each division a divisor != 0. Conditions on subexpressions that depend on g (p, or q inside
 a sum) or on K are collected from the loss's :class:`~symtheory.forms.LossForm` (a normalized piece's
-denominator is the symmetry proof's concern, :func:`symtheory.symmetry._denominator_positive`) and
+denominator is the symmetry proof's concern, :func:`symtheory.symmetry._denominator_nonzero`) and
 
 * shown for every point of the open simplex by writing g_k = 1/(1+u), g_j = 1/(1+v) with u, v > 0, K = k2 + 2
   with k2 >= 0 an integer, parameters positive (as :func:`symtheory.recognize.resolve_on_simplex` does) -- a

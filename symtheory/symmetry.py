@@ -19,7 +19,7 @@ import sympy as sp
 
 from symtheory.bounds import strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
-from symtheory.expr import K, K_MINUS_2, T
+from symtheory.expr import K, K_MINUS_2, P, Q, T
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
 from symtheory.steps import Step
@@ -152,27 +152,57 @@ def spot_check_note(spread: float, scale: float, classes: int) -> str:
 def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
     steps, ok = [], True
     for weight, base in form.normalized:
-        reason = _denominator_positive(base, n_classes)
+        reason = _denominator_nonzero(base, n_classes)
         ok &= reason is not None
-        steps.append(Step(
-            f"normalized piece w b(g,k) / sum_s b(g,s) with b(g,k) = {sp.sstr(base)}: its sum over k is w "
-            f"exactly, since the denominator is {reason or 'NOT shown positive'}; w =", weight))
+        head = f"normalized piece w b(g,k) / sum_s b(g,s) with b(g,k) = {sp.sstr(base)}: its sum over k is w"
+        steps.append(Step(f"{head} exactly, since the denominator is {reason}; w =" if reason else
+                          f"{head} wherever the denominator is not 0, which is not shown; w =", weight))
     return ok, steps
 
 
-def _denominator_positive(base: sp.Expr, n_classes) -> str | None:
-    """Why sum_s b(g, s) is never 0 on the open simplex (> 0, or a nonzero constant), or None if that cannot
-    be shown."""
+def _denominator_nonzero(base: sp.Expr, n_classes) -> str | None:
+    """Why sum_s b(g, s) is never 0 on the open simplex (> 0, or a constant that is 0 at no integer K >= 2), or
+    None if that cannot be shown."""
     if strictly_positive(base, n_classes):
         return "> 0 on the open simplex (each b(g, s) > 0 there)"
-    inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
-    if inner.verdict == "proved":
-        constant = sp.sympify(inner.constant).subs(K, K_MINUS_2 + 2)
-        if constant.is_positive:
-            return f"the constant {sp.sstr(inner.constant)} > 0 (b is itself symmetric)"
-        if constant.is_negative:
-            return f"the constant {sp.sstr(inner.constant)} < 0, never 0 (b is itself symmetric)"
+    total = normalizer_sum(base, n_classes)
+    if total is None:
+        return None
+    constant = total.subs(K, K_MINUS_2 + 2)
+    if constant.is_positive:
+        return f"the constant {sp.sstr(total)} > 0 (b is itself symmetric)"
+    if constant.is_negative:
+        return f"the constant {sp.sstr(total)} < 0, never 0 (b is itself symmetric)"
+    if total.free_symbols == {K} and _first_zero_k(total) is None:
+        return f"the constant {sp.sstr(total)}, 0 at no integer K >= 2 (b is itself symmetric)"
     return None
+
+
+def normalizer_sum(base: sp.Expr, n_classes=K) -> sp.Expr | None:
+    """sum_s b(g, s) of a normalized piece's b when b is itself symmetric (a constant in K and the parameters,
+    proved as for a loss), else None."""
+    inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
+    return sp.sympify(inner.constant) if inner.verdict == "proved" else None
+
+
+def normalizer_zero_at(base: sp.Expr) -> int | None:
+    """The first integer K >= 2 at which the normalizing sum sum_s b(g, s), a constant in K alone, is 0 (the
+    loss b(g,k)/sum_s b(g,s) is then undefined on the whole simplex: (p - 1/2)/sum_all(q - 1/2) at K = 2);
+    None when b has parameters, is > 0, is not symmetric, or its sum is 0 at no integer K >= 2."""
+    if not base.free_symbols <= {P, Q, K} or strictly_positive(base):
+        return None
+    total = normalizer_sum(base)
+    if total is None or total.free_symbols != {K}:
+        return None
+    first = _first_zero_k(total)
+    return None if first is None or first is False else int(first)
+
+
+def _first_zero_k(total: sp.Expr) -> int | None | bool:
+    """:func:`symtheory.domain.first_failing_k` of 'total != 0': an integer K, None (never 0), False (undecided)."""
+    from symtheory.domain import Condition, first_failing_k
+
+    return first_failing_k(Condition("divisor", total))
 
 
 def _zero_one_steps(form: LossForm) -> list[Step]:

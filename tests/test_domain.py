@@ -52,6 +52,21 @@ def test_a_loss_undefined_at_an_integer_k_is_refused_at_the_first_such_k(text, k
     assert analysis.analyse_expression(text, classes=defined_at).symmetry.verdict == "proved"
 
 
+def test_a_normalizing_sum_that_is_0_at_an_integer_k_is_refused_there_and_one_never_0_is_proved():
+    with pytest.raises(BadInput) as info:
+        analysis.analyse_expression("(p-1/2)/sum_all(q-1/2)")
+    assert str(info.value) == ("the loss is undefined at K = 2: its normalizing denominator sum_s b(g, s) with "
+                               "b(g, k) = p - 1/2 is -(K - 2)/2, which is 0 there; give --classes for the K you mean")
+    at_three = analysis.analyse_expression("(p-1/2)/sum_all(q-1/2)", classes=3).symmetry
+    assert at_three.verdict == "proved" and at_three.constant == 1
+    never = analysis.analyse_expression("(p-2/5)/sum_all(q-2/5)").symmetry
+    assert never.verdict == "proved" and never.constant == 1 and "0 at no integer K >= 2" in never.steps[0].text
+    open_case = analysis.analyse_expression("(p-a)/sum_all(q-a)").symmetry
+    assert open_case.verdict == "unknown"
+    assert "wherever the denominator is not 0, which is not shown" in open_case.steps[0].text
+    assert "since" not in open_case.steps[0].text
+
+
 @pytest.mark.parametrize("text, unshown", [
     ("1/(p - a) - sum_other(1/(q - a))/(K-1)", "divisor -a + p != 0 and divisor -a + q_j != 0 were not shown"),
     ("sqrt(a - p) - sum_other(sqrt(a - q))/(K-1)",
