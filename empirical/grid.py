@@ -415,7 +415,7 @@ def stopped_outcomes(runs: Sequence[GridRun], states_before: Mapping[Path, str])
     """The outcome of each run of a call that Ctrl-C or an error stopped, as its directory holds it now: a
     run done before the call is 'skipped'; one the call finished is 'trained' or 'resumed'; one it did not is
     'stopped', with its status (interrupted after some epochs, or new when it never started) and the figures
-    of its last recorded epoch."""
+    of its last recorded epoch (none, and the reason as its message, when its metrics.jsonl cannot be read)."""
     outcomes = []
     for run in runs:
         before = states_before[run.run_dir]
@@ -427,9 +427,14 @@ def stopped_outcomes(runs: Sequence[GridRun], states_before: Mapping[Path, str])
             action = "resumed" if before == INTERRUPTED else "trained"
             outcomes.append(GridOutcome.of(run, action, now, final_metrics(run.run_dir)))
             continue
+        try:
+            last = last_recorded_epoch(run.run_dir)
+        except BadInput as exc:
+            outcomes.append(GridOutcome.of(run, "stopped", now, None, str(exc)))
+            continue
         message = (f"stopped after epoch {epochs_done(run.run_dir)} of {run.config.epochs}; run the same command "
                    f"again to resume")
-        outcomes.append(GridOutcome.of(run, "stopped", now, last_recorded_epoch(run.run_dir), message))
+        outcomes.append(GridOutcome.of(run, "stopped", now, last, message))
     return outcomes
 
 

@@ -266,3 +266,27 @@ def test_a_grid_stopped_by_ctrl_c_still_writes_its_table(tmp_path, data_dir):
     with open(tmp_path / "grid.csv", newline="") as handle:
         assert [(r["action"], r["epochs"]) for r in csv.DictReader(handle)] == [
             ("skipped", "2"), ("resumed", "2"), ("skipped", "2")]
+
+
+def test_a_run_whose_metrics_cannot_be_read_is_stopped_in_the_table_and_the_reason_kept(tmp_path, data_dir):
+    from symtheory.empirical.grid import plan_grid, run_grid
+
+    runs = plan_grid(tmp_path, None, ["cce", "mse"], [0.4], [0], subset=64, epochs=3, device="cpu")
+
+    def stop_in_mse(run, row):
+        if run.config.loss == "mse" and row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(runs, data_dir=data_dir, on_epoch=stop_in_mse)
+    metrics = tmp_path / "mse-eta0.4-seed0" / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("{damaged\n" + lines[1] + "\n")
+    with pytest.raises(BadInput, match="line 1 is damaged") as raised:
+        run_grid(runs, data_dir=data_dir, table=tmp_path / "grid.csv")
+    assert raised.value.__context__ is None
+    with open(tmp_path / "grid.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [(r["loss"], r["action"], r["status"], r["j1"]) for r in table] == [
+        ("cce", "skipped", "finished", table[0]["j1"]), ("mse", "stopped", "interrupted", "")]
+    assert float(table[0]["j1"]) >= 0
