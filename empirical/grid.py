@@ -460,17 +460,16 @@ def _run_local(todo, states, data_dir, download, on_run, on_epoch) -> list[GridO
 
 
 def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) -> list[GridOutcome]:
-    """New runs train together; interrupted runs resume together when they stopped at the same epoch."""
+    """New runs train together; interrupted runs resume together (those behind first catch up with the
+    others, :func:`symtheory.empirical.fused.train_fused`)."""
     from symtheory.empirical.fused import FusedOptions, train_fused
 
     fused_options = FusedOptions(**options) if options else None
     outcomes = []
-    groups: dict[Any, list[GridRun]] = {}
+    groups: dict[bool, list[GridRun]] = {}
     for run in todo:
-        key = NEW if states[run.run_dir] == NEW else ("resume", epochs_done(run.run_dir))
-        groups.setdefault(key, []).append(run)
-    for key, members in groups.items():
-        resume = key != NEW
+        groups.setdefault(states[run.run_dir] != NEW, []).append(run)
+    for resume, members in groups.items():
         for run in members:
             if on_run:
                 on_run(run, "resumed (fused)" if resume else "trained (fused)")

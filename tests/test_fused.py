@@ -22,6 +22,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -559,6 +560,32 @@ def test_grid_fused_resumes_a_group_a_kill_left_at_different_checkpoint_epochs(d
     for d, rows in zip(dirs, uninterrupted):
         _same_rows(_rows(d), rows)
         assert checkpoint_epoch(d / "checkpoint.pt") == 2
+
+
+def test_grid_fused_resumes_runs_stopped_at_different_epochs_in_one_group(data_dir, tmp_path, monkeypatch):
+    """Interrupted runs at epochs 1 and 2 resume in one fused call (the one behind catches up), not one call
+    per epoch count; both finish with the grid's epochs."""
+    import symtheory.empirical.fused as fused
+    from symtheory.empirical.grid import plan_grid, run_grid
+
+    def plan(epochs):
+        return plan_grid(tmp_path, None, ["cce", "rll"], [0.2], epochs=epochs, subset=64, device="cpu",
+                         batch_size=32)
+
+    run_grid(plan(1)[:1], "fused", data_dir=data_dir)
+    run_grid(plan(2)[1:], "fused", data_dir=data_dir)
+    calls = []
+    original = fused.train_fused
+
+    def counted(configs, out_dirs, **kwargs):
+        calls.append([Path(d).name for d in out_dirs])
+        return original(configs, out_dirs, **kwargs)
+
+    monkeypatch.setattr(fused, "train_fused", counted)
+    outcomes = run_grid(plan(3), "fused", data_dir=data_dir)
+    assert calls == [["cce-eta0.2-seed0", "rll-eta0.2-seed0"]]
+    assert [(o.action, o.status) for o in outcomes] == [("resumed (fused)", "finished")] * 2
+    assert [[row["epoch"] for row in _rows(tmp_path / name)] for name in calls[0]] == [[1, 2, 3]] * 2
 
 
 def test_a_write_temporary_of_a_running_process_is_kept_on_resume(tmp_path):
