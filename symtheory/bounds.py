@@ -10,7 +10,7 @@ each face g_k = t (Jensen, or a convex function peaking at a vertex).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from sympy.calculus.util import continuous_domain
@@ -255,12 +255,16 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
 
 
 def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
-    """Bounds of a whole LossForm: the separable piece, [0, w] for each normalized piece whose base is >= 0,
+    """Bounds of a whole LossForm: the separable piece (with each normalized piece whose denominator is a
+    nonzero constant c folded in as w b(g,k)/c), [0, w] for each other normalized piece whose base is >= 0,
     [0, w] for the 0-1 piece."""
+    form, folded = _fold_constant_normalizers(form, n_classes)
     result = separable_bounds(form.separable, n_classes)
     if result.bounded is not True:
-        return result
-    lower, upper, steps = result.lower, result.upper, list(result.steps)
+        return replace(result, steps=folded + list(result.steps))
+    lower, upper, steps = result.lower, result.upper, folded + list(result.steps)
+    if not form.normalized and form.zero_one == 0:
+        return replace(result, steps=steps)
     for weight, base in form.normalized:
         base_bounds = separable_bounds(base, n_classes)
         nonneg = base_bounds.lower is not None and sp.sympify(base_bounds.lower).is_extended_nonnegative
@@ -271,13 +275,28 @@ def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
     if form.zero_one != 0:
         steps.append(Step("0-1 piece lies in [0, weight]"))
         lower, upper = lower + sp.Min(0, form.zero_one), upper + sp.Max(0, form.zero_one)
-    if not form.normalized and form.zero_one == 0:
-        return result
     constant_rest = result.lower_exact and result.upper_exact and sp.simplify(result.lower - result.upper) == 0
     exact = constant_rest and not form.normalized
     if exact:
         steps.append(Step("the rest is constant and the 0-1 piece takes both its values: the bounds are exact"))
     return BoundsResult(True, lower, upper, steps=steps, lower_exact=exact, upper_exact=exact)
+
+
+def _fold_constant_normalizers(form: LossForm, n_classes: sp.Expr) -> tuple[LossForm, list[Step]]:
+    """``form`` with each normalized piece whose sum_s b(g, s) is a nonzero constant c
+    (:func:`symtheory.symmetry.constant_normalizer`) moved into the separable piece as w b(g,k)/c."""
+    from symtheory.symmetry import constant_normalizer
+
+    separable, kept, steps = form.separable, [], []
+    for weight, base in form.normalized:
+        total = constant_normalizer(base, n_classes)
+        if total is None:
+            kept.append((weight, base))
+            continue
+        separable += weight * base / total
+        steps.append(Step(f"normalized piece with b(g,k) = {sp.sstr(base)}: sum_s b(g,s) is the nonzero constant "
+                          f"{sp.sstr(total)}, so the piece is the separable w b(g,k)/({sp.sstr(total)}) with w =", weight))
+    return replace(form, separable=separable, normalized=tuple(kept)), steps
 
 
 def strictly_positive(base: sp.Expr, n_classes: sp.Expr = K) -> bool:

@@ -166,16 +166,29 @@ def _denominator_nonzero(base: sp.Expr, n_classes) -> str | None:
     if strictly_positive(base, n_classes):
         return "> 0 on the open simplex (each b(g, s) > 0 there)"
     total = normalizer_sum(base, n_classes)
-    if total is None:
-        return None
+    why = None if total is None else _never_zero(total)
+    return f"the constant {sp.sstr(total)}{why} (b is itself symmetric)" if why else None
+
+
+def _never_zero(total: sp.Expr) -> str | None:
+    """Why a constant sum_s b(g, s) is 0 at no integer K >= 2 (' > 0', ' < 0, never 0', ...), else None."""
     constant = total.subs(K, K_MINUS_2 + 2)
     if constant.is_positive:
-        return f"the constant {sp.sstr(total)} > 0 (b is itself symmetric)"
+        return " > 0"
     if constant.is_negative:
-        return f"the constant {sp.sstr(total)} < 0, never 0 (b is itself symmetric)"
+        return " < 0, never 0"
     if total.free_symbols == {K} and _first_zero_k(total) is None:
-        return f"the constant {sp.sstr(total)}, 0 at no integer K >= 2 (b is itself symmetric)"
+        return ", 0 at no integer K >= 2"
     return None
+
+
+def constant_normalizer(base: sp.Expr, n_classes=K) -> sp.Expr | None:
+    """sum_s b(g, s) when it is a constant that is 0 at no integer K >= 2 (b symmetric, no parameters): the
+    normalized piece w b(g,k)/sum_s b(g,s) is then the separable w b(g,k)/constant (p/sum_all(q) = p); else None."""
+    if not base.free_symbols <= {P, Q, K}:
+        return None
+    total = normalizer_sum(base, n_classes)
+    return total if total is not None and _never_zero(total) else None
 
 
 def normalizer_sum(base: sp.Expr, n_classes=K) -> sp.Expr | None:

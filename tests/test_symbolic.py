@@ -257,3 +257,21 @@ def test_the_range_of_a_function_with_a_pole_inside_the_interval_is_not_claimed(
     assert interval_range(sp.log(sp.Abs(T - 1 / sp.sqrt(2)))) is None
     smooth = interval_range(1 / (T**2 - T + 1))
     assert (smooth.lower, smooth.upper) == (1, sp.Rational(4, 3))
+
+
+@pytest.mark.parametrize("text, classes, lower, upper", [
+    ("p/sum_all(q)", None, 0, 1),                      # sum_s g_s = 1: the piece is p
+    ("(1-p)/sum_all(1-q)", None, 0, 1 / (K - 1)),      # sum_s (1 - g_s) = K - 1
+    ("(p-2/5)/sum_all(q-2/5)", 3, -3, 2),              # sum_s (g_s - 2/5) = -1/5 at K = 3: 2 - 5p
+    ("1-p/sum_all(q) + (1-p)", None, 0, 2),
+])
+def test_a_normalized_piece_with_a_constant_denominator_gets_its_inf_and_sup(text, classes, lower, upper):
+    bounds = analyse_expression(text, classes=classes, seconds=None).bounds
+    assert (bounds.bounded, bounds.lower_exact, bounds.upper_exact) == (True, True, True)
+    assert sp.simplify(bounds.lower - lower) == 0 and sp.simplify(bounds.upper - upper) == 0
+    assert "nonzero constant" in bounds.steps[0].text
+
+
+def test_a_normalized_piece_whose_denominator_varies_keeps_its_valid_bounds():
+    bounds = analyse_expression("-log(p)/sum_all(-log(q))", seconds=None).bounds
+    assert (bounds.lower, bounds.upper, bounds.upper_exact) == (0, 1, False)
