@@ -21,8 +21,8 @@ from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
 from symtheory.symmetry import (
-    DEFAULT_K_RANGE, SpecialCase, SymmetryResult, candidate_points, check_symmetry, gave_up, normalizer_sum,
-    normalizer_zero_at,
+    DEFAULT_K_RANGE, SpecialCase, SymmetryResult, candidate_points, check_symmetry, gave_up, normalizer_conditions,
+    normalizer_sum, normalizer_zero_at,
 )
 from symtheory.time_limit import DEFAULT_TIME_LIMIT, GIVE_UP, time_limit
 
@@ -137,7 +137,7 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
     if symmetry.verdict == "proved" and unshown:
         _not_shown_defined(symmetry, unshown)
     if symmetry.verdict == "proved":
-        _restrict_scope(symmetry, parameter_restrictions(form, domains or {}, seconds))
+        _restrict_scope(symmetry, parameter_restrictions(form, domains or {}, seconds, n_classes))
     try:
         with time_limit(seconds):
             bounds = form_bounds(form.subs({K: n_classes}), n_classes)
@@ -175,15 +175,17 @@ def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence
 
 
 def parameter_restrictions(form: LossForm, domains: Mapping[sp.Symbol, Param],
-                           seconds: float | None = DEFAULT_TIME_LIMIT) -> list[str]:
+                           seconds: float | None = DEFAULT_TIME_LIMIT, n_classes: sp.Expr = K) -> list[str]:
     """The parameter values a proof for symbolic parameters must leave out, as text: where a divisor in the
-    parameters alone vanishes within their domains ((1 - p)/(a - 1): 'a != 1'), and where a log argument or
-    a fractional power's base in them is not shown positive ((1 - p) log(a - 1): 'a - 1 > 0'). Within
-    ``seconds``; a divisor sympy cannot solve is given as the condition itself."""
+    parameters (and K, not g) vanishes within their domains ((1 - p)/(a - 1): 'a != 1'; p/(K - a): 'a != K'),
+    and where a log argument or a fractional power's base in them is not shown positive
+    ((1 - p) log(a - 1): 'a - 1 > 0'), and where a normalizing denominator, a constant in them, vanishes
+    ((p - a)/sum_all(q - a): 'a != 1/K'). Within ``seconds``; a divisor sympy cannot solve is given as the
+    condition itself."""
     restrictions: list[str] = []
     try:
         with time_limit(seconds):
-            for condition in parameter_conditions(form):
+            for condition in parameter_conditions(form) + normalizer_conditions(form, n_classes):
                 for text in _restriction_texts(condition, domains):
                     if text not in restrictions:
                         restrictions.append(text)
@@ -197,7 +199,7 @@ def _restriction_texts(condition: Condition, domains: Mapping[sp.Symbol, Param])
     if condition.kind != "divisor":
         relation = ">=" if condition.kind == "base" else ">"
         return [f"{sp.sstr(quantity)} {relation} 0"]
-    solve_for = min(quantity.free_symbols, key=lambda s: s.name)
+    solve_for = min(quantity.free_symbols - {K} or quantity.free_symbols, key=lambda s: s.name)
     try:
         roots = sp.solve(quantity, solve_for)
     except GIVE_UP:

@@ -82,13 +82,14 @@ def is_exactly_zero(value: sp.Expr) -> bool:
 def domain_conditions(form: LossForm) -> list[Condition]:
     """The conditions a loss needs for L(g, k) to be a finite real number: log argument > 0, non-integer power
     base >= 0 (> 0 if the exponent can be negative), divisor != 0, for each such subexpression that depends on
-    g or K (sum bodies included; a normalized piece's denominator is left to the symmetry proof)."""
+    g or K (sum bodies included; a normalized piece's denominator is left to the symmetry proof; one in K and
+    the parameters but not g is a :func:`parameter_conditions` one)."""
     found: list[Condition] = []
     exprs = [sp.sympify(form.separable), sp.sympify(form.zero_one)]
     exprs += [sp.sympify(x) for pair in form.normalized for x in pair]
     for node in _nodes(exprs):
         for condition in _node_conditions(node):
-            if condition not in found:
+            if condition not in found and not _in_parameters(condition.quantity):
                 found.append(condition)
     return found
 
@@ -109,22 +110,22 @@ def _depends(expr: sp.Expr) -> bool:
     return bool(expr.free_symbols & _G_SYMBOLS) or expr.has(SumOther)
 
 
-def _in_parameters_alone(expr: sp.Expr) -> bool:
-    return bool(expr.free_symbols) and not (expr.free_symbols & _G_SYMBOLS) and not expr.has(SumOther)
+def _in_parameters(expr: sp.Expr) -> bool:
+    """``expr`` has a parameter and no g (p, q, a sum over classes); it may have K."""
+    return bool(expr.free_symbols - {K}) and not (expr.free_symbols & {P, Q}) and not expr.has(SumOther)
 
 
 def parameter_conditions(form: LossForm) -> list[Condition]:
-    """The conditions on subexpressions in the parameters alone (no g, no K) that are not shown for every
-    positive value: log((a - 1)) needs a - 1 > 0, 1/(a - 1) needs a != 1. The loss is defined, and a proof
-    holds, only for parameter values that meet them."""
+    """The conditions on subexpressions in the parameters (and K, but no g) that are not shown for every
+    positive value and integer K >= 2: log(a - 1) needs a - 1 > 0, 1/(a - 1) needs a != 1, p/(K - a) needs
+    a != K. They do not depend on g, so the loss is defined on the whole simplex or nowhere: it is, and a
+    proof holds, for the parameter values (and K) that meet them."""
     found: list[Condition] = []
     exprs = [sp.sympify(form.separable), sp.sympify(form.zero_one)]
     exprs += [sp.sympify(x) for pair in form.normalized for x in pair]
     for node in _nodes(exprs):
-        for condition in _node_conditions(node, _in_parameters_alone):
-            positive, nonnegative, nonzero = _sign(condition.quantity)
-            holds = {"log": positive, "base": nonnegative, "base_positive": positive, "divisor": nonzero}
-            if not holds[condition.kind] and condition not in found:
+        for condition in _node_conditions(node, _in_parameters):
+            if not shown(condition) and condition not in found:
                 found.append(condition)
     return found
 

@@ -153,11 +153,34 @@ def _normalized_steps(form: LossForm, n_classes) -> tuple[bool, list[Step]]:
     steps, ok = [], True
     for weight, base in form.normalized:
         reason = _denominator_nonzero(base, n_classes)
-        ok &= reason is not None
         head = f"normalized piece w b(g,k) / sum_s b(g,s) with b(g,k) = {sp.sstr(base)}: its sum over k is w"
-        steps.append(Step(f"{head} exactly, since the denominator is {reason}; w =" if reason else
+        if reason:
+            steps.append(Step(f"{head} exactly, since the denominator is {reason}; w =", weight))
+            continue
+        total = _parameter_normalizer(base, n_classes)
+        ok &= total is not None
+        steps.append(Step(f"{head} wherever the denominator, the constant {sp.sstr(total)} (b is itself symmetric), "
+                          "is not 0 (a condition on the parameters); w =" if total is not None else
                           f"{head} wherever the denominator is not 0, which is not shown; w =", weight))
     return ok, steps
+
+
+def _parameter_normalizer(base: sp.Expr, n_classes) -> sp.Expr | None:
+    """sum_s b(g, s) when it is a constant in K and the parameters (b symmetric) with a parameter in it:
+    (p - a)/sum_all(q - a) has 1 - K a, so the loss is defined, whatever g, exactly where a != 1/K."""
+    total = normalizer_sum(base, n_classes)
+    return total if total is not None and total.free_symbols - {K} else None
+
+
+def normalizer_conditions(form: LossForm, n_classes=K) -> list:
+    """:class:`symtheory.domain.Condition` 'divisor != 0' on each normalized piece's denominator that is a
+    constant in K and the parameters not shown nonzero: like 1/(a - 1), a condition on the parameters that a
+    proof's scope must name ((p - a)/sum_all(q - a): a != 1/K)."""
+    from symtheory.domain import Condition
+
+    return [Condition("divisor", total) for _, base in form.subs({K: n_classes}).normalized
+            if _denominator_nonzero(base, n_classes) is None
+            and (total := _parameter_normalizer(base, n_classes)) is not None]
 
 
 def _denominator_nonzero(base: sp.Expr, n_classes) -> str | None:
@@ -271,7 +294,7 @@ def check_symmetry(form: LossForm, classes: int | None = None,
             separable_c = n_classes * tidy(c0) + tidy(c1)
             steps.append(Step("sum_i phi(g_i) = K c0 + c1 sum_i g_i = K c0 + c1 =", separable_c))
         if not norm_ok:
-            return _unknown(form, classes, defaults, scope, steps, "a normalizing denominator not shown > 0")
+            return _unknown(form, classes, defaults, scope, steps, "a normalizing denominator not shown nonzero")
         constant = _present(separable_c + constant_rest)
         steps.append(Step(f"hence sum_j L(g, j) = C for {scope}, C =", constant))
         return SymmetryResult("proved", scope, constant, steps)
@@ -282,6 +305,8 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     missing = {s: v for s, v in defaults.items() if s in free}
     trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
     trials = list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
+    if not free <= set(missing):
+        trials = []
     for ce_classes in ([classes] if classes else COUNTEREXAMPLE_CLASSES):
         for trial in trials:
             ce = find_counterexample(form, ce_classes, dict(trial))
