@@ -50,7 +50,10 @@ def interval_range(f: sp.Expr) -> Range | None:
         return Range(at_zero, at_one, strict=True)
     if on_unit.is_negative:
         return Range(at_one, at_zero, strict=True)
-    critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
+    try:
+        critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
+    except (NotImplementedError, ValueError, TypeError):
+        return None
     if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
         values = [at_zero, at_one] + [f.subs(T, c) for c in critical]
         if any(v.has(sp.nan, sp.zoo) for v in values):

@@ -86,8 +86,9 @@ def _extreme_argument(node: sp.Expr) -> sp.Expr | None:
 
 
 def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp.Expr] | None:
-    """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g and finite and nonzero for every K in
-    scope (each K >= 2 for the symbol K); None otherwise."""
+    """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g and finite for every K in scope (each
+    K >= 2 for the symbol K; c may be 0 at some parameter value, log(a) p/sum_all(q), where the piece is 0);
+    None otherwise."""
     numerator, denominator = sp.fraction(term)
     weight_num, base = _split(numerator)
     weight_den, total = _split(denominator)
@@ -95,7 +96,7 @@ def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp
     if ratio is None:
         return None
     weight = weight_num / (weight_den * ratio)
-    if not (_finite_nonzero(ratio) and _finite_nonzero(weight)):
+    if not (_finite_nonzero(ratio) and _finite(weight)):
         return None
     if not strictly_positive(base) and strictly_positive(-base):
         base = -base
@@ -119,6 +120,12 @@ def _finite_nonzero(value: sp.Expr) -> bool:
     """value is a finite nonzero number for every K >= 2 (shown with K = k2 + 2, k2 >= 0 an integer)."""
     numerator, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
     return bool(numerator.is_nonzero and denominator.is_nonzero)
+
+
+def _finite(value: sp.Expr) -> bool:
+    """value is a finite number for every K >= 2 and positive parameters (its denominator is shown nonzero)."""
+    _, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
+    return bool(denominator.is_nonzero)
 
 
 def _label_sum_ratio(total: sp.Expr, base: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr | None:

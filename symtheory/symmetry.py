@@ -399,7 +399,8 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
 
 
 def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
-    """Losses not affine in their sums: prove each K in a range with explicit coordinates g_1..g_K."""
+    """Losses not affine in their sums: prove each K in a range with explicit coordinates g_1..g_K; C is one
+    value when it is the same for each K, else the tuple of C at K = k_range[0], ..., k_range[1]."""
     ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
     constants = {}
     for kk in ks:
@@ -417,5 +418,9 @@ def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
         return _unknown(form, kk, defaults, f"K = {kk}", steps, f"K = {kk}: gradient not reducible")
     scope = f"K = {ks[0]}" if len(ks) == 1 else f"each K in {ks[0]}..{ks[-1]} (not for all K)"
     steps.append(Step(f"with explicit coordinates, every partial derivative of sum_j L vanishes for {scope}"))
-    constant = constants[ks[0]] if len(ks) == 1 else sp.Tuple(*constants.values())
+    distinct = set(constants.values())
+    if len(distinct) > 1:
+        listed = ", ".join(f"K = {kk}: {sp.sstr(c)}" for kk, c in constants.items())
+        steps.append(Step(f"C depends on K ({listed}); C is the tuple of these, in that order"))
+    constant = distinct.pop() if len(distinct) == 1 else sp.Tuple(*constants.values())
     return SymmetryResult("proved", scope, constant, steps)

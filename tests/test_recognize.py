@@ -12,6 +12,8 @@ from symtheory.expr import K, P, param_symbol
 from symtheory.parser import parse_loss_expression
 from symtheory.recognize import loss_form, resolve_on_simplex
 
+A = param_symbol("a")
+
 NCE = "log(p)/sum_all(log(q))"
 NMSE = "((1-p)**2 + sum_other(q**2))/sum_all((1-q)**2 + (K-1)*q**2)"
 NFL = "-(1-p)**g*log(p)/sum_all(-(1-q)**g*log(q))"
@@ -126,3 +128,28 @@ def test_an_absolute_value_affine_in_several_sums_is_resolved_through_their_merg
     assert not resolved.has(sp.Abs)
     g = {P: sp.Rational(1, 2)}
     assert sp.expand(resolved.subs(g) - (parse_loss_expression("sum_other(q) - sum_other(q^2)").subs(g))) == 0
+
+
+def test_a_normalized_piece_whose_weight_may_be_0_is_still_one():
+    """log(a) p/sum_all(q): the weight log(a) is 0 at a = 1 (the piece is then 0), finite everywhere, so the
+    piece sums to log(a) for every K (it fell back to K = 2..8 with explicit coordinates)."""
+    symmetry = analyse_expression("log(a)*p/sum_all(q)", seconds=None).symmetry
+    assert (symmetry.verdict, symmetry.scope, symmetry.constant) == ("proved", "every K >= 2", sp.log(A))
+
+
+@pytest.mark.parametrize("text, constant, listed", [
+    ("p*(p + sum_other(q))**2", 1, None),
+    ("(p-1/2)*(p + sum_other(q))", sp.Tuple(*[1 - sp.Rational(k, 2) for k in range(2, 9)]), "K = 3: -1/2"),
+])
+def test_a_proof_for_each_k_in_2_to_8_gives_one_c_when_it_is_the_same_for_each(text, constant, listed):
+    symmetry = analyse_expression(text, seconds=None).symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("proved", "each K in 2..8 (not for all K)")
+    assert symmetry.constant == constant
+    assert any(listed in step.text for step in symmetry.steps) if listed else len(symmetry.steps) == 1
+
+
+@pytest.mark.parametrize("text", ["abs(p-a)/sum_all(abs(q-a))", "max(p,a)/sum_all(max(q,a))"])
+def test_a_base_whose_range_sympy_cannot_solve_for_is_unknown_not_a_crash(text):
+    """sympy's solveset raised NotImplementedError ('multivariate conditions') on |t - a| and max(t, a)."""
+    for classes in (None, 3):
+        assert analyse_expression(text, classes=classes, seconds=None).symmetry.verdict == "unknown"
