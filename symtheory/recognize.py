@@ -89,11 +89,14 @@ def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp
     """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g and finite for every K in scope (each
     K >= 2 for the symbol K; c may be 0 at some parameter value, log(a) p/sum_all(q), where the piece is 0);
     None otherwise."""
-    numerator, denominator = sp.fraction(term)
-    weight_num, base = _split(numerator)
-    weight_den, total = _split(denominator)
-    ratio = None if total is None or base is None else _label_sum_ratio(total, base, n_classes)
-    if ratio is None:
+    for exact in (False, True):  # exact: exp(-a p) stays in the numerator, not 1/exp(a p)
+        numerator, denominator = sp.fraction(term, exact=exact)
+        weight_num, base = _split(numerator)
+        weight_den, total = _split(denominator)
+        ratio = None if total is None or base is None else _label_sum_ratio(total, base, n_classes)
+        if ratio is not None:
+            break
+    else:
         return None
     weight = weight_num / (weight_den * ratio)
     if not (_finite_nonzero(ratio) and _finite(weight)):

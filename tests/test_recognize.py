@@ -153,3 +153,11 @@ def test_a_base_whose_range_sympy_cannot_solve_for_is_unknown_not_a_crash(text):
     """sympy's solveset raised NotImplementedError ('multivariate conditions') on |t - a| and max(t, a)."""
     for classes in (None, 3):
         assert analyse_expression(text, classes=classes, seconds=None).symmetry.verdict == "unknown"
+
+
+@pytest.mark.parametrize("text", ["exp(-a*p)/sum_all(exp(-a*q))", "p**(-a)/sum_all(q**(-a))", "exp(-p)/sum_all(exp(-q))"])
+def test_a_normalized_piece_with_a_negative_exponent_is_recognized(text):
+    """sympy's fraction moves exp(-a p) to the denominator as 1/exp(a p); the piece was then not seen and the
+    proof fell back to K = 2..8 (slow: seconds=5 keeps a regression from hanging)."""
+    symmetry = analyse_expression(text, seconds=5).symmetry
+    assert (symmetry.verdict, symmetry.scope, symmetry.constant) == ("proved", "every K >= 2", 1)
