@@ -361,9 +361,15 @@ def vanishing_parameter_values(residual: sp.Expr, parameters: set[sp.Symbol]) ->
 
 
 def _present(constant: sp.Expr) -> sp.Expr:
-    """A closed form for C: polynomial parts factored, logs kept as K log(...) rather than combined."""
+    """A closed form for C: polynomial parts factored, logs kept as K log(...) rather than combined; or, when
+    shorter, the logs expanded where sympy shows that valid and their coefficients factored
+    (log(10**(4 K)/10000) + 1 -> 4 (K - 1) log(10) + 1)."""
     constant = sp.expand(constant, log=False, deep=False)
-    return constant if constant.has(sp.log) else sp.factor(constant)
+    if not constant.has(sp.log):
+        return sp.factor(constant)
+    expanded = sp.expand(sp.expand_log(constant))
+    collected = sp.collect(expanded, sorted(expanded.atoms(sp.log), key=sp.default_sort_key), func=sp.factor)
+    return min((constant, collected), key=lambda form: len(sp.sstr(form)))
 
 
 def gave_up(form: LossForm, classes: int | None, defaults: dict[sp.Symbol, sp.Expr], why: str) -> SymmetryResult:
@@ -414,7 +420,8 @@ def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
         ce = find_counterexample(form, kk, {s: v for s, v in defaults.items() if s in form.free_parameters()})
         if ce is not None:
             steps.append(Step(f"K = {kk}: the label sum has a nonzero gradient; counterexample found"))
-            return SymmetryResult("refuted", f"K = {kk}", None, steps, counterexample=ce)
+            scope = f"K = {kk}" if classes else f"general K (counterexample at K = {kk})"
+            return SymmetryResult("refuted", scope, None, steps, counterexample=ce)
         return _unknown(form, kk, defaults, f"K = {kk}", steps, f"K = {kk}: gradient not reducible")
     scope = f"K = {ks[0]}" if len(ks) == 1 else f"each K in {ks[0]}..{ks[-1]} (not for all K)"
     steps.append(Step(f"with explicit coordinates, every partial derivative of sum_j L vanishes for {scope}"))

@@ -161,3 +161,15 @@ def test_a_normalized_piece_with_a_negative_exponent_is_recognized(text):
     proof fell back to K = 2..8 (slow: seconds=5 keeps a regression from hanging)."""
     symmetry = analyse_expression(text, seconds=5).symmetry
     assert (symmetry.verdict, symmetry.scope, symmetry.constant) == ("proved", "every K >= 2", 1)
+
+
+@pytest.mark.parametrize("classes, shown", [(None, "4*(K - 1)*log(10) + 1"), (10, "1 + 36*log(10)")])
+def test_c_with_logs_of_numbers_is_written_short(classes, shown):
+    """NCE + RCE written by hand: C was 'log(10**(4*K)/10000) + 1', at K = 10 'log(1000...0) + 1' (36 zeros)."""
+    symmetry = analyse_expression("-log(p)/sum_all(-log(q)) - log(1/10000)*sum_other(q)", classes=classes).symmetry
+    assert sp.sstr(symmetry.constant) == shown
+
+
+def test_a_counterexample_found_with_explicit_coordinates_refutes_for_general_k():
+    symmetry = analyse_expression("p*sum_other(q)").symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("refuted", "general K (counterexample at K = 2)")
