@@ -225,6 +225,8 @@ def _same(x: sp.Expr, y: sp.Expr) -> bool:
 
 
 def _tidy_bound(x: sp.Expr) -> sp.Expr:
+    """A bound in a short closed form; what K >= 2 decides is decided (0**(K - 1) is 0)."""
+    x = sp.sympify(x).subs(K, K_MINUS_2 + 2).subs(K_MINUS_2, K - 2)
     if _is_infinite(x):
         big = sp.Symbol("_big", positive=True)
         finite = x.subs({-sp.oo: -big}).subs({sp.oo: big}).subs(K, K_MINUS_2 + 2)

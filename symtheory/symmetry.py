@@ -406,9 +406,10 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
 
 def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
     """Losses not affine in their sums: prove each K in a range with explicit coordinates g_1..g_K; C is one
-    value when it is the same for each K, else the tuple of C at K = k_range[0], ..., k_range[1]."""
+    value when it is the same for each K, else the tuple of C at K = k_range[0], ..., k_range[1]. For symbolic
+    K, a K where neither a proof nor a counterexample is found does not stop the search at the next K."""
     ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
-    constants = {}
+    constants, undecided = {}, []
     for kk in ks:
         coords = sp.symbols(f"g1:{kk}", positive=True)
         point = list(coords) + [1 - sum(coords)]
@@ -422,7 +423,12 @@ def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
             steps.append(Step(f"K = {kk}: the label sum has a nonzero gradient; counterexample found"))
             scope = f"K = {kk}" if classes else f"general K (counterexample at K = {kk})"
             return SymmetryResult("refuted", scope, None, steps, counterexample=ce)
-        return _unknown(form, kk, defaults, f"K = {kk}", steps, f"K = {kk}: gradient not reducible")
+        if classes:
+            return _unknown(form, kk, defaults, f"K = {kk}", steps, f"K = {kk}: gradient not reducible")
+        undecided.append(kk)
+    if undecided:
+        return _unknown(form, None, defaults, "every K >= 2", steps, f"K = {', '.join(map(str, undecided))}: the "
+                        "gradient of the label sum was not reduced, and no counterexample was found")
     scope = f"K = {ks[0]}" if len(ks) == 1 else f"each K in {ks[0]}..{ks[-1]} (not for all K)"
     steps.append(Step(f"with explicit coordinates, every partial derivative of sum_j L vanishes for {scope}"))
     distinct = set(constants.values())

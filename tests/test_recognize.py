@@ -173,3 +173,15 @@ def test_c_with_logs_of_numbers_is_written_short(classes, shown):
 def test_a_counterexample_found_with_explicit_coordinates_refutes_for_general_k():
     symmetry = analyse_expression("p*sum_other(q)").symmetry
     assert (symmetry.verdict, symmetry.scope) == ("refuted", "general K (counterexample at K = 2)")
+
+
+def test_a_k_that_explicit_coordinates_leave_open_does_not_stop_the_search_for_a_counterexample():
+    """sqrt(sum_other(q**2)) is symmetric at K = 2 (it is 1 - g_k there) but sympy does not reduce
+    sqrt((1 - g_1)**2); it was 'unknown for K = 2', and K = 3 was never tried."""
+    symmetry = analyse_expression("sqrt(sum_other(q**2))").symmetry
+    assert (symmetry.verdict, symmetry.scope) == ("refuted", "general K (counterexample at K = 3)")
+
+
+def test_a_bound_that_k_decides_is_decided():
+    bounds = analyse_expression("(1-p)**(K-1)").bounds
+    assert (bounds.lower, bounds.upper, bounds.lower_exact, bounds.upper_exact) == (0, 1, True, True)
