@@ -155,7 +155,8 @@ def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence
     ``unshown`` shown there) proved on its own, within ``seconds``; the proved ones (GCE (1 - g_k^q)/q at
     q = 1: C = K - 1, Patel & Sastry 2021 Sec. 3)."""
     proved = []
-    for assignment in list(vanishing)[:MAX_SPECIAL_CASES]:
+    ordered = sorted(vanishing, key=lambda values: [_value_key(values[s]) for s in sorted(values, key=str)])
+    for assignment in ordered[:MAX_SPECIAL_CASES]:
         if not all(symbol in domains and domains[symbol].admits(value) for symbol, value in assignment.items()):
             continue
         if not _shown_at(unshown, assignment, seconds):
@@ -206,6 +207,14 @@ def _restriction_texts(condition: Condition, domains: Mapping[sp.Symbol, Param])
         return [f"{sp.sstr(quantity)} != 0"]
     return [f"{sp.sstr(solve_for)} != {sp.sstr(root)}" for root in roots
             if solve_for not in domains or domains[solve_for].admits(root)]
+
+
+def _value_key(value: sp.Expr) -> tuple:
+    """Sort key: real numbers by value, first; other expressions after them, in sympy's order."""
+    value = sp.sympify(value)
+    if value.is_number and value.is_extended_real:
+        return (0, float(value), ())
+    return (1, 0.0, sp.default_sort_key(value))
 
 
 def _shown_at(conditions: Sequence[Condition], assignment: Mapping[sp.Symbol, sp.Expr],

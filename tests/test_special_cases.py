@@ -117,3 +117,9 @@ def test_a_training_config_hands_its_expression_simple_exact_parameters_and_name
     other = build_config(None, loss="expr", loss_expr="(1-p**a)/a + 0*p", loss_params={"a": 0.1})
     assert other.user_loss().params == (("a", "1/10"),)
     assert third.run_name().startswith("mlp-mnist-expr-") and third.run_name() != other.run_name()
+
+
+def test_special_cases_are_listed_in_increasing_order_of_the_parameter():
+    special = analysis.analyse_expression("(a-3)*(a-1/2)*(a-2)*(a-sqrt(2))*p**2 + p").symmetry.special
+    assert [case.parameters[A] for case in special] == [
+        sp.Rational(1, 2), sp.sqrt(2), 2, 3]
