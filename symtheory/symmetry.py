@@ -361,12 +361,19 @@ def vanishing_parameter_values(residual: sp.Expr, parameters: set[sp.Symbol]) ->
 
 
 def _present(constant: sp.Expr) -> sp.Expr:
-    """A closed form for C: polynomial parts factored, logs kept as K log(...) rather than combined; or, when
+    """A closed form for C: polynomial parts factored (or, with fewer terms or shorter, collected by parameter
+    with factored coefficients: A beta (K - 1) + alpha), logs kept as K log(...) rather than combined; or, when
     shorter, the logs expanded where sympy shows that valid and their coefficients factored
     (log(10**(4 K)/10000) + 1 -> 4 (K - 1) log(10) + 1)."""
     constant = sp.expand(constant, log=False, deep=False)
     if not constant.has(sp.log):
-        return sp.factor(constant)
+        parameters = sorted(constant.free_symbols - {K}, key=str)
+        factored = sp.factor(constant)
+        numerator, denominator = sp.fraction(factored)
+        forms = [factored, sp.factor(-numerator) / sp.factor(-denominator)]
+        if parameters:
+            forms.append(sp.collect(sp.expand(constant), parameters, func=sp.factor))
+        return min(forms, key=lambda form: (len(sp.Add.make_args(form)), len(sp.sstr(form))))
     expanded = sp.expand(sp.expand_log(constant))
     collected = sp.collect(expanded, sorted(expanded.atoms(sp.log), key=sp.default_sort_key), func=sp.factor)
     return min((constant, collected), key=lambda form: len(sp.sstr(form)))

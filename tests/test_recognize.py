@@ -185,3 +185,12 @@ def test_a_k_that_explicit_coordinates_leave_open_does_not_stop_the_search_for_a
 def test_a_bound_that_k_decides_is_decided():
     bounds = analyse_expression("(1-p)**(K-1)").bounds
     assert (bounds.lower, bounds.upper, bounds.lower_exact, bounds.upper_exact) == (0, 1, True, True)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("p/(K - a)", "1/(K - a)"),                                               # was -1/(-K + a)
+    ("a*log(p)/sum_all(log(q)) + 4*b*(1-p)", "a + 4*b*(K - 1)"),             # was 4*K*b + a - 4*b
+    ("2 - 2*p", "2*(K - 1)"),
+])
+def test_c_is_written_in_its_shortest_closed_form(text, shown):
+    assert sp.sstr(analyse_expression(text).symmetry.constant) == shown
