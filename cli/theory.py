@@ -103,9 +103,13 @@ def _assignment(parameters: dict[str, str]) -> str:
 
 @app.command("prove-risk")
 def prove_risk(
+    name: Optional[str] = typer.Argument(None, help="Substitute this registry loss's constant C (it must be "
+                                         "symmetric); the same as --loss."),
     loss: Optional[str] = typer.Option(None, "--loss", help="Substitute this loss's constant C (it must be symmetric)."),
+    expr: Optional[str] = typer.Option(None, "--expr", help="Substitute the constant C of your own loss, in the "
+                                       "`check-loss --expr` grammar (it must be proved symmetric)."),
     classes: Optional[int] = typer.Option(None, "--classes", "-K", help="A concrete number of classes K >= 2."),
-    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A parameter of --loss, name=value "
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="A parameter of the loss, name=value "
                                               "(e.g. q=1 for gce, symmetric there). Repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the derivation as JSON."),
     latex: bool = typer.Option(False, "--latex", help="Print expressions as LaTeX."),
@@ -113,25 +117,31 @@ def prove_risk(
     """Derive R_eta = C eta/(K-1) + (1 - eta K/(K-1)) R step by step, and its three regimes."""
     import sympy as sp
 
-    from symtheory.analysis import analyse_builtin, check_classes, parse_param_options
+    from symtheory.analysis import analyse_builtin, analyse_expression, check_classes, parse_param_options
     from symtheory.expr import K
     from symtheory.risk import C, derive_risk_relation
 
     check_classes(classes)
+    given = [text for text in (name and "a loss NAME", loss and "--loss", expr and "--expr") if text]
+    if len(given) > 1:
+        raise BadInput(f"give one loss: {' and '.join(given)} exclude each other")
+    loss = loss or name
     constant, note = C, "C: the symmetry constant of the loss"
-    if param and not loss:
-        raise BadInput("--param sets a parameter of --loss; give --loss too")
-    if loss:
+    if param and not (loss or expr):
+        raise BadInput("--param sets a parameter of the loss; give a loss NAME, --loss or --expr too")
+    if loss or expr:
         params = parse_param_options(param)
-        analysis = analyse_builtin(loss, params, classes)
+        analysis = analyse_builtin(loss, params, classes) if loss else analyse_expression(expr, params, classes)
         if analysis.symmetry.verdict != "proved":
             at = "; ".join(f"--param {', '.join(f'{k}={v}' for k, v in case.parameters.items())}"
                            for case in analysis.symmetry.special)
-            raise BadInput(f"{analysis.name} is not proved symmetric ({analysis.symmetry.verdict}): the relation "
-                           "needs a symmetric loss" + (f"; it is symmetric at {at}" if at else ""))
+            raise BadInput(f"{analysis.name if loss else expr} is not proved symmetric ({analysis.symmetry.verdict}): "
+                           "the relation needs a symmetric loss" + (f"; it is symmetric at {at}" if at else ""))
         shown = "".join(f", {k} = {v}" for k, v in params.items())
+        _, _, restriction = analysis.symmetry.scope.partition(", for ")
         constant = analysis.symmetry.constant
-        note = f"C = {sp.sstr(constant)} for {analysis.name}{shown}"
+        note = (f"C = {sp.sstr(constant)} for {analysis.name if loss else expr}{shown}"
+                + (f", for {restriction}" if restriction else ""))
     relation = derive_risk_relation(constant, K if classes is None else sp.Integer(classes))
     data = {
         "constant": _show(constant, latex), "note": note, "verified": relation.verified,

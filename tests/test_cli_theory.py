@@ -65,6 +65,18 @@ def test_prove_risk_takes_a_loss_parameter_where_the_family_is_symmetric():
     assert data["constant"] == "K - 1" and data["note"] == "C = K - 1 for gce, q = 1"
 
 
+def test_prove_risk_takes_a_loss_name_or_your_own_loss_with_the_scope_of_its_proof():
+    assert json.loads(run_cli("prove-risk", "mae", "--json").stdout)["constant"] == "2*(K - 1)"
+    own = json.loads(run_cli("prove-risk", "--expr", "(p-a)/sum_all(q-a)", "--classes", "3", "--json").stdout)
+    assert own["constant"] == "1" and own["note"] == "C = 1 for (p-a)/sum_all(q-a), for a != 1/3 (elsewhere the loss is undefined)"
+    assert "R_eta(h) = C/K = 1/3 for every h" in own["regimes"][1]["then"]
+    family = json.loads(run_cli("prove-risk", "--expr", "(1-p**a)/a", "--param", "a=1", "--json").stdout)
+    assert family["note"] == "C = K - 1 for (1-p**a)/a, a = 1"
+    assert_bad_input(run_cli("prove-risk", "--expr", "(1-p**a)/a"), "it is symmetric at --param a=1")
+    assert_bad_input(run_cli("prove-risk", "rll", "--expr", "1-p"), "a loss NAME and --expr exclude each other")
+    assert_bad_input(run_cli("prove-risk", "--param", "a=1"), "give a loss NAME, --loss or --expr too")
+
+
 def test_check_loss_prints_bracketed_math_as_written():
     text = run_cli("check-loss", "zero-one").stdout
     assert "L(g, k) = 1[argmax_i g_i != k]" in text and "sum_k 1[argmax g != k] = K - 1" in text
