@@ -33,10 +33,25 @@ def loss_form(expr: sp.Expr, n_classes: sp.Expr = K) -> LossForm:
     for term in sp.Add.make_args(resolve_on_simplex(sp.sympify(expr))):
         piece = normalized_piece(term, n_classes)
         if piece is None:
-            separable.append(term)
+            separable.append(term if affine_in_sums(term) is not None else fold_linear_sums(term, n_classes))
         else:
             pieces.append(piece)
     return LossForm(separable=sp.Add(*separable), normalized=tuple(pieces))
+
+
+def fold_linear_sums(term: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr:
+    """``term`` with each sum over the other classes of a body linear in g_j replaced by its value on the
+    simplex, sum_{j != k} (c g_j + d) = c (1 - g_k) + d (K - 1), when that makes the term affine in its
+    remaining sums (p sum_all(q) is p; (1 - p)/sum_all(q) is 1 - p); otherwise ``term`` unchanged."""
+    folded = {}
+    for node in sum_other_nodes(term):
+        body = node.args[0]
+        if P in body.free_symbols or sp.diff(body, Q, 2) != 0:
+            continue
+        slope = sp.diff(body, Q)
+        folded[node] = slope * (1 - P) + body.subs(Q, 0) * (n_classes - 1)
+    result = sp.sympify(term).xreplace(folded) if folded else term
+    return result if folded and affine_in_sums(result) is not None else term
 
 
 def resolve_on_simplex(expr: sp.Expr) -> sp.Expr:

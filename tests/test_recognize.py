@@ -138,8 +138,8 @@ def test_a_normalized_piece_whose_weight_may_be_0_is_still_one():
 
 
 @pytest.mark.parametrize("text, constant, listed", [
-    ("p*(p + sum_other(q))**2", 1, None),
-    ("(p-1/2)*(p + sum_other(q))", sp.Tuple(*[1 - sp.Rational(k, 2) for k in range(2, 9)]), "K = 3: -1/2"),
+    ("p*sum_all(q**2) - sum_all(q**2)/K + 1/K", 1, None),   # sum_k of p F - F/K is 0 for any F
+    ("p*sum_all(q**2) - sum_all(q**2)/K + (1-p)", sp.Tuple(*range(1, 8)), "K = 3: 2"),
 ])
 def test_a_proof_for_each_k_in_2_to_8_gives_one_c_when_it_is_the_same_for_each(text, constant, listed):
     symmetry = analyse_expression(text, seconds=None).symmetry
@@ -171,7 +171,7 @@ def test_c_with_logs_of_numbers_is_written_short(classes, shown):
 
 
 def test_a_counterexample_found_with_explicit_coordinates_refutes_for_general_k():
-    symmetry = analyse_expression("p*sum_other(q)").symmetry
+    symmetry = analyse_expression("p*sum_other(q**2)").symmetry
     assert (symmetry.verdict, symmetry.scope) == ("refuted", "general K (counterexample at K = 2)")
 
 
@@ -194,3 +194,17 @@ def test_a_bound_that_k_decides_is_decided():
 ])
 def test_c_is_written_in_its_shortest_closed_form(text, shown):
     assert sp.sstr(analyse_expression(text).symmetry.constant) == shown
+
+
+
+@pytest.mark.parametrize("text, constant", [
+    ("p*sum_all(q)", 1),                                  # sum_all(q) = 1 on the simplex
+    ("(1-p)/sum_all(q)", K - 1),
+    ("(p-1/2)*(p + sum_other(q))**3", -(K - 2) / 2),
+    ("(p-a)/(sum_all(q)-a)", (K * A - 1) / (A - 1)),
+])
+def test_a_sum_of_a_linear_body_is_folded_where_it_keeps_the_loss_from_being_affine(text, constant):
+    """sum_{j != k} (c g_j + d) = c (1 - g_k) + d (K - 1): these were proved for K = 2..8 only, or not at all."""
+    symmetry = analyse_expression(text).symmetry
+    assert (symmetry.verdict, symmetry.scope.split(",")[0]) == ("proved", "every K >= 2")
+    assert sp.simplify(symmetry.constant - constant) == 0
