@@ -88,7 +88,7 @@ def derive_risk_relation(constant: sp.Expr = C, n_classes: sp.Expr = K) -> RiskR
     derivative = sp.diff(slope, eta)
     steps.append(Step("slope b(eta) = 1 - eta K/(K-1) vanishes only at eta =", threshold))
     steps.append(Step("db/deta = -K/(K-1) < 0 for K >= 2, so b > 0 below the threshold and b < 0 above:", derivative))
-    tied = sp.factor(sp.cancel(constant / k))
+    tied = min((sp.factor(sp.cancel(constant / k)), constant / k), key=lambda form: len(sp.sstr(form)))
     regimes = [
         (f"0 <= eta < {sp.sstr(threshold)}",
          "b > 0: R(h1) < R(h2) iff R_eta(h1) < R_eta(h2) (ranking preserved, Theorem 1)"),

@@ -77,6 +77,11 @@ def test_prove_risk_takes_a_loss_name_or_your_own_loss_with_the_scope_of_its_pro
     assert_bad_input(run_cli("prove-risk", "--param", "a=1"), "give a loss NAME, --loss or --expr too")
 
 
+def test_prove_risk_writes_the_tied_risk_c_over_k_short():
+    data = json.loads(run_cli("prove-risk", "nce+rce", "--json").stdout)   # was (A*K*beta - A*beta + alpha)/K
+    assert "R_eta(h) = C/K = (A*beta*(K - 1) + alpha)/K for every h" in data["regimes"][1]["then"]
+
+
 def test_check_loss_prints_bracketed_math_as_written():
     text = run_cli("check-loss", "zero-one").stdout
     assert "L(g, k) = 1[argmax_i g_i != k]" in text and "sum_k 1[argmax g != k] = K - 1" in text
