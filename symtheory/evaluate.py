@@ -98,7 +98,13 @@ def _numpy_funcs() -> dict[str, Callable]:
         with np.errstate(divide="ignore"):
             return np.exp(a * np.log(x))
 
-    return {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": np.minimum, "Max": np.maximum,
+    def minimum(*args):
+        return functools.reduce(np.minimum, args)
+
+    def maximum(*args):
+        return functools.reduce(np.maximum, args)
+
+    return {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "Abs": np.abs, "Min": minimum, "Max": maximum,
             "real_pow": real_pow, "int_pow": lambda x, n: _int_pow(x, int(n))}
 
 

@@ -80,3 +80,16 @@ def test_classifier_outputs_are_a_floored_softmax_of_the_logits_class_major():
         assert g.shape == (6,) + z.shape[:2]
         assert np.max(np.abs(np.moveaxis(g, 0, -1) - expected)) < 1e-6
         assert np.max(np.abs(g.sum(axis=0) - 1.0)) < 1e-15
+
+
+@pytest.mark.parametrize("text", ["max(p, 1-p, 1/3)", "min(p, 1/2, 1-p) + sum_other(max(q, 1/4, q**2))",
+                                  "min(1, 2*p, 3*(1-p))"])
+def test_a_min_or_max_of_three_or_more_arguments_is_evaluated_as_written(text):
+    """numpy's maximum(a, b, c) takes c as its output array: max(p, 1-p, 1/3) came out as 1/3 at g_k = 1/4."""
+    from symtheory.analysis import prepare_expression
+
+    form = prepare_expression(text, classes=3).form
+    points = _rational_points(3, 6, seed=3)
+    got = compile_loss_matrix(form, 3)(np.array([[float(x) for x in point] for point in points]))
+    exact = np.array([[float(exact_form_loss(form, point, k)) for k in range(3)] for point in points])
+    assert np.max(np.abs(got - exact)) < 1e-12
