@@ -11,6 +11,7 @@ each face g_k = t (Jensen, or a convex function peaking at a vertex).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import combinations, product
 
 import sympy as sp
 from sympy.calculus.util import continuous_domain
@@ -40,6 +41,15 @@ def interval_range(f: sp.Expr) -> Range | None:
         return Range(f, f)
     if f.free_symbols == {T} and not _continuous_on_unit(f):
         return None
+    if f.has(sp.Min, sp.Max):
+        scale, g = f.as_independent(T, as_Add=False)
+        sign = sp.sympify(scale).subs(K, K_MINUS_2 + 2)
+        inner = _min_max_range(g) if g.free_symbols == {T} and (sign.is_positive or sign.is_negative) else None
+        if inner is None:
+            return None
+        if sign.is_positive:
+            return Range(scale * inner.lower, scale * inner.upper)
+        return Range(scale * inner.upper, scale * inner.lower)
     derivative = reduce_expr(sp.diff(f, T))
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
@@ -60,6 +70,36 @@ def interval_range(f: sp.Expr) -> Range | None:
             return None
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def _min_max_range(f: sp.Expr) -> Range | None:
+    """inf and sup over (0, 1) of a continuous f(t) with min/max in it (not nested): f is smooth between the
+    points where two arguments of a min or max are equal, so its extremes are among those points, the critical
+    points of each branch (f with each min/max replaced by one of its arguments; a constant branch has none) and
+    the one-sided limits at 0 and 1; None when any of these point sets is not a finite set of numbers."""
+    nodes = list(f.atoms(sp.Min, sp.Max))
+    if len(nodes) > 3 or any(arg.has(sp.Min, sp.Max) for node in nodes for arg in node.args):
+        return None
+    points: set[sp.Expr] = set()
+    equations = [x - y for node in nodes for x, y in combinations(node.args, 2)]
+    branches = [f.xreplace(dict(zip(nodes, choice))) for choice in product(*(node.args for node in nodes))]
+    equations += [sp.diff(branch, T) for branch in branches]
+    for equation in equations:
+        if reduce_expr(equation) == 0:
+            continue
+        try:
+            found = sp.solveset(equation, T, sp.Interval.open(0, 1))
+        except (NotImplementedError, ValueError, TypeError):
+            return None
+        if found is sp.S.EmptySet:
+            continue
+        if not (isinstance(found, sp.FiniteSet) and all(c.is_number for c in found)):
+            return None
+        points |= set(found)
+    values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + [f.subs(T, c) for c in points]
+    if any(v.has(sp.nan, sp.zoo) or not v.is_number for v in values):
+        return None
+    return Range(sp.Min(*values), sp.Max(*values))
 
 
 def _continuous_on_unit(f: sp.Expr) -> bool:

@@ -10,6 +10,8 @@ from symtheory.analysis import analyse_builtin, analyse_expression, normalizatio
 from symtheory.bounds import curvature_sign, interval_range
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
+
+A = param_symbol("a")
 from symtheory.registry import LOSSES, get_loss
 from symtheory.risk import C, ETA, R, derive_risk_relation
 
@@ -275,3 +277,27 @@ def test_a_normalized_piece_with_a_constant_denominator_gets_its_inf_and_sup(tex
 def test_a_normalized_piece_whose_denominator_varies_keeps_its_valid_bounds():
     bounds = analyse_expression("-log(p)/sum_all(-log(q))", seconds=None).bounds
     assert (bounds.lower, bounds.upper, bounds.upper_exact) == (0, 1, False)
+
+
+@pytest.mark.parametrize("text, lower, upper", [
+    ("min(1, 2*p)", 0, 1),
+    ("max(0, 1-2*p)", 0, 1),                     # a hinge
+    ("min(p, 1-p)", 0, sp.Rational(1, 2)),       # its sup is where the arguments cross
+    ("max(p**2, 1/4)", sp.Rational(1, 4), 1),
+    ("max(p, 1-p, 1/3)", sp.Rational(1, 2), 1),
+    ("-min(1, 2*p)/a", -1 / A, 0),
+])
+def test_min_and_max_in_g_k_get_their_inf_and_sup(text, lower, upper):
+    bounds = analyse_expression(text).bounds
+    assert (bounds.bounded, bounds.lower_exact, bounds.upper_exact) == (True, True, True)
+    assert sp.simplify(bounds.lower - lower) == 0 and sp.simplify(bounds.upper - upper) == 0
+    if not bounds.lower.free_symbols:
+        form = analyse_expression(text).form
+        values = compile_loss_matrix(form, 3)(face_points(3))[:, 0]
+        assert values.min() == pytest.approx(float(lower), abs=1e-3)
+        assert values.max() == pytest.approx(float(upper), abs=1e-3)
+
+
+def test_a_ramp_loss_summed_over_the_other_classes_gets_valid_bounds():
+    bounds = analyse_expression("min(1, 2*(1-p)) + sum_other(min(1, 2*q))/(K-1)").bounds
+    assert (bounds.bounded, bounds.lower, bounds.upper) == (True, 0, 2)
