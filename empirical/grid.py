@@ -495,8 +495,18 @@ def last_recorded_epoch(run_dir: Path) -> dict[str, Any] | None:
 
 
 def epochs_done(run_dir: Path) -> int:
-    """Epochs a run directory has recorded: the lines of its metrics.jsonl (0 without one)."""
+    """Epochs a run directory has recorded: the lines of its metrics.jsonl that hold an epoch's figures (not a
+    damaged or cut-short line; 0 without the file)."""
     metrics = run_dir / "metrics.jsonl"
     if not metrics.is_file():
         return 0
-    return sum(1 for line in metrics.read_text().splitlines() if line.strip())
+    return sum(1 for line in metrics.read_text(encoding="utf-8", errors="replace").splitlines()
+               if _is_epoch_record(line))
+
+
+def _is_epoch_record(line: str) -> bool:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(row, dict) and isinstance(row.get("epoch"), int)

@@ -287,6 +287,6 @@ def test_a_run_whose_metrics_cannot_be_read_is_stopped_in_the_table_and_the_reas
     assert raised.value.__context__ is None
     with open(tmp_path / "grid.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
-    assert [(r["loss"], r["action"], r["status"], r["j1"]) for r in table] == [
-        ("cce", "skipped", "finished", table[0]["j1"]), ("mse", "stopped", "interrupted", "")]
+    assert [(r["loss"], r["action"], r["status"], r["epochs"], r["j1"]) for r in table] == [
+        ("cce", "skipped", "finished", "3", table[0]["j1"]), ("mse", "stopped", "interrupted", "1", "")]
     assert float(table[0]["j1"]) >= 0
