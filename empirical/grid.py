@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 from symtheory.empirical.config import EXECUTION_FIELDS, TrainConfig, same_expression
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.presets import PAPER_ETAS, PAPER_LOSSES, build_config, get_preset
-from symtheory.empirical.run_dir import DIVERGED, RunDir, divergence, read_summary
+from symtheory.empirical.run_dir import DIVERGED, RunDir, divergence, epoch_row, read_summary
 from symtheory.errors import BadInput
 from symtheory.user_loss import USER_LOSS_NAME
 
@@ -501,12 +501,4 @@ def epochs_done(run_dir: Path) -> int:
     if not metrics.is_file():
         return 0
     return sum(1 for line in metrics.read_text(encoding="utf-8", errors="replace").splitlines()
-               if _is_epoch_record(line))
-
-
-def _is_epoch_record(line: str) -> bool:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(row, dict) and isinstance(row.get("epoch"), int)
+               if epoch_row(line) is not None)

@@ -195,11 +195,8 @@ class RunDir:
             if damaged is not None:
                 raise BadInput(f"{self.metrics_path} line {damaged} is damaged and later lines hold more epochs; "
                                f"repair or remove that line, or delete {self.path} and start the run again")
-            try:
-                row = json.loads(line)
-            except ValueError:
-                row = None
-            if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+            row = epoch_row(line)
+            if row is not None:
                 rows.append(row)
             else:
                 damaged = number
@@ -211,6 +208,16 @@ class RunDir:
         text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows)
         atomic_write(self.metrics_path, lambda handle: handle.write(text.encode()))
         return rows
+
+
+def epoch_row(line: str) -> dict[str, Any] | None:
+    """One line of metrics.jsonl as an epoch's figures (a JSON object with an integer 'epoch'), or None for a
+    damaged or cut-short line."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) and isinstance(row.get("epoch"), int) else None
 
 
 def git_commit(start: Path | None = None) -> dict[str, Any] | None:
