@@ -10,6 +10,7 @@ Normalized pieces sum to their weight exactly; the 0-1 piece sums to K-1 (one ar
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass, field
@@ -214,9 +215,10 @@ def constant_normalizer(base: sp.Expr, n_classes=K) -> sp.Expr | None:
     return total if total is not None and _never_zero(total) else None
 
 
+@functools.lru_cache(maxsize=256)
 def normalizer_sum(base: sp.Expr, n_classes=K) -> sp.Expr | None:
     """sum_s b(g, s) of a normalized piece's b when b is itself symmetric (a constant in K and the parameters,
-    proved as for a loss), else None."""
+    proved as for a loss), else None. Cached: the domain check, the proof, its scope and the bounds all ask."""
     inner = check_symmetry(LossForm(separable=base), None if n_classes == K else int(n_classes))
     return sp.sympify(inner.constant) if inner.verdict == "proved" else None
 
