@@ -132,16 +132,16 @@ def prove_risk(
     if loss or expr:
         params = parse_param_options(param)
         analysis = analyse_builtin(loss, params, classes) if loss else analyse_expression(expr, params, classes)
+        label = analysis.name if loss else expr
         if analysis.symmetry.verdict != "proved":
             at = "; ".join(f"--param {', '.join(f'{k}={v}' for k, v in case.parameters.items())}"
                            for case in analysis.symmetry.special)
-            raise BadInput(f"{analysis.name if loss else expr} is not proved symmetric ({analysis.symmetry.verdict}): "
+            raise BadInput(f"{label} is not proved symmetric ({analysis.symmetry.verdict}): "
                            "the relation needs a symmetric loss" + (f"; it is symmetric at {at}" if at else ""))
         shown = "".join(f", {k} = {v}" for k, v in params.items())
         _, _, restriction = analysis.symmetry.scope.partition(", for ")
         constant = analysis.symmetry.constant
-        note = (f"C = {sp.sstr(constant)} for {analysis.name if loss else expr}{shown}"
-                + (f", for {restriction}" if restriction else ""))
+        note = f"C = {sp.sstr(constant)} for {label}{shown}" + (f", for {restriction}" if restriction else "")
     relation = derive_risk_relation(constant, K if classes is None else sp.Integer(classes))
     data = {
         "constant": _show(constant, latex), "note": note, "verified": relation.verified,

@@ -50,8 +50,10 @@ def fold_linear_sums(term: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr:
             continue
         slope = sp.diff(body, Q)
         folded[node] = slope * (1 - P) + body.subs(Q, 0) * (n_classes - 1)
-    result = sp.sympify(term).xreplace(folded) if folded else term
-    return result if folded and affine_in_sums(result) is not None else term
+    if not folded:
+        return term
+    result = sp.sympify(term).xreplace(folded)
+    return result if affine_in_sums(result) is not None else term
 
 
 def resolve_on_simplex(expr: sp.Expr) -> sp.Expr:
@@ -136,14 +138,19 @@ def _depends_on_g(expr: sp.Expr) -> bool:
 
 def _finite_nonzero(value: sp.Expr) -> bool:
     """value is a finite nonzero number for every K >= 2 (shown with K = k2 + 2, k2 >= 0 an integer)."""
-    numerator, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
+    numerator, denominator = _fraction_for_every_k(value)
     return bool(numerator.is_nonzero and denominator.is_nonzero)
 
 
 def _finite(value: sp.Expr) -> bool:
     """value is a finite number for every K >= 2 and positive parameters (its denominator is shown nonzero)."""
-    _, denominator = sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
+    _, denominator = _fraction_for_every_k(value)
     return bool(denominator.is_nonzero)
+
+
+def _fraction_for_every_k(value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(numerator, denominator) of value with K = k2 + 2, so that sympy's sign facts hold for every K >= 2."""
+    return sp.fraction(sp.together(sp.sympify(value).subs(K, K_MINUS_2 + 2)))
 
 
 def _label_sum_ratio(total: sp.Expr, base: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr | None:
