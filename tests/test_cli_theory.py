@@ -75,6 +75,7 @@ def test_prove_risk_takes_a_loss_name_or_your_own_loss_with_the_scope_of_its_pro
     assert_bad_input(run_cli("prove-risk", "--expr", "(1-p**a)/a"), "it is symmetric at --param a=1")
     assert_bad_input(run_cli("prove-risk", "rll", "--expr", "1-p"), "a loss NAME and --expr exclude each other")
     assert_bad_input(run_cli("prove-risk", "--param", "a=1"), "give a loss NAME, --loss or --expr too")
+    assert_bad_input(run_cli("prove-risk", "--expr", "log("), "cannot parse loss expression")
 
 
 def test_prove_risk_writes_the_tied_risk_c_over_k_short():
