@@ -81,7 +81,7 @@ def check_loss(
         console.print(f"bounded on the simplex: {data['lower_bound']} <= L <= {data['upper_bound']}"
                       f" ({bound_exactness(data['lower_bound_exact'], data['upper_bound_exact'])})", markup=False)
     elif data["bounded"] is False:
-        console.print(f"unbounded on the simplex: L -> {data['unbounded_limit']} along g^(n) with "
+        console.print(f"unbounded on the simplex: L -> {data['unbounded_limit']} along g^({data['unbounded_index']}) with "
                       f"{data['unbounded_along']}", markup=False)
     else:
         console.print("boundedness: unknown")

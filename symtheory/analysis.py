@@ -8,13 +8,13 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from symtheory.bounds import BoundsResult, form_bounds, separable_bounds
+from symtheory.bounds import SEQUENCE_INDEX, BoundsResult, form_bounds, separable_bounds
 from symtheory.domain import (
     Condition, check_domain, domain_note, parameter_conditions, shown as condition_shown, shown_point,
 )
 from symtheory.errors import BadInput
 from symtheory.evaluate import exact_form_loss, is_finite_real, losses_by_value
-from symtheory.expr import K, P, Q, param_symbol, sum_other_nodes
+from symtheory.expr import K, P, Q, param_symbol, parameters_named, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.parser import bind_parameters, parse_loss_expression
 from symtheory.recognize import loss_form
@@ -48,7 +48,12 @@ class LossAnalysis:
     bounds: BoundsResult
 
     def to_dict(self, latex: bool = False) -> dict:
-        """JSON-ready summary (exact expressions as strings, or LaTeX)."""
+        """JSON-ready summary (exact expressions as strings, or LaTeX); a proof variable that a parameter names
+        is printed primed (t')."""
+        with parameters_named(self.parameters):
+            return self._to_dict(latex)
+
+    def _to_dict(self, latex: bool) -> dict:
         show = (lambda e: None if e is None else (sp.latex(e) if latex else sp.sstr(e)))  # noqa: E731
         sym, bd = self.symmetry, self.bounds
         ce = sym.counterexample
@@ -81,6 +86,7 @@ class LossAnalysis:
             "lower_bound_exact": bd.lower_exact,
             "upper_bound_exact": bd.upper_exact,
             "unbounded_along": bd.sequence,
+            "unbounded_index": str(SEQUENCE_INDEX),
             "unbounded_limit": show(bd.sequence_limit),
             "symmetry_steps": [s.as_dict(latex) for s in sym.steps],
             "bounds_steps": [s.as_dict(latex) for s in bd.steps],
@@ -125,25 +131,26 @@ def analyse_form(name, title, math, citation, form: LossForm, parameters: dict[s
     proved at the parameter values (within ``domains``) where its phi'' vanishes, each within ``seconds``.
     ``unshown``: domain conditions (:mod:`symtheory.domain`) not shown on the open simplex; a proof is then
     only of sum_j L = C where L is defined, and the verdict is unknown."""
-    check_classes(classes)
-    n_classes = K if classes is None else sp.Integer(classes)
-    try:
-        with time_limit(seconds):
-            symmetry = check_symmetry(form, classes, dict(defaults), alternates=alternates)
-    except GIVE_UP as exc:
-        symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
-    symmetry.special = prove_special_cases(form, classes, symmetry.vanishing, domains or {}, defaults, seconds,
-                                           unshown)
-    if symmetry.verdict == "proved" and unshown:
-        _not_shown_defined(symmetry, unshown)
-    if symmetry.verdict == "proved":
-        _restrict_scope(symmetry, parameter_restrictions(form, domains or {}, seconds, n_classes))
-    try:
-        with time_limit(seconds):
-            bounds = form_bounds(form.subs({K: n_classes}), n_classes)
-    except GIVE_UP as exc:
-        bounds = BoundsResult(None, steps=[Step(_why_given_up(exc, seconds) + ": boundedness unknown")])
-    return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
+    with parameters_named(parameters):
+        check_classes(classes)
+        n_classes = K if classes is None else sp.Integer(classes)
+        try:
+            with time_limit(seconds):
+                symmetry = check_symmetry(form, classes, dict(defaults), alternates=alternates)
+        except GIVE_UP as exc:
+            symmetry = gave_up(form, classes, dict(defaults), _why_given_up(exc, seconds))
+        symmetry.special = prove_special_cases(form, classes, symmetry.vanishing, domains or {}, defaults, seconds,
+                                               unshown)
+        if symmetry.verdict == "proved" and unshown:
+            _not_shown_defined(symmetry, unshown)
+        if symmetry.verdict == "proved":
+            _restrict_scope(symmetry, parameter_restrictions(form, domains or {}, seconds, n_classes))
+        try:
+            with time_limit(seconds):
+                bounds = form_bounds(form.subs({K: n_classes}), n_classes)
+        except GIVE_UP as exc:
+            bounds = BoundsResult(None, steps=[Step(_why_given_up(exc, seconds) + ": boundedness unknown")])
+        return LossAnalysis(name, title, math, citation, parameters, classes, form, symmetry, bounds)
 
 
 def prove_special_cases(form: LossForm, classes: int | None, vanishing: Sequence[dict[sp.Symbol, sp.Expr]],

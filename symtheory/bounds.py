@@ -16,12 +16,13 @@ from itertools import combinations, product
 import sympy as sp
 from sympy.calculus.util import continuous_domain
 
-from symtheory.expr import K, K_MINUS_2, P, Q, T, U
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, reduce_expr
 from symtheory.steps import Step
 
-_N = sp.Symbol("n", positive=True, integer=True)
+SEQUENCE_INDEX = ProofVariable("n", positive=True, integer=True)
+"""n of the sequence g^(n) along which an unbounded loss diverges (g_k = 1/n, ...)."""
 
 
 @dataclass
@@ -162,15 +163,15 @@ def separable_bounds(expr: sp.Expr, n_classes: sp.Expr = K) -> BoundsResult:
         return BoundsResult(None, steps=[Step("the loss is not affine in its sums over classes: no bound derived")])
     a, terms = _fold_linear_sums(decomposition)
     a = a.subs(K, n_classes)
-    pieces = [("a(t) = L at g_k = t", a.subs(P, T), sp.Integer(1))]
-    pieces += [(f"(K-1) x c f(t) for the sum of {sp.sstr(f)}", (c * f.subs(Q, T)).subs(K, n_classes), n_classes - 1)
+    pieces = [(f"a({T}) = L at g_k = {T}", a.subs(P, T), sp.Integer(1))]
+    pieces += [(f"(K-1) x c f({T}) for the sum of {sp.sstr(f)}", (c * f.subs(Q, T)).subs(K, n_classes), n_classes - 1)
                for c, f in terms]
     lower, upper, steps, divergent = sp.Integer(0), sp.Integer(0), [], None
     for label, fn, multiplicity in pieces:
         rng = interval_range(fn)
         if rng is None:
             return BoundsResult(None, steps=steps + [Step(f"could not find the range of {label}", fn)])
-        steps.append(Step(f"range over t in (0,1) of {label}: [{sp.sstr(rng.lower)}, {sp.sstr(rng.upper)}]", fn))
+        steps.append(Step(f"range over {T} in (0,1) of {label}: [{sp.sstr(rng.lower)}, {sp.sstr(rng.upper)}]", fn))
         lower, upper = lower + multiplicity * rng.lower, upper + multiplicity * rng.upper
         if divergent is None and (_is_infinite(rng.lower) or _is_infinite(rng.upper)):
             divergent = (label, fn)
@@ -218,8 +219,8 @@ def _face_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_clas
         setattr(result, side, value)
         setattr(result, f"{side}_exact", True)
         where = "the other classes equal" if profile is spread else "one other class holding 1 - g_k"
-        result.steps.append(Step(f"F is {shape}, so at g_k = t the {'sup' if side == 'upper' else 'inf'} over the "
-                                 f"other classes is at {where}; its {'sup' if side == 'upper' else 'inf'} over t "
+        result.steps.append(Step(f"F is {shape}, so at g_k = {T} the {'sup' if side == 'upper' else 'inf'} over the "
+                                 f"other classes is at {where}; its {'sup' if side == 'upper' else 'inf'} over {T} "
                                  f"in (0,1) is {sp.sstr(value)}", profile))
 
 
@@ -286,16 +287,16 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
 
     classes = int(n_classes) if sp.sympify(n_classes).is_number else 3
     at_zero = _is_infinite(sp.limit(fn, T, 0, "+"))
-    eps = 1 / _N if at_zero else 1 - 1 / _N
-    if label.startswith("a(t)"):
+    eps = 1 / SEQUENCE_INDEX if at_zero else 1 - 1 / SEQUENCE_INDEX
+    if label.startswith("a("):
         point = [eps] + [(1 - eps) / (classes - 1)] * (classes - 1)
         description = f"K={classes}, g_k = {sp.sstr(eps)}, the other classes (1 - g_k)/(K-1) each, label k = 1"
     else:
         point = [sp.Rational(1, 2), eps / 2] + [(sp.Rational(1, 2) - eps / 2) / (classes - 2)] * (classes - 2)
         description = f"K={classes}, g_k = 1/2, g_2 = {sp.sstr(eps / 2)}, the rest equal, label k = 1"
     value = exact_loss(expr.subs(K, classes), point, 0)
-    limit = sp.limit(value, _N, sp.oo)
-    steps.append(Step(f"{label} is unbounded; along g^(n): {description}, L -> {limit}", value))
+    limit = sp.limit(value, SEQUENCE_INDEX, sp.oo)
+    steps.append(Step(f"{label} is unbounded; along g^({SEQUENCE_INDEX}): {description}, L -> {limit}", value))
     return BoundsResult(False if _is_infinite(limit) else None, sequence=description, sequence_limit=limit, steps=steps)
 
 

@@ -24,11 +24,11 @@ import sympy as sp
 
 from symtheory.errors import BadInput
 from symtheory.evaluate import exact_loss, is_finite_real, losses_by_value
-from symtheory.expr import K, K_MINUS_2, P, Q, U, SumOther, sum_other_nodes
+from symtheory.expr import K, K_MINUS_2, P, Q, U, ProofVariable, SumOther, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.time_limit import GIVE_UP, time_limit
 
-V = sp.Symbol("v", positive=True)
+V = ProofVariable("v", positive=True)
 """An other-class probability g_j in (0, 1) is written 1/(1 + V)."""
 _K_REAL = sp.Symbol("K", real=True)
 K_SCAN = 200

@@ -13,15 +13,50 @@ for symbolic K possible: sum_k L(g, k) = sum_i phi(g_i) whenever L is affine in 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterable, Iterator
+
 import sympy as sp
+
+_PARAMETER_NAMES: ContextVar[frozenset[str]] = ContextVar("parameter_names", default=frozenset())
+
+
+class ProofVariable(sp.Symbol):
+    """A variable of the proofs (t of phi(t), n of g_k = 1/n, ...). Sympy tells symbols apart by class too, so it
+    is never the user's parameter of the same name; inside :func:`parameters_named` with that name it prints
+    primed (t'), so a derivation never shows one name for both."""
+
+    def shown_name(self) -> str:
+        """The name, primed while a parameter has it."""
+        return self.name + "'" if self.name in _PARAMETER_NAMES.get() else self.name
+
+    def _sympystr(self, printer) -> str:
+        return self.shown_name()
+
+    def _latex(self, printer) -> str:
+        plain = printer._print_Symbol(self)
+        return plain + "'" if self.name in _PARAMETER_NAMES.get() else plain
+
+
+@contextmanager
+def parameters_named(names: Iterable[str]) -> Iterator[None]:
+    """Within the block, a proof variable that shares its name with one of ``names`` (a loss's parameters)
+    prints primed; wrap both the analysis (its step texts) and the printing of its expressions."""
+    token = _PARAMETER_NAMES.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _PARAMETER_NAMES.reset(token)
+
 
 P = sp.Symbol("p", positive=True)
 Q = sp.Symbol("q_j", positive=True)
-T = sp.Symbol("t", positive=True)
+T = ProofVariable("t", positive=True)
 K = sp.Symbol("K", integer=True, positive=True)
-K_MINUS_2 = sp.Symbol("k2", integer=True, nonnegative=True)
+K_MINUS_2 = ProofVariable("k2", integer=True, nonnegative=True)
 """K - 2: facts for every K >= 2 are asked of expressions with K = K_MINUS_2 + 2."""
-U = sp.Symbol("u", positive=True)
+U = ProofVariable("u", positive=True)
 """A probability t in (0, 1) is written 1/(1 + U) to ask sympy for facts on the open interval."""
 
 

@@ -41,10 +41,15 @@ FUNCTIONS = {
 }
 SUMS = {"sum_other", "sum_all"}
 RESERVED_NAMES = {
-    **{name: "a variable of the proofs" for name in ("t", "u", "v", "n", "k2", "q_j")},
+    "q_j": "the bound variable of sum_other and sum_all (written q)",
     **{name: "a sympy constant" for name in ("I", "nan", "oo", "zoo")},
+    "eta": "the noise rate of the risk relation R_eta = C eta/(K-1) + (1 - eta K/(K-1)) R",
+    "C": "the constant sum_j L(g, j) of the risk relation",
+    "R": "the clean risk R(h) of the risk relation",
+    "L_y": "the loss at the clean label in the risk relation's derivation",
+    "S_other": "the sum over the other labels in the risk relation's derivation",
 }
-"""Names a parameter may not have: the same symbol inside the prover would silently stand for both."""
+"""Names a parameter may not have: the same name inside the prover or its printed derivation would stand for both."""
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000

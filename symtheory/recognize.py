@@ -15,12 +15,12 @@ from __future__ import annotations
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
-from symtheory.expr import K, K_MINUS_2, P, Q, T, U, SumOther, sum_other_nodes
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable, SumOther, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
 
 
-_V = sp.Symbol("v", positive=True)
+_V = ProofVariable("v", positive=True)
 _MAX_ABS_ROUNDS = 8
 
 

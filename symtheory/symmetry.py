@@ -20,7 +20,7 @@ import sympy as sp
 
 from symtheory.bounds import strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
-from symtheory.expr import K, K_MINUS_2, P, Q, T
+from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
 from symtheory.steps import Step
@@ -275,13 +275,13 @@ def check_symmetry(form: LossForm, classes: int | None = None,
                       decomposition.a))
     for c, f in decomposition.terms:
         steps.append(Step(f"  c = {sp.sstr(c)}, f(g_j) =", f))
-    steps.append(Step("sum_k L(g, k) = sum_i phi(g_i) with phi(t) = a(t) + (K-1) sum_m c_m f_m(t) =", phi))
+    steps.append(Step(f"sum_k L(g, k) = sum_i phi(g_i) with phi({T}) = a({T}) + (K-1) sum_m c_m f_m({T}) =", phi))
     if classes == 2:
         residual = sp.diff(phi + phi.subs(T, 1 - T), T)
-        steps.append(Step("K = 2: sum = phi(t) + phi(1-t); its derivative in t is", reduce_expr(residual)))
+        steps.append(Step(f"K = 2: sum = phi({T}) + phi(1-{T}); its derivative in {T} is", reduce_expr(residual)))
     else:
         residual = sp.diff(phi, T, 2)
-        steps.append(Step("phi''(t) reduces to", reduce_expr(residual)))
+        steps.append(Step(f"phi''({T}) reduces to", reduce_expr(residual)))
     zero = is_zero(residual)
     if zero is True:
         if classes == 2:
@@ -290,8 +290,8 @@ def check_symmetry(form: LossForm, classes: int | None = None,
             c1 = reduce_expr(sp.diff(phi, T))
             c0 = reduce_expr(phi - c1 * T)
             if T in c0.free_symbols or T in c1.free_symbols:
-                return _unknown(form, classes, defaults, scope, steps, "phi is not reducible to c0 + c1 t")
-            steps.append(Step("so phi(t) = c0 + c1 t with c0 =", tidy(c0)))
+                return _unknown(form, classes, defaults, scope, steps, f"phi is not reducible to c0 + c1 {T}")
+            steps.append(Step(f"so phi({T}) = c0 + c1 {T} with c0 =", tidy(c0)))
             steps.append(Step("and c1 =", tidy(c1)))
             separable_c = n_classes * tidy(c0) + tidy(c1)
             steps.append(Step("sum_i phi(g_i) = K c0 + c1 sum_i g_i = K c0 + c1 =", separable_c))
@@ -314,7 +314,7 @@ def check_symmetry(form: LossForm, classes: int | None = None,
             ce = find_counterexample(form, ce_classes, dict(trial))
             if ce is None:
                 continue
-            tested = "the derivative of phi(t) + phi(1-t)" if classes == 2 else "phi''"
+            tested = f"the derivative of phi({T}) + phi(1-{T})" if classes == 2 else "phi''"
             why = (f"{tested} is not 0, so the label sum varies" if zero is False else
                    f"{tested} was not reduced, but the label sum differs between two points")
             steps.append(Step(f"{why}; concrete counterexample at K = {ce_classes}"
@@ -420,7 +420,7 @@ def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
     ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
     constants, undecided = {}, []
     for kk in ks:
-        coords = sp.symbols(f"g1:{kk}", positive=True)
+        coords = [ProofVariable(f"g{i}", positive=True) for i in range(1, kk)]
         point = list(coords) + [1 - sum(coords)]
         total = exact_label_sum(form.subs({K: kk}), point)
         gradient = [is_zero(sp.diff(total, c)) for c in coords]

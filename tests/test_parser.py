@@ -124,9 +124,12 @@ def test_exact_number_refusals(text, fragment):
     assert str(info.value).startswith("x: ") and fragment in str(info.value)
 
 
-@pytest.mark.parametrize("name, why", [("t", "a variable of the proofs"), ("u", "a variable of the proofs"),
-                                       ("v", "a variable of the proofs"), ("I", "a sympy constant")])
-def test_a_parameter_may_not_take_the_name_of_a_proof_variable(name, why):
+@pytest.mark.parametrize("name, why", [("q_j", "the bound variable of sum_other and sum_all"),
+                                       ("I", "a sympy constant"), ("eta", "the noise rate of the risk relation"),
+                                       ("C", "the constant sum_j L(g, j) of the risk relation"),
+                                       ("R", "the clean risk R(h)"), ("L_y", "the loss at the clean label"),
+                                       ("S_other", "the sum over the other labels")])
+def test_a_parameter_may_not_take_a_name_the_printed_derivations_use(name, why):
     with pytest.raises(BadInput, match=re.escape(f"{name!r} cannot name a parameter: it is {why}")):
         parse_loss_expression(f"p**2/{name}")
 
