@@ -228,8 +228,14 @@ def plot_command(
 ) -> None:
     """Plot J1 (and J2) per epoch: a panel per experiment and loss, a line per eta; seeds as mean and band."""
     from symtheory.cli.grid_display import plural
-    from symtheory.empirical.plots import collect_runs, plot_runs
+    from symtheory.empirical.plots import collect_runs, plot_runs, runs_not_drawn
 
-    records = collect_runs(list(runs))
+    unreadable: list = []
+    records = collect_runs(list(runs), unreadable)
     path = plot_runs(records, output, kind=kind, title=title)
-    console.print(f"wrote {path} ({plural(len(records), 'run')})", soft_wrap=True, markup=False)
+    left_out = unreadable + runs_not_drawn(records)
+    drawn = len(records) + len(unreadable) - len(left_out)
+    console.print(f"wrote {path} ({plural(drawn, 'run')}" + (f"; {len(left_out)} left out" if left_out else "") + ")",
+                  soft_wrap=True, markup=False)
+    for run_dir, why in left_out:
+        console.print(f"  left out {run_dir}: {why}", soft_wrap=True, markup=False)

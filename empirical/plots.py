@@ -11,7 +11,8 @@ matplotlib's Agg canvas (no display needed).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,24 @@ def _is_run(path: Path) -> bool:
     return (path / "config.json").is_file() and (path / "metrics.jsonl").is_file()
 
 
+REQUIRED_SETTINGS = ("arch", "dataset", "loss", "eta")
+"""The train settings a run's config.json must hold for its run to be drawn."""
+
+
 def load_run(path: str | Path) -> RunRecord:
-    """config.json and metrics.jsonl of the run in ``path``; BadInput if it is not a run directory."""
+    """config.json and metrics.jsonl of the run in ``path`` (its metrics up to a damaged line); BadInput if it
+    is not a run directory or its config.json cannot be read."""
     p = Path(path)
     if not _is_run(p):
         raise BadInput(f"{p} is not a run directory (needs config.json and metrics.jsonl)")
-    config = json.loads((p / "config.json").read_text())
+    try:
+        config = json.loads((p / "config.json").read_text())
+    except (ValueError, OSError) as exc:
+        raise BadInput(f"{p}: config.json cannot be read ({exc})") from None
+    train = config.get("train") if isinstance(config, dict) else None
+    missing = [k for k in REQUIRED_SETTINGS if not isinstance(train, dict) or k not in train]
+    if missing:
+        raise BadInput(f"{p}: config.json has no train settings {', '.join(missing)}")
     rows = []
     for line in (p / "metrics.jsonl").read_text().splitlines():
         try:
@@ -67,27 +80,53 @@ def load_run(path: str | Path) -> RunRecord:
     return RunRecord(p, config, rows)
 
 
-def collect_runs(paths: list[str | Path]) -> list[RunRecord]:
+def _run_dirs_below(folder: Path) -> list[Path]:
+    """Run directories at any depth below ``folder``, following links to folders (each real folder once)."""
+    found, seen = [], set()
+    for root, dirs, _ in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        if _is_run(Path(root)):
+            found.append(Path(root))
+    return sorted(found)
+
+
+def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | None = None) -> list[RunRecord]:
     """Runs named directly, or found at any depth below a directory that is not itself a run (as ``report``
     and ``paper-check`` find them); each run once. Plain files are skipped (a shell glob over a grid folder
-    also names its grid.csv); a path that does not exist is an error."""
+    also names its grid.csv); a path that does not exist is an error. A run whose config.json cannot be read
+    is an error, or, given an ``unreadable`` list, is added to it (path, reason) and left out."""
     found: dict[Path, RunRecord] = {}
+
+    def add(run_dir: Path) -> None:
+        if run_dir.resolve() in found:
+            return
+        try:
+            found[run_dir.resolve()] = load_run(run_dir)
+        except BadInput as exc:
+            if unreadable is None:
+                raise
+            unreadable.append((run_dir, str(exc).removeprefix(f"{run_dir}: ")))
+
     for raw in paths:
         p = Path(raw)
         if _is_run(p):
-            found.setdefault(p.resolve(), load_run(p))
+            add(p)
         elif p.is_file():
             continue
         elif p.is_dir():
-            children = sorted(c.parent for c in p.rglob("config.json") if _is_run(c.parent))
+            children = _run_dirs_below(p)
             if not children:
                 raise BadInput(f"{p} is neither a run directory nor a folder holding run directories")
             for c in children:
-                found.setdefault(c.resolve(), load_run(c))
+                add(c)
         else:
             raise BadInput(f"no run directory at {p}")
     if not found:
-        raise BadInput("no runs to plot")
+        raise BadInput("no runs to plot" + (f": none of the {len(unreadable)} found can be read" if unreadable else ""))
     return list(found.values())
 
 
@@ -140,8 +179,8 @@ def _varying_settings(keys: list[tuple[str, str, str, str]]) -> list[str]:
 
 
 def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> None:
-    """One eta of a panel: its run's J1 (and J2 dashed), or for several runs (seeds) their mean over the
-    epochs all of them reached, with a band from min to max."""
+    """One eta of a panel: its run's J1 (and J2 dashed), or for several runs (seeds, as long as each other:
+    :func:`_seeds_drawn`) their mean per epoch, with a band from min to max."""
     import numpy as np
 
     length = min(len(r.rows) for r in runs)
@@ -158,11 +197,30 @@ def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> Non
 
 @dataclass
 class Panel:
-    """One panel: its title and the runs of each eta label, one per seed (several: drawn as mean and band; a
-    second copy of a seed's run, e.g. the same grid trained twice, is left out as ``report`` leaves it)."""
+    """One panel: its title and the runs of each eta label, one per seed (several: drawn as mean and band).
+    ``left_out``: the panel's runs not drawn, with why (a second copy of a seed's run, e.g. the same grid
+    trained twice, as ``report`` leaves it out; a seed's run with fewer epochs than its eta's longest)."""
 
     title: str
     groups: dict[str, list[RunRecord]]
+    left_out: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _seeds_drawn(runs: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[Path, str]]]:
+    """Of one eta's runs: one per seed, each with the most epochs any of them recorded (a mean over seeds
+    runs along the epochs every seed reached, so a run behind would cut the others short), and those left
+    out."""
+    by_seed: dict[Any, RunRecord] = {}
+    left_out: list[tuple[Path, str]] = []
+    for run in runs:
+        first = by_seed.setdefault(run.train.get("seed"), run)
+        if first is not run:
+            left_out.append((run.path, f"a second run of seed {run.train.get('seed')} ({first.path} is drawn)"))
+    longest = max(len(r.rows) for r in by_seed.values())
+    drawn = [r for r in by_seed.values() if len(r.rows) == longest]
+    left_out += [(r.path, f"{len(r.rows)} epochs recorded, its other seeds' runs {longest}")
+                 for r in by_seed.values() if len(r.rows) < longest]
+    return drawn, left_out
 
 
 def layout_panels(runs: list[RunRecord]) -> list[Panel]:
@@ -179,12 +237,21 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     varying = _varying_settings(keys)
     laid_out = []
     for key in keys:
-        groups: dict[str, dict[Any, RunRecord]] = {}
+        by_label: dict[str, list[RunRecord]] = {}
         for run in sorted(panels[key], key=_eta_key):
-            groups.setdefault(_eta_label(run), {}).setdefault(run.train.get("seed"), run)
-        laid_out.append(Panel(_panel_title(key, panels[key], varying),
-                              {label: list(by_seed.values()) for label, by_seed in groups.items()}))
+            by_label.setdefault(_eta_label(run), []).append(run)
+        panel = Panel(_panel_title(key, panels[key], varying), {})
+        for label, members in by_label.items():
+            panel.groups[label], left_out = _seeds_drawn(members)
+            panel.left_out += left_out
+        laid_out.append(panel)
     return laid_out
+
+
+def runs_not_drawn(runs: list[RunRecord]) -> list[tuple[Path, str]]:
+    """The runs a figure of ``runs`` leaves out, with why (no recorded epoch; see :class:`Panel`)."""
+    empty = [(r.path, "no recorded epoch") for r in runs if not r.rows]
+    return empty + [item for panel in layout_panels(runs) for item in panel.left_out]
 
 
 def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title: str | None = None) -> Path:

@@ -12,14 +12,16 @@ from symtheory.empirical.plots import collect_runs, layout_panels, plot_runs
 from symtheory.errors import BadInput
 
 
-def write_run(folder, epochs=3, **train):
+def write_run(folder, epochs=3, recorded=None, **train):
+    """A run directory planned for ``epochs`` epochs with ``recorded`` of them (all by default) in metrics."""
     settings = {"arch": "mlp", "dataset": "mnist", "loss": "cce", "eta": 0.4, "seed": 0, "subset": 200,
                 "optimizer": "adam", "lr": 0.001, "epochs": epochs, "noise": "symmetric", "device": "cpu",
                 "loss_params": {}, "preset": None, **train}
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps({"train": settings, "data": {"name": "mnist",
                                                                                  "num_train": settings["subset"]}}))
-    rows = [{"epoch": e, "j1": 0.1 * e + 0.01 * settings["seed"], "j2": 0.05 * e} for e in range(1, epochs + 1)]
+    rows = [{"epoch": e, "j1": 0.1 * e + 0.01 * settings["seed"], "j2": 0.05 * e}
+            for e in range(1, (epochs if recorded is None else recorded) + 1)]
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
 
@@ -78,3 +80,63 @@ def test_a_users_loss_panel_is_titled_by_its_expression_once(tmp_path):
     write_run(tmp_path / "expr", loss="expr", loss_expr="(1-p**a)/a", loss_params={"a": 0.5})
     titles = [p.title for p in layout_panels(collect_runs([tmp_path]))]
     assert titles[1].splitlines()[0] == "L = (1-p**a)/a (a=0.5)" and "loss_expr" not in " ".join(titles)
+
+
+def test_a_run_whose_config_cannot_be_read_is_left_out_and_named(tmp_path):
+    write_run(tmp_path / "grid" / "cce-eta0.4-seed0")
+    bad = write_run(tmp_path / "grid" / "cce-eta0.4-seed1", seed=1)
+    (bad / "config.json").write_text('{"train": {"arch": "mlp", "datas')
+    unreadable = []
+    runs = collect_runs([tmp_path / "grid"], unreadable)
+    assert [r.path.name for r in runs] == ["cce-eta0.4-seed0"]
+    assert len(unreadable) == 1 and unreadable[0][0] == bad
+    assert unreadable[0][1].startswith("config.json cannot be read (")
+    with pytest.raises(BadInput, match="cce-eta0.4-seed1: config.json cannot be read"):
+        collect_runs([tmp_path / "grid"])
+    (bad / "config.json").write_text('{"data": {}}')
+    with pytest.raises(BadInput, match="config.json has no train settings arch, dataset, loss, eta"):
+        collect_runs([bad])
+    with pytest.raises(BadInput, match="no runs to plot: none of the 1 found can be read"):
+        collect_runs([bad], [])
+
+
+def test_a_seed_behind_its_others_and_a_second_copy_are_left_out_not_averaged_in(tmp_path):
+    write_run(tmp_path / "a" / "cce-eta0.4-seed0", epochs=6)
+    write_run(tmp_path / "a" / "cce-eta0.4-seed1", epochs=6, seed=1)
+    behind = write_run(tmp_path / "a" / "cce-eta0.4-seed2", epochs=6, recorded=1, seed=2)
+    copy = write_run(tmp_path / "b" / "cce-eta0.4-seed0", epochs=6)
+    alone = write_run(tmp_path / "a" / "cce-eta0.8-seed0", epochs=6, recorded=2, eta=0.8)
+    runs = collect_runs([tmp_path])
+    [panel] = layout_panels(runs)
+    assert {label: [(r.path.name, len(r.rows)) for r in group] for label, group in panel.groups.items()} == {
+        "eta = 0.4": [("cce-eta0.4-seed0", 6), ("cce-eta0.4-seed1", 6)], "eta = 0.8": [("cce-eta0.8-seed0", 2)]}
+    assert alone.name == "cce-eta0.8-seed0"
+    first = tmp_path / "a" / "cce-eta0.4-seed0"
+    assert sorted(panel.left_out) == sorted([(copy, f"a second run of seed 0 ({first} is drawn)"),
+                                             (behind, "1 epochs recorded, its other seeds' runs 6")])
+
+
+def test_plot_names_the_runs_it_leaves_out(tmp_path):
+    from cli_helpers import run_cli
+
+    write_run(tmp_path / "g" / "cce-eta0.4-seed0", epochs=4)
+    write_run(tmp_path / "g" / "cce-eta0.4-seed1", epochs=4, recorded=2, seed=1)
+    bad = write_run(tmp_path / "g" / "cce-eta0.6-seed0", eta=0.6)
+    (bad / "config.json").write_text("{")
+    result = run_cli("plot", str(tmp_path / "g"), "-o", str(tmp_path / "fig.png"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"wrote {tmp_path / 'fig.png'} (1 run; 2 left out)"
+    assert sorted(lines[1:]) == sorted([
+        f"  left out {bad}: config.json cannot be read (Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1))",
+        f"  left out {tmp_path / 'g' / 'cce-eta0.4-seed1'}: 2 epochs recorded, its other seeds' runs 4"])
+
+
+def test_runs_behind_links_to_folders_are_found_once(tmp_path):
+    run = write_run(tmp_path / "real" / "cce-eta0.4-seed0")
+    (tmp_path / "view").mkdir()
+    (tmp_path / "view" / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "real" / "loop").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert [r.path.resolve() for r in collect_runs([tmp_path / "view"])] == [run.resolve()]
+    assert len(collect_runs([tmp_path])) == 1
