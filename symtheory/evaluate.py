@@ -193,8 +193,15 @@ def fast_powers(expr: sp.Expr) -> sp.Expr:
     return expr.replace(wanted, rewrite)
 
 
+_BEYOND_FLOAT64 = sp.Float("1e400")
+"""Put for a number beyond float64's range: the compiled code reads it as inf, where the number itself (as
+exp(exp(exp(10))), 10**9568 and more) would be too long to write."""
+
+
 def _numeric(expr: sp.Expr) -> sp.Expr:
-    return fast_powers(sp.sympify(expr)).evalf(30)
+    value = fast_powers(sp.sympify(expr)).evalf(30)
+    return value.replace(lambda x: x.is_Float and abs(x) > _BEYOND_FLOAT64,
+                         lambda x: _BEYOND_FLOAT64 if x > 0 else -_BEYOND_FLOAT64)
 
 
 def _compile_separable(expr: sp.Expr, n_classes: int, backend: Backend) -> Callable:

@@ -20,6 +20,7 @@ import sympy as sp
 
 from symtheory.bounds import strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
+from symtheory.exact_numbers import MAX_DIGITS
 from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
@@ -91,22 +92,44 @@ def candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
     return points
 
 
+EVALF_MAX_DIGITS = 3 * MAX_DIGITS
+"""The working precision (digits) sympy may rise to when a difference of label sums cancels: (1 - 2**-q)/q
+with q = 1e-180 needs some 220 digits for 40 right ones."""
+
+
+def _resolved(value: sp.Expr) -> sp.Expr | None:
+    """|value| to 40 significant digits (sympy raising its working precision up to EVALF_MAX_DIGITS as
+    cancellation needs); None when that precision is not reached, as for a sum that is 0 but not visibly
+    (log(6) - log(2) - log(3))."""
+    number = abs(value.evalf(40, maxn=EVALF_MAX_DIGITS))
+    if number == 0 or (number.is_Float and number.is_comparable and number._prec >= 53):
+        return number
+    return None
+
+
+def values_differ(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+    """|a - b| when two exact real numbers (label sums, loss values) differ: exactly, when both are rational,
+    else when their difference is resolved to 40 digits and exceeds 1e-20 of the larger of them; else None."""
+    if a.is_Rational and b.is_Rational:
+        return abs(a - b) if a != b else None
+    gap = _resolved(a - b)
+    if not gap:
+        return None
+    scale = max((x for x in (_resolved(a), _resolved(b)) if x is not None), default=sp.Integer(0))
+    return gap if gap > sp.Float("1e-20") * scale else None
+
+
 def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, sp.Expr]) -> Counterexample | None:
-    """Two rational points whose label sums, both real, differ: exactly, when both are rational numbers, else
-    by more than 1e-20 of the larger (at least 1), evaluated to 40 digits."""
+    """Two rational points whose label sums, both real, differ (:func:`values_differ`): the pair that
+    differs most."""
     concrete = form.subs({K: classes, **defaults})
     sums = [(pt, exact_label_sum(concrete, pt)) for pt in candidate_points(classes)]
     sums = [(pt, s) for pt, s in sums if is_finite_real(s)]
     best = None
     for i in range(len(sums)):
         for j in range(i + 1, len(sums)):
-            a, b = sums[i][1], sums[j][1]
-            gap = abs((a - b).evalf(40))
-            if a.is_Rational and b.is_Rational:
-                differs = a != b
-            else:
-                differs = bool(gap > sp.Float("1e-20") * sp.Max(1, abs(a.evalf(40)), abs(b.evalf(40))))
-            if differs and (best is None or gap > best[2]):
+            gap = values_differ(sums[i][1], sums[j][1])
+            if gap is not None and (best is None or gap > best[2]):
                 best = (sums[i], sums[j], gap)
     if best is None:
         return None
