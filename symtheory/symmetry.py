@@ -332,6 +332,8 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     trials = list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
     if not free <= set(missing):
         trials = []
+    elif zero is False:
+        trials += _trials_off_the_roots(residual, free, trials)
     for ce_classes in ([classes] if classes else COUNTEREXAMPLE_CLASSES):
         for trial in trials:
             ce = find_counterexample(form, ce_classes, dict(trial))
@@ -348,6 +350,23 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     result = _unknown(form, classes, defaults, scope, steps, "sympy could not reduce the residual")
     result.vanishing = vanishing
     return result
+
+
+OFF_ROOT_VALUES = (sp.Rational(7, 5), sp.Rational(5, 2), sp.Rational(1, 3), sp.Integer(5))
+"""Tried for every parameter at once when phi'' vanishes at each of the stand-in values tried before them:
+(a-1)(a-2)(2a-1)(a-3) p**2 + 1 - p is symmetric at exactly a = 1, 2, 1/2 and 3."""
+
+
+def _trials_off_the_roots(residual: sp.Expr, parameters: set[sp.Symbol], trials: list) -> list:
+    """The first assignment of one OFF_ROOT_VALUES value to every parameter at which the residual is not 0,
+    when it is 0 at every trial so far; else none."""
+    if any(is_zero(residual.subs(dict(t))) is not True for t in trials):
+        return []
+    for value in OFF_ROOT_VALUES:
+        trial = tuple(sorted(((s, value) for s in parameters), key=sp.default_sort_key))
+        if is_zero(residual.subs(dict(trial))) is False:
+            return [trial]
+    return []
 
 
 def _vanishing_within(residual: sp.Expr, parameters: set[sp.Symbol]) -> list[dict[sp.Symbol, sp.Expr]]:

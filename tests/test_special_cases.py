@@ -123,3 +123,12 @@ def test_special_cases_are_listed_in_increasing_order_of_the_parameter():
     special = analysis.analyse_expression("(a-3)*(a-1/2)*(a-2)*(a-sqrt(2))*p**2 + p").symmetry.special
     assert [case.parameters[A] for case in special] == [
         sp.Rational(1, 2), sp.sqrt(2), 2, 3]
+
+
+def test_a_family_symmetric_at_every_stand_in_value_is_still_refuted():
+    # phi'' = 2 (a-1)(a-2)(2a-1)(a-3) vanishes at the stand-ins 1, 2, 1/2 and 3: the verdict was unknown
+    from symtheory.analysis import analyse_expression
+
+    data = analyse_expression("(a-1)*(a-2)*(2*a-1)*(a-3)*p**2 + 1 - p").to_dict()
+    assert (data["symmetric"], data["counterexample"]["parameters"]) == ("refuted", {"a": "7/5"})
+    assert [case["parameters"]["a"] for case in data["symmetric_at"]] == ["1/2", "1", "2", "3"]
