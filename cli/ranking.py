@@ -225,10 +225,22 @@ def _print_report(report, seed: int) -> None:
 
 
 def _print_unresolved(rows, rtol: float) -> None:
-    """A caveat for a loss whose rankings are mostly unresolved at the tie tolerance (over 1% of pairs)."""
+    """A caveat for a loss whose rankings are mostly unresolved at the tie tolerance (over 1% of pairs), or
+    whose clean risks are all tied without being equal; none where theory ties every noisy risk (a symmetric
+    loss at eta = (K-1)/K, slope b = 0)."""
+    import numpy as np
+
     for r in rows:
         agree = r.agreement
-        if agree.unresolved > 0.01 * agree.pairs:
+        if r.theory_slope is not None and abs(r.theory_slope) < 1e-12:
+            continue
+        spread = float(np.ptp(r.clean))
+        if agree.tied_first == agree.pairs and spread > 0:
+            console.print(f"{r.loss.name}: every clean risk is within {rtol:g} x max|risk| of the others (their "
+                          f"spread {spread:.3g} against max|risk| {float(np.max(np.abs(r.clean))):.3g}), so all "
+                          "classifiers are tied, as when a big constant is added to the loss; the loss without the "
+                          "constant, or a smaller --rtol, resolves them", markup=False)
+        elif agree.unresolved > 0.01 * agree.pairs:
             console.print(f"{r.loss.name}: {agree.unresolved} of {agree.pairs} pairs are tied in one ranking only "
                           f"(risks within {rtol:g} x max|risk|): its risks are large against their differences, "
                           "as when a big constant is added to the loss; a smaller --rtol, or the loss without the "

@@ -279,3 +279,27 @@ def test_more_bad_input_is_one_line(tmp_path, args, phrase):
                            *(["--eta", "0.5"] if "--noise-matrix" not in args else []), *args],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2 and phrase in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+SMALL = ("-K", "3", "--classifiers", "30", "--support", "50", "--samples", "0")
+
+
+def test_a_big_constant_that_ties_every_clean_risk_is_named():
+    # 1 - p + 1e13: risks spread by about 0.75 around 1e13, all within 1e-12 x max|risk|; no hint was given
+    done = run("--eta", "0.3", "--expr", "1 - p + 1e13", *SMALL)
+    assert done.returncode == 0, done.stderr
+    shown = " ".join(done.stdout.split())
+    assert ("expr: every clean risk is within 1e-12 x max|risk| of the others (their spread 0.754 against "
+            "max|risk| 1e+13), so all classifiers are tied") in shown
+    plain = " ".join(run("--eta", "0.3", "--expr", "1 - p", *SMALL).stdout.split())
+    assert "every clean risk is within" not in plain and "tied in one ranking only" not in plain
+
+
+def test_no_tolerance_hint_where_theory_ties_every_noisy_risk():
+    # at eta = (K-1)/K a symmetric loss's noisy risk is C/K for every classifier: advising a smaller --rtol
+    # there would rank rounding noise
+    done = run("--eta", "2/3", "--loss", "rll", *SMALL)
+    assert done.returncode == 0, done.stderr
+    shown = " ".join(done.stdout.split())
+    assert "every classifier has noisy risk C/K (all tied)" in shown
+    assert "rll: " not in shown and "--rtol" not in shown
