@@ -224,9 +224,19 @@ def check_domain(expr: sp.Expr, form: LossForm, classes: int | None,
                         unshown.remove(condition)
                     continue
                 _refute(expr, condition, classes, trials)
+            for condition in normalizer_conditions(form):
+                _refute(expr, condition, classes, trials)
     except GIVE_UP:
         pass
     return unshown
+
+
+def normalizer_conditions(form: LossForm) -> list[Condition]:
+    """sum_s b(g, s) != 0 for each normalized piece whose b is written in g_k alone: not to be shown here (the
+    symmetry proof shows it or leaves its verdict unknown), but a point where it fails makes the loss 0/0 or
+    a division by 0 there (log(2 p)/sum_all(log(2 q)) at the centre of K = 2), and the loss is refused."""
+    return [Condition("divisor", base + SumOther(base.subs(P, Q))) for _, base in form.normalized
+            if not sp.sympify(base).has(SumOther) and P in sp.sympify(base).free_symbols]
 
 
 def _in_k_alone(quantity: sp.Expr) -> bool:

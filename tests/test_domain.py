@@ -4,6 +4,7 @@ the input refused, or left open -- and then a proof holds only where the loss is
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -187,3 +188,16 @@ def test_a_condition_in_k_and_the_parameters_restricts_the_proof_instead_of_leav
                              "(elsewhere the loss is undefined)"
     assert sp.simplify(symmetry.constant - constant) == 0
 
+
+
+@pytest.mark.parametrize("text, classes, point", [
+    ("log(2*p)/sum_all(log(2*q))", 2, "g = (1/2, 1/2), k = 1 (K = 2): it is a division by 0"),
+    ("(p**2 - 1/K**2)/sum_all(q**2 - 1/K**2)", 2, "g = (1/2, 1/2), k = 1 (K = 2): it is a division by 0"),
+    ("(p-1/2)**3/sum_all((q-1/2)**3)", None, "(K = 2)"),
+])
+def test_a_normalized_loss_whose_denominator_is_0_somewhere_is_refused(text, classes, point):
+    # these were 'unknown ... consistent with symmetry': 0/0 at the centre of K = 2, or 0 everywhere at K = 2
+    from symtheory.analysis import analyse_expression
+
+    with pytest.raises(BadInput, match=r"the loss is not a finite real number at .*" + re.escape(point)):
+        analyse_expression(text, classes=classes)
