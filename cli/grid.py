@@ -82,8 +82,8 @@ def grid_command(
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then the user cache)."),
     download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
-    backend: str = typer.Option("local", "--backend", help="local (one run after another), fused (all runs as one "
-                                "wide model on one device) or ray (a Ray cluster)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="local (one run after another; the default), fused "
+                                          "(all runs as one wide model on one device) or ray (a Ray cluster)."),
     fused: bool = typer.Option(False, "--fused", help="Same as --backend fused."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray: 'auto', 'ray://host:port', or none for a local instance."),
     gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPUs per run, a fraction shares one (default 0; e.g. 0.25)."),
@@ -110,10 +110,9 @@ def grid_command(
         BACKENDS, check_existing_runs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid,
     )
 
-    if fused:
-        if backend not in ("local", "fused"):
-            raise BadInput(f"--fused is --backend fused; it cannot be combined with --backend {backend}")
-        backend = "fused"
+    if fused and backend not in (None, "fused"):
+        raise BadInput(f"--fused is --backend fused; it cannot be combined with --backend {backend}")
+    backend = "fused" if fused else backend or "local"
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
     ray_options = backend_options(backend, "ray", "--backend ray", address=address, gpus_per_run=gpus_per_run,

@@ -188,6 +188,10 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
     assert not (tmp_path / "g5").exists()
     assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),
                      "--fused is --backend fused; it cannot be combined with --backend ray")
+    # --backend local with --fused trained fused, as if --backend were not given
+    assert_bad_input(run_cli("grid", "--backend", "local", "--fused", "--out", str(tmp_path / "g3")),
+                     "--fused is --backend fused; it cannot be combined with --backend local")
+    assert not (tmp_path / "g3").exists()
 
 
 def test_a_sweep_plans_the_losses_with_the_parameter_once_per_value_and_the_others_once(tmp_path):
