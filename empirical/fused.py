@@ -31,7 +31,7 @@ from symtheory.empirical.checkpoint import (
     checkpoint_epoch, load_checkpoint, rng_states, save_checkpoint, set_rng_states,
 )
 from symtheory.empirical.config import TrainConfig
-from symtheory.empirical.data import ImageData, Preprocess, load_dataset
+from symtheory.empirical.data import ImageData, Preprocess
 from symtheory.empirical.fused_checkpoint import merge_optimizer_states, split_optimizer_state
 from symtheory.empirical.fused_loss import StackedLoss
 from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
@@ -40,8 +40,8 @@ from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    recorded_data_dir, resumed_config, run_summary, running_message, saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
+    resolve_precision, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -394,9 +394,8 @@ def prepare_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str 
     check_fusable(cfgs)
     first = cfgs[0]
     device = resolve_device(first.device)
-    if resume:
-        data_dir = recorded_data_dir(saved[0], data_dir)
-    full = data if data is not None else load_dataset(first.dataset, data_dir, download)
+    full = data if data is not None else load_run_data(first.dataset, saved[0] if resume else None, data_dir,
+                                                       download)
     drawn = [saved_labels(run, full, s) if resume else new_labels(cfg, full)
              for cfg, run, s in zip(cfgs, runs, saved)]
     group = make_group(cfgs, full, drawn, device, options)

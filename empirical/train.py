@@ -28,14 +28,14 @@ from torch import Tensor, nn
 
 from symtheory.empirical.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from symtheory.empirical.config import TrainConfig, get_dataset_spec
-from symtheory.empirical.data import ImageData, Preprocess, load_dataset
+from symtheory.empirical.data import ImageData, Preprocess
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
 from symtheory.empirical.run_setup import (
-    RunSetup, build_model, config_record, interrupted_message, new_labels, nonfinite_message, resolve_precision,
-    recorded_data_dir, resolved_record, resumed_config, run_summary, running_message, saved_labels,
+    RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
+    resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -169,7 +169,6 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
     if resume:
         run = RunDir.open(out)
         cfg, saved = resumed_config(run, overrides)
-        data_dir = recorded_data_dir(saved, data_dir)
     else:
         if cfg is None:
             raise BadInput("a new run needs a TrainConfig")
@@ -179,7 +178,7 @@ def _prepare(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, downloa
     spec = get_dataset_spec(cfg.dataset)
     device = resolve_device(cfg.device)
     if data is None:
-        data = load_dataset(cfg.dataset, data_dir, download)
+        data = load_run_data(cfg.dataset, saved, data_dir, download)
     elif data.name != spec.name or not torch.equal(data.train_indices.cpu(), torch.arange(data.train_indices.shape[0])):
         raise BadInput(f"the data given must be the whole {spec.name} training split, got {data.name}")
     data, labels = saved_labels(run, data, saved) if resume else new_labels(cfg, data)

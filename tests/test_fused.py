@@ -256,9 +256,9 @@ def mnist(data_dir):
 @pytest.fixture()
 def loader(mnist, monkeypatch):
     """The single trainer reads the same (cut) data as the fused one."""
-    from symtheory.empirical import train as train_module
+    from symtheory.empirical import data as data_module
 
-    monkeypatch.setattr(train_module, "load_dataset", lambda *args, **kwargs: mnist)
+    monkeypatch.setattr(data_module, "load_dataset", lambda *args, **kwargs: mnist)
     return mnist
 
 

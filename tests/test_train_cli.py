@@ -114,6 +114,30 @@ def test_resume_reads_the_recorded_data_and_refuses_to_end_before_the_recorded_e
     assert json.loads(longer.stdout)["epochs_completed"] == 3
 
 
+def test_resume_names_the_recorded_data_folder_when_it_is_gone(tmp_path, data_dir):
+    import shutil
+
+    (tmp_path / "data").mkdir()
+    shutil.copytree(data_dir / "cifar-10-partial", tmp_path / "data" / "cifar-10-partial")
+    run = tmp_path / "run"
+    train(build_config(None, dataset="cifar10-subset", arch="mlp", subset=40, epochs=1, batch_size=20), run,
+          data_dir=tmp_path / "data")
+    (tmp_path / "data").rename(tmp_path / "moved")
+    nowhere = {"SYMTHEORY_DATA": str(tmp_path / "no-data")}
+    done = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", env=nowhere, timeout=300)
+    assert_bad_input(done, f"; this run read its data from {tmp_path / 'data' / 'cifar-10-partial'}"
+                           "/cifar10_partial.npz, which is gone: give --data-dir")
+    again = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", "--json", "--data-dir",
+                    str(tmp_path / "moved"), env=nowhere, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["epochs_completed"] == 2
+    # back where it was recorded, the data is found without --data-dir (a .npz file, not a folder, was missed)
+    (tmp_path / "moved").rename(tmp_path / "data")
+    third = run_cli("train", "--resume", str(run), "--epochs", "3", "--quiet", "--json", env=nowhere, timeout=300)
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["epochs_completed"] == 3
+
+
 def test_a_loss_expression_trains_is_recorded_and_resumes(tmp_path, data_dir):
     run = tmp_path / "expr"
     done = run_cli("train", "--expr", "(1 - p**a)/a", "--param", "a=1/2", "--subset", "100", "--epochs", "1",
