@@ -194,7 +194,8 @@ class RunDir:
                 continue
             if damaged is not None:
                 raise BadInput(f"{self.metrics_path} line {damaged} is damaged and later lines hold more epochs; "
-                               f"repair or remove that line, or delete {self.path} and start the run again")
+                               f"repair that line (its epoch's figures are not recorded elsewhere), or delete "
+                               f"{self.path} and start the run again")
             row = epoch_row(line)
             if row is not None:
                 rows.append(row)
@@ -203,8 +204,17 @@ class RunDir:
         return rows
 
     def keep_metrics_through(self, epoch: int) -> list[dict[str, Any]]:
-        """Rewrite metrics.jsonl with only the rows of epochs <= ``epoch`` (before resuming); returns them."""
+        """Rewrite metrics.jsonl with only the rows of epochs <= ``epoch`` (before resuming); returns them.
+        BadInput unless they are the rows of epochs 1..epoch, each once: a run resumed past a missing epoch
+        would never be whole."""
         rows = [r for r in self.read_metrics() if r["epoch"] <= epoch]
+        numbers = [r["epoch"] for r in rows]
+        if numbers != list(range(1, epoch + 1)):
+            missing = sorted(set(range(1, epoch + 1)) - set(numbers))
+            what = (f"lacks epoch{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing[:5]))}"
+                    + (", ..." if len(missing) > 5 else "") if missing else "holds an epoch twice or out of order")
+            raise BadInput(f"{self.metrics_path} {what} of the {epoch} its checkpoint holds; the run cannot be "
+                           f"resumed: delete {self.path} and start it again")
         text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows)
         atomic_write(self.metrics_path, lambda handle: handle.write(text.encode()))
         return rows

@@ -109,9 +109,29 @@ def test_a_damaged_metrics_line_before_later_epochs_is_refused_not_dropped(tmp_p
     lines = ['{"epoch": 1}', '{"epoch": 2}', '{"epo', '{"epoch": 11}', '{"epoch": 12}']
     text = "\n".join(lines) + "\n"
     run.metrics_path.write_text(text)
-    expected = (f"{run.metrics_path} line 3 is damaged and later lines hold more epochs; repair or remove that "
-                f"line, or delete {tmp_path} and start the run again")
+    expected = (f"{run.metrics_path} line 3 is damaged and later lines hold more epochs; repair that line (its "
+                f"epoch's figures are not recorded elsewhere), or delete {tmp_path} and start the run again")
     with pytest.raises(BadInput) as refused:
         run.keep_metrics_through(12)
     assert str(refused.value) == expected
     assert run.metrics_path.read_text() == text  # nothing rewritten
+
+
+@pytest.mark.parametrize("epochs, what", [
+    ([1, 3, 4, 5], "lacks epoch 2 of the 5"),
+    ([2, 3, 4, 5], "lacks epoch 1 of the 5"),
+    ([1, 2, 2, 3, 4, 5], "holds an epoch twice or out of order of the 5"),
+])
+def test_a_run_missing_an_epochs_metrics_is_not_resumed(tmp_path, epochs, what):
+    # removing a damaged line (as the error once advised) let the run resume with a hole that report then
+    # refused for good ("finished with 4 of 5 epochs recorded")
+    from symtheory.errors import BadInput
+
+    run = RunDir(tmp_path)
+    text = "".join(f'{{"epoch": {e}}}\n' for e in epochs)
+    run.metrics_path.write_text(text)
+    with pytest.raises(BadInput) as refused:
+        run.keep_metrics_through(5)
+    assert str(refused.value) == (f"{run.metrics_path} {what} its checkpoint holds; the run cannot be resumed: "
+                                  f"delete {tmp_path} and start it again")
+    assert run.metrics_path.read_text() == text
