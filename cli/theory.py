@@ -141,7 +141,7 @@ def prove_risk(
         shown = "".join(f", {k} = {v}" for k, v in params.items())
         _, _, restriction = analysis.symmetry.scope.partition(", for ")
         constant = analysis.symmetry.constant
-        note = f"C = {sp.sstr(constant)} for {label}{shown}" + (f", for {restriction}" if restriction else "")
+        note = f"C = {_show(constant, latex)} for {label}{shown}" + (f", for {restriction}" if restriction else "")
     relation = derive_risk_relation(constant, K if classes is None else sp.Integer(classes))
     data = {
         "constant": _show(constant, latex), "note": note, "verified": relation.verified,

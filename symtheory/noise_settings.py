@@ -78,8 +78,9 @@ def settings_for(rates: Sequence[Fraction | float | str], classes: int, kind: st
 
 
 def rate_text(rate: Fraction) -> str:
-    """A rate written exactly: as a decimal when it has one (3/5 -> 0.6, 6666667/10**7 -> 0.6666667), else
-    as a fraction (2/3), so two different rates never read alike."""
+    """A rate written exactly: as a decimal when it has one (3/5 -> 0.6, 6666667/10**7 -> 0.6666667; with
+    more than 6 zeros after the point in scientific notation, 10**-400 -> 1e-400), else as a fraction (2/3),
+    so two different rates never read alike."""
     denominator, twos, fives = rate.denominator, 0, 0
     while denominator % 2 == 0:
         denominator, twos = denominator // 2, twos + 1
@@ -89,8 +90,12 @@ def rate_text(rate: Fraction) -> str:
         return f"{rate.numerator}/{rate.denominator}"
     places = max(twos, fives)
     digits = str(rate.numerator * 10**places // rate.denominator).rjust(places + 1, "0")
-    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:]
-    return whole + ("." + fraction.rstrip("0") if fraction.rstrip("0") else "")
+    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
+    zeros = len(fraction) - len(fraction.lstrip("0"))
+    if whole == "0" and zeros > 6:
+        significant = fraction[zeros:]
+        return significant[0] + ("." + significant[1:] if len(significant) > 1 else "") + f"e-{zeros + 1}"
+    return whole + ("." + fraction if fraction else "")
 
 
 def setting_from_matrix(matrix: np.ndarray, classes: int, label: str) -> NoiseSetting:

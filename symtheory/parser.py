@@ -127,7 +127,9 @@ def check_power(base: sp.Expr, exponent: sp.Expr) -> None:
     if not exponent.is_Number:
         return
     if abs(exponent) > MAX_EXPONENT:
-        raise BadInput(f"exponent {sp.sstr(exponent)} is too large (at most {MAX_EXPONENT} in absolute value)")
+        written = sp.sstr(exponent)
+        written = written if len(written) <= 40 else sp.sstr(sp.Float(exponent, 6))
+        raise BadInput(f"exponent {written} is too large (at most {MAX_EXPONENT} in absolute value)")
     if base.is_Rational and base != 0:
         digits = math.log10(max(abs(base.p), base.q)) * float(abs(exponent))
         if digits > MAX_DIGITS:

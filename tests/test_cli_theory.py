@@ -161,3 +161,9 @@ def test_an_unbounded_loss_says_which_way_it_diverges(text, limit):
     assert f"unbounded on the simplex: L -> {limit} along g^(n)" in " ".join(shown.stdout.split())
     data = json.loads(run_cli("check-loss", "--expr", text, "--json").stdout)
     assert (data["bounded"], data["unbounded_limit"]) == (False, limit)
+
+
+def test_prove_risk_latex_writes_the_constant_of_its_note_in_latex():
+    data = json.loads(run_cli("prove-risk", "nce+rce", "--latex", "--json").stdout)
+    assert data["note"] == r"C = A \beta \left(K - 1\right) + \alpha for nce+rce"
+    assert data["constant"] == r"A \beta \left(K - 1\right) + \alpha"

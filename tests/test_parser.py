@@ -140,3 +140,12 @@ def test_a_max_of_a_ratio_of_sums_is_parsed():
     assert isinstance(expr, sp.Max) and len(expr.atoms(SumOther)) == 2
     with pytest.raises(BadInput, match="'q' may only be used inside sum_other"):
         parse_loss_expression("max(sum_other(q^2)/sum_other(q), q)")
+
+
+def test_a_huge_exponent_is_named_short_in_its_error():
+    from symtheory.parser import bind_parameters
+    from symtheory.expr import param_symbol
+
+    with pytest.raises(BadInput) as refused:
+        bind_parameters(parse_loss_expression("(1-p**a)/a"), {param_symbol("a"): sp.Integer(10) ** 400})
+    assert str(refused.value) == "exponent 1.00000e+400 is too large (at most 1000 in absolute value)"

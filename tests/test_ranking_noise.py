@@ -90,6 +90,11 @@ def test_rates_that_round_alike_keep_their_own_labels_and_rows():
     labels = [s.label for s in settings_for(["2/3", "0.6666667", "0.6", "1/8"], 3)]
     assert labels == ["symmetric eta=2/3", "symmetric eta=0.6666667", "symmetric eta=0.6", "symmetric eta=0.125"]
     assert rate_text(Fraction(0)) == "0" and rate_text(Fraction(1)) == "1"
+    # a tiny rate was written with all its zeros (400 of them for --eta 1e-400)
+    assert rate_text(Fraction(1, 10**400)) == "1e-400"
+    assert rate_text(Fraction(125, 10**12)) == "1.25e-10"
+    assert rate_text(Fraction(1, 10**7)) == "0.0000001" and rate_text(Fraction(1, 10**8)) == "1e-8"
+    assert rate_text(Fraction(3, 2 * 10**9)) == "1.5e-9"
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
