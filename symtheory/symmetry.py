@@ -92,43 +92,51 @@ def candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
     return points
 
 
-EVALF_MAX_DIGITS = 3 * MAX_DIGITS
-"""The working precision (digits) sympy may rise to when a difference of label sums cancels: (1 - 2**-q)/q
-with q = 1e-180 needs some 220 digits for 40 right ones."""
+EVALF_MAX_DIGITS = MAX_DIGITS + 100
+"""The working precision (digits) sympy may rise to for a label sum whose terms cancel: (1 - 2**-q)/q with
+q = 1e-180 needs some 220 digits for 40 right ones; a parameter has at most MAX_DIGITS digits."""
 
 
-def _resolved(value: sp.Expr) -> sp.Expr | None:
-    """|value| to 40 significant digits (sympy raising its working precision up to EVALF_MAX_DIGITS as
-    cancellation needs); None when that precision is not reached, as for a sum that is 0 but not visibly
-    (log(6) - log(2) - log(3))."""
-    number = abs(value.evalf(40, maxn=EVALF_MAX_DIGITS))
-    if number == 0 or (number.is_Float and number.is_comparable and number._prec >= 53):
-        return number
+def resolved_value(value: sp.Expr) -> sp.Expr | None:
+    """An exact real number to 40 significant digits: itself when rational, else sympy's evalf, raised to a
+    working precision of up to EVALF_MAX_DIGITS only when the default does not resolve it; None when that
+    fails too (a number that is 0 but not visibly, as log(6) - log(2) - log(3))."""
+    if value.is_Rational:
+        return value
+    for more in (None, EVALF_MAX_DIGITS):
+        number = value.evalf(40) if more is None else value.evalf(40, maxn=more)
+        if number == 0 or (number.is_Float and number.is_comparable and number._prec >= 53):
+            return number
     return None
 
 
-def values_differ(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
-    """|a - b| when two exact real numbers (label sums, loss values) differ: exactly, when both are rational,
-    else when their difference is resolved to 40 digits and exceeds 1e-20 of the larger of them; else None."""
-    if a.is_Rational and b.is_Rational:
-        return abs(a - b) if a != b else None
-    gap = _resolved(a - b)
-    if not gap:
+def numbers_differ(x: sp.Expr | None, y: sp.Expr | None) -> sp.Expr | None:
+    """|x - y| for two resolved values (:func:`resolved_value`) that differ: exactly, when both are rational,
+    else by more than 1e-20 of the larger; None when they do not, or when either is unresolved."""
+    if x is None or y is None:
         return None
-    scale = max((x for x in (_resolved(a), _resolved(b)) if x is not None), default=sp.Integer(0))
-    return gap if gap > sp.Float("1e-20") * scale else None
+    if x.is_Rational and y.is_Rational:
+        return abs(x - y) if x != y else None
+    gap = abs(x - y)
+    return gap if gap > sp.Float("1e-20") * max(abs(x), abs(y)) else None
+
+
+def values_differ(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+    """|a - b| when two exact real numbers (label sums, loss values) differ (:func:`numbers_differ`)."""
+    return numbers_differ(resolved_value(a), resolved_value(b))
 
 
 def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, sp.Expr]) -> Counterexample | None:
-    """Two rational points whose label sums, both real, differ (:func:`values_differ`): the pair that
+    """Two rational points whose label sums, both real, differ (:func:`numbers_differ`): the pair that
     differs most."""
     concrete = form.subs({K: classes, **defaults})
     sums = [(pt, exact_label_sum(concrete, pt)) for pt in candidate_points(classes)]
     sums = [(pt, s) for pt, s in sums if is_finite_real(s)]
+    values = [resolved_value(s) for _, s in sums]
     best = None
     for i in range(len(sums)):
         for j in range(i + 1, len(sums)):
-            gap = values_differ(sums[i][1], sums[j][1])
+            gap = numbers_differ(values[i], values[j])
             if gap is not None and (best is None or gap > best[2]):
                 best = (sums[i], sums[j], gap)
     if best is None:
