@@ -461,7 +461,7 @@ def _run_local(todo, states, data_dir, download, on_run, on_epoch) -> list[GridO
 
 def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) -> list[GridOutcome]:
     """New runs train together; interrupted runs resume together (those behind first catch up with the
-    others, :func:`symtheory.empirical.fused.train_fused`)."""
+    others, :func:`symtheory.empirical.fused.train_fused`); each is announced once the group is set up."""
     from symtheory.empirical.fused import FusedOptions, train_fused
 
     fused_options = FusedOptions(**options) if options else None
@@ -470,15 +470,14 @@ def _run_fused(todo, states, data_dir, download, on_run, on_epoch, **options) ->
     for run in todo:
         groups.setdefault(states[run.run_dir] != NEW, []).append(run)
     for resume, members in groups.items():
-        for run in members:
-            if on_run:
-                on_run(run, "resumed (fused)" if resume else "trained (fused)")
+        action = "resumed (fused)" if resume else "trained (fused)"
+        started = (lambda r, info, members=members, action=action: on_run(members[r], action)) if on_run else None
         callback = (lambda r, row, members=members: on_epoch(members[r], row)) if on_epoch else None
         results = train_fused(None if resume else [m.config for m in members], [m.run_dir for m in members],
                               resume=resume, data_dir=data_dir, download=download, options=fused_options,
-                              on_epoch=callback, **({"epochs": members[0].config.epochs} if resume else {}))
-        outcomes += [_outcome(m, "resumed (fused)" if resume else "trained (fused)", res)
-                     for m, res in zip(members, results)]
+                              on_start=started, on_epoch=callback,
+                              **({"epochs": members[0].config.epochs} if resume else {}))
+        outcomes += [_outcome(m, action, res) for m, res in zip(members, results)]
     return outcomes
 
 

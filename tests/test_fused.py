@@ -746,3 +746,27 @@ def test_stacked_loss_takes_a_loss_expression_beside_registry_losses():
     expected = [expression_loss("(1 - p**a)/a", {"a": 0.5}), loss_fn("cce"), expression_loss("(1 - p**a)/a", {"a": 0.5})]
     for r, fn in enumerate(expected):
         assert torch.allclose(out[r], fn(logits[r], targets[r]), atol=1e-6)
+
+
+def test_grid_fused_announces_its_runs_only_once_the_group_is_set_up(data_dir, tmp_path, monkeypatch):
+    # 'training (fused)' was printed for every run before train_fused had checked the group
+    import symtheory.empirical.fused as fused
+    from symtheory.empirical.grid import plan_grid, run_grid
+    from symtheory.errors import BadInput
+
+    runs = plan_grid(tmp_path, None, ["cce", "rll"], [0.2], epochs=1, subset=64, device="cpu", batch_size=32)
+    announced = []
+    original = fused.train_fused
+
+    def refused(*args, **kwargs):
+        raise BadInput("the group cannot be fused")
+
+    monkeypatch.setattr(fused, "train_fused", refused)
+    with pytest.raises(BadInput):
+        run_grid(runs, "fused", data_dir=data_dir, on_run=lambda run, action: announced.append(action))
+    assert announced == []
+    monkeypatch.setattr(fused, "train_fused", original)
+    outcomes = run_grid(runs, "fused", data_dir=data_dir,
+                        on_run=lambda run, action: announced.append((run.run_dir.name, action)))
+    assert announced == [("cce-eta0.2-seed0", "trained (fused)"), ("rll-eta0.2-seed0", "trained (fused)")]
+    assert [o.status for o in outcomes] == ["finished"] * 2
