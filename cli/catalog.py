@@ -84,6 +84,8 @@ def data_command(
         if s.status == READY:
             console.print(f"[green]ready[/green]   {escape(s.name)}: {s.train:,} train / {s.test:,} test images in "
                           f"{escape(s.path)}", soft_wrap=True)
+            if s.detail:
+                console.print(f"  [yellow]warning[/yellow]: {escape(s.detail)}", soft_wrap=True)
         else:
             detail = s.detail.removeprefix(f"{s.name} data ")
             console.print(f"[yellow]{s.status}[/yellow] {escape(s.name)}: {escape(detail)}", soft_wrap=True)

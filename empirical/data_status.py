@@ -50,7 +50,23 @@ def dataset_status(name: str, data_dir: str | Path | None = None, download: bool
         return DatasetStatus(name, spec.description, path, CORRUPT if _holds_files(Path(path)) else MISSING,
                              detail=str(exc))
     return DatasetStatus(name, spec.description, path, READY, int(data.train_labels.shape[0]),
-                         int(data.test_labels.shape[0]))
+                         int(data.test_labels.shape[0]), detail=_stray_copies_note(spec.torchvision_class, Path(path)))
+
+
+def _stray_copies_note(idx_kind: str | None, raw: Path) -> str:
+    """A warning for uncompressed IDX files that sit beside their canonical .gz but differ from the canonical
+    file: training reads the checked .gz and never them, but torchvision's own MNIST class reads them first."""
+    import hashlib
+
+    from symtheory.empirical.data import IDX_SHA256
+
+    damaged = [name for name, digest in IDX_SHA256.get(idx_kind or "", {}).items()
+               if (raw / name).is_file() and (raw / f"{name}.gz").is_file()
+               and hashlib.sha256((raw / name).read_bytes()).hexdigest() != digest]
+    if not damaged:
+        return ""
+    return (f"{', '.join(damaged)} differ{'s' if len(damaged) == 1 else ''} from the canonical file; training reads "
+            f"the checked .gz instead, but torchvision's own loader would read the damaged copy: delete it")
 
 
 def data_report(data_dir: str | Path | None = None, download: bool = False,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from cli_helpers import run_cli
 from symtheory.empirical.data import (
     Preprocess,
     default_data_dir,
@@ -189,7 +190,15 @@ def test_a_corrupt_uncompressed_file_beside_its_gz_is_not_trusted(data_dir, tmp_
     data = load_dataset("mnist", tmp_path)
     assert torch.bincount(data.train_labels).tolist() == MNIST_TRAIN_COUNTS
     assert torch.bincount(data.test_labels).tolist() == MNIST_TEST_COUNTS
-    assert dataset_status("mnist", tmp_path).status == "ready"
+    status = dataset_status("mnist", tmp_path)
+    assert status.status == "ready"
+    # ready, as training reads the .gz, but the damaged copies were not mentioned
+    assert status.detail == ("train-labels-idx1-ubyte, t10k-labels-idx1-ubyte differ from the canonical file; "
+                             "training reads the checked .gz instead, but torchvision's own loader would read the "
+                             "damaged copy: delete it")
+    shown = " ".join(run_cli("data", "--data-dir", str(tmp_path), "--dataset", "mnist", timeout=300).stdout.split())
+    assert "ready mnist: 60,000 train / 10,000 test images" in shown
+    assert "warning: train-labels-idx1-ubyte, t10k-labels-idx1-ubyte differ from the canonical file" in shown
 
 
 def test_an_uncompressed_file_alone_is_checked_against_the_canonical_sha256(data_dir, tmp_path):
