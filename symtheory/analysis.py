@@ -72,8 +72,7 @@ class LossAnalysis:
                 "g_a": [show(x) for x in ce.point_a], "sum_a": show(ce.sum_a),
                 "g_b": [show(x) for x in ce.point_b], "sum_b": show(ce.sum_b),
                 "difference": ce.difference if math.isfinite(ce.difference) else None,
-                "difference_text": f"{ce.difference:.6g}" if math.isfinite(ce.difference)
-                else sp.sstr(sp.Abs(ce.sum_a - ce.sum_b).evalf(6)),
+                "difference_text": _difference_text(ce),
                 "parameters": {k: show(v) for k, v in ce.parameters.items()},
             },
             "numeric_check": sym.numeric_check,
@@ -91,6 +90,18 @@ class LossAnalysis:
             "symmetry_steps": [s.as_dict(latex) for s in sym.steps],
             "bounds_steps": [s.as_dict(latex) for s in bd.steps],
         }
+
+
+def _difference_text(ce) -> str:
+    """How much a counterexample's two label sums differ, to 6 digits: beyond float64 as sympy writes it
+    (9.48918e+433), and as 'more than 1e+308' past a million binary digits, where writing it out would take
+    minutes or fail (exp(exp(exp(10))))."""
+    if math.isfinite(ce.difference):
+        return f"{ce.difference:.6g}"
+    value = sp.Abs(ce.sum_a - ce.sum_b).evalf(6)
+    if value.is_Float and abs(value._mpf_[2] + value._mpf_[3]) > 10**6:
+        return "more than 1e+308"
+    return sp.sstr(value)
 
 
 def parse_param_options(options: list[str] | None, alpha: str | None = None) -> dict[str, str]:

@@ -3,6 +3,8 @@ refused in one line, never a traceback (label sums compared to 40 resolved digit
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sympy as sp
 
@@ -58,3 +60,11 @@ def test_a_loss_beyond_float64_is_refused_in_one_line_by_verify_ranking():
     assert_bad_input(run_cli("verify-ranking", "--eta", "0.3", "--expr", "exp(exp(exp(10)))*p", "-K", "3",
                              "--classifiers", "30", "--support", "50", "--samples", "0"),
                      "the risks of expr are not finite numbers in float64")
+
+
+def test_a_counterexample_whose_sums_differ_beyond_any_float_is_written_in_words():
+    # sympy could not write exp(exp(exp(10))) to 6 digits (its exponent has some 9,500 digits): a traceback
+    shown = " ".join(run_cli("check-loss", "--expr", "exp(exp(exp(10)))*(1-p)**2").stdout.split())
+    assert "is 363*exp(exp(exp(10)))/200 (differ by more than 1e+308)" in shown
+    data = json.loads(run_cli("check-loss", "--expr", "exp(1000)*(1-p)**2", "--json").stdout)["counterexample"]
+    assert (data["difference"], data["difference_text"]) == (None, "9.48918e+433")
