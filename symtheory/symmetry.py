@@ -121,11 +121,6 @@ def numbers_differ(x: sp.Expr | None, y: sp.Expr | None) -> sp.Expr | None:
     return gap if gap > sp.Float("1e-20") * max(abs(x), abs(y)) else None
 
 
-def values_differ(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
-    """|a - b| when two exact real numbers (label sums, loss values) differ (:func:`numbers_differ`)."""
-    return numbers_differ(resolved_value(a), resolved_value(b))
-
-
 def find_counterexample(form: LossForm, classes: int, defaults: dict[sp.Symbol, sp.Expr]) -> Counterexample | None:
     """Two rational points whose label sums, both real, differ (:func:`numbers_differ`): the pair that
     differs most."""
@@ -340,21 +335,19 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     trials = list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
     if not free <= set(missing):
         trials = []
-    elif zero is False:
-        trials += _trials_off_the_roots(residual, free, trials)
-    for ce_classes in ([classes] if classes else COUNTEREXAMPLE_CLASSES):
-        for trial in trials:
-            ce = find_counterexample(form, ce_classes, dict(trial))
-            if ce is None:
-                continue
-            tested = f"the derivative of phi({T}) + phi(1-{T})" if classes == 2 else "phi''"
-            why = (f"{tested} is not 0, so the label sum varies" if zero is False else
-                   f"{tested} was not reduced, but the label sum differs between two points")
-            steps.append(Step(f"{why}; concrete counterexample at K = {ce_classes}"
-                              + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
-                                 if ce.parameters else "")))
-            scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"
-            return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce, vanishing=vanishing)
+    found = _first_counterexample(form, classes, trials)
+    if found is None and zero is False and free and trials:
+        found = _first_counterexample(form, classes, _trials_off_the_roots(residual, free, trials))
+    if found is not None:
+        ce_classes, ce = found
+        tested = f"the derivative of phi({T}) + phi(1-{T})" if classes == 2 else "phi''"
+        why = (f"{tested} is not 0, so the label sum varies" if zero is False else
+               f"{tested} was not reduced, but the label sum differs between two points")
+        steps.append(Step(f"{why}; concrete counterexample at K = {ce_classes}"
+                          + (f" with {', '.join(f'{k}={v}' for k, v in ce.parameters.items())}"
+                             if ce.parameters else "")))
+        scope_ce = f"K = {ce_classes}" if classes else f"general K (counterexample at K = {ce_classes})"
+        return SymmetryResult("refuted", scope_ce, None, steps, counterexample=ce, vanishing=vanishing)
     result = _unknown(form, classes, defaults, scope, steps, "sympy could not reduce the residual")
     result.vanishing = vanishing
     return result
@@ -365,9 +358,20 @@ OFF_ROOT_VALUES = (sp.Rational(7, 5), sp.Rational(5, 2), sp.Rational(1, 3), sp.I
 (a-1)(a-2)(2a-1)(a-3) p**2 + 1 - p is symmetric at exactly a = 1, 2, 1/2 and 3."""
 
 
+def _first_counterexample(form: LossForm, classes: int | None, trials: list) -> tuple[int, Counterexample] | None:
+    """(K, counterexample) for the first K (``classes``, or each of COUNTEREXAMPLE_CLASSES) and trial of
+    parameter values at which :func:`find_counterexample` finds one; None if none does."""
+    for ce_classes in ([classes] if classes else COUNTEREXAMPLE_CLASSES):
+        for trial in trials:
+            ce = find_counterexample(form, ce_classes, dict(trial))
+            if ce is not None:
+                return ce_classes, ce
+    return None
+
+
 def _trials_off_the_roots(residual: sp.Expr, parameters: set[sp.Symbol], trials: list) -> list:
     """The first assignment of one OFF_ROOT_VALUES value to every parameter at which the residual is not 0,
-    when it is 0 at every trial so far; else none."""
+    when it is 0 at every trial so far (none of which can then give a counterexample); else none."""
     if any(is_zero(residual.subs(dict(t))) is not True for t in trials):
         return []
     for value in OFF_ROOT_VALUES:

@@ -48,19 +48,19 @@ class UserLoss:
     def depends_on_g(self, classes: int) -> bool:
         """Whether L(g, k) varies on the open simplex (a constant loss has no gradient to train with): it is
         written with g, and its exact values at a few points and labels of the simplex
-        (:func:`~symtheory.symmetry.candidate_points`) are not all equal (:func:`~symtheory.symmetry.values_differ`;
+        (:func:`~symtheory.symmetry.candidate_points`) are not all equal (:func:`~symtheory.symmetry.numbers_differ`;
         ``sum_all(q)`` is 1)."""
         from symtheory.evaluate import exact_form_loss
         from symtheory.expr import P, SumOther
-        from symtheory.symmetry import candidate_points, values_differ
+        from symtheory.symmetry import candidate_points, numbers_differ, resolved_value
 
         form = self.form(classes)
         separable = form.separable
         if not (form.normalized or form.zero_one != 0 or P in separable.free_symbols or separable.has(SumOther)):
             return False
-        values = [exact_form_loss(form, point, k) for point in candidate_points(classes)
+        values = [resolved_value(exact_form_loss(form, point, k)) for point in candidate_points(classes)
                   for k in dict.fromkeys(point.index(v) for v in point)]
-        return any(values_differ(v, values[0]) is not None for v in values[1:])
+        return any(numbers_differ(v, values[0]) is not None for v in values[1:])
 
     def to_dict(self) -> dict:
         """JSON-ready."""
