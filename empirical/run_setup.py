@@ -63,42 +63,34 @@ def damaged(path: Path, why: str) -> BadInput:
                     "again, or start it afresh with another --out")
 
 
-def recorded_data_dir(saved: dict[str, Any], data_dir: str | Path | None) -> str | Path | None:
-    """Where a resumed run reads its data: ``data_dir`` if given, else the root its config.json recorded (its
-    data.source less the dataset's folder or file) while that is there, else None (the default root)."""
-    if data_dir is not None:
-        return data_dir
-    source = _recorded_source(saved)
-    if source is None or not source.exists():
-        return None
-    return Path(*source.parts[:-len(Path(get_dataset_spec(saved["data"]["name"]).folder).parts)])
-
-
-def _recorded_source(saved: dict[str, Any]) -> Path | None:
-    """The dataset's folder (or file: cifar10-subset's .npz) a run's config.json recorded (data.source), when
-    it names one of that dataset."""
+def _recorded_source(saved: dict[str, Any]) -> tuple[Path, Path] | None:
+    """(source, root): the dataset's folder (or file: cifar10-subset's .npz) a run's config.json recorded
+    (data.source), and the data root it lies in (the source less the dataset's folder), when it names one of
+    that dataset."""
     try:
         source = Path(saved["data"]["source"])
         folder = Path(get_dataset_spec(saved["data"]["name"]).folder)
     except (KeyError, TypeError, BadInput):
         return None
-    return source if source.parts[-len(folder.parts):] == folder.parts else None
+    depth = len(folder.parts)
+    return (source, Path(*source.parts[:-depth])) if source.parts[-depth:] == folder.parts else None
 
 
 def load_run_data(dataset: str, saved: dict[str, Any] | None, data_dir: str | Path | None,
                   download: bool) -> ImageData:
-    """The dataset a run trains on: for a resumed run (``saved``: its config.json) from
-    :func:`recorded_data_dir`. When it cannot be loaded and the folder the run recorded is gone, the error
-    names that folder too."""
+    """The dataset a run trains on, from ``data_dir``; a resumed run (``saved``: its config.json) given none
+    reads the root its config.json recorded while the recorded source is there, else the default root. When
+    the data cannot be loaded and the recorded source is gone, the error names it too."""
     from symtheory.empirical.data import load_dataset
 
+    recorded = _recorded_source(saved) if saved is not None and data_dir is None else None
+    there = recorded is not None and recorded[0].exists()
     try:
-        return load_dataset(dataset, recorded_data_dir(saved, data_dir) if saved is not None else data_dir, download)
+        return load_dataset(dataset, recorded[1] if there else data_dir, download)
     except BadInput as exc:
-        gone = _recorded_source(saved) if saved is not None and data_dir is None else None
-        if gone is None or gone.exists():
+        if recorded is None or there:
             raise
-        raise BadInput(f"{exc}; this run read its data from {gone}, which is gone: give --data-dir") from None
+        raise BadInput(f"{exc}; this run read its data from {recorded[0]}, which is gone: give --data-dir") from None
 
 
 def resolve_precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
