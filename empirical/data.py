@@ -143,6 +143,12 @@ IDX_SHA256 = {
 }
 
 
+def is_canonical_idx(kind: str, name: str, data: bytes) -> bool:
+    """Whether ``data`` is the canonical uncompressed IDX file ``name`` of ``kind`` (MNIST, FashionMNIST), by
+    its SHA-256 (IDX_SHA256)."""
+    return hashlib.sha256(data).hexdigest() == IDX_SHA256[kind][name]
+
+
 def _read_idx(spec: DatasetSpec, root: Path, name: str) -> Tensor:
     """The IDX file ``name`` (say ``train-images-idx3-ubyte``) of an MNIST-style dataset, parsed with numpy, from
     a checked copy only: its canonical ``.gz`` where present (torchvision's MD5), else the uncompressed file
@@ -158,7 +164,7 @@ def _read_idx(spec: DatasetSpec, root: Path, name: str) -> Tensor:
         data = gzip.decompress(packed)
     elif (raw / name).is_file():
         data = (raw / name).read_bytes()
-        if hashlib.sha256(data).hexdigest() != IDX_SHA256[spec.torchvision_class][name]:
+        if not is_canonical_idx(spec.torchvision_class, name, data):
             raise _missing(spec, root, f"{name}: SHA-256 differs from the canonical file (the canonical {gz.name} "
                                        "decompressed); delete it and provide the canonical file or its .gz")
     else:

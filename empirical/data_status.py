@@ -56,13 +56,11 @@ def dataset_status(name: str, data_dir: str | Path | None = None, download: bool
 def _stray_copies_note(idx_kind: str | None, raw: Path) -> str:
     """A warning for uncompressed IDX files that sit beside their canonical .gz but differ from the canonical
     file: training reads the checked .gz and never them, but torchvision's own MNIST class reads them first."""
-    import hashlib
+    from symtheory.empirical.data import IDX_SHA256, is_canonical_idx
 
-    from symtheory.empirical.data import IDX_SHA256
-
-    damaged = [name for name, digest in IDX_SHA256.get(idx_kind or "", {}).items()
+    damaged = [name for name in IDX_SHA256.get(idx_kind or "", {})
                if (raw / name).is_file() and (raw / f"{name}.gz").is_file()
-               and hashlib.sha256((raw / name).read_bytes()).hexdigest() != digest]
+               and not is_canonical_idx(idx_kind, name, (raw / name).read_bytes())]
     if not damaged:
         return ""
     return (f"{', '.join(damaged)} differ{'s' if len(damaged) == 1 else ''} from the canonical file; training reads "
