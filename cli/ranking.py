@@ -232,7 +232,7 @@ def _print_unresolved(rows, rtol: float) -> None:
 
     for r in rows:
         agree = r.agreement
-        if r.theory_slope is not None and abs(r.theory_slope) < 1e-12:
+        if r.loss.symmetric and r.setting.regime() == "at":
             continue
         spread = float(np.ptp(r.clean))
         if agree.tied_first == agree.pairs and spread > 0:
