@@ -96,7 +96,8 @@ def _run_dirs_below(folder: Path) -> list[Path]:
 
 def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | None = None) -> list[RunRecord]:
     """Runs named directly, or found at any depth below a directory that is not itself a run (as ``report``
-    and ``paper-check`` find them); each run once. Plain files are skipped (a shell glob over a grid folder
+    and ``paper-check`` find them, except that links to folders are followed here and not there); each run
+    once. Plain files are skipped (a shell glob over a grid folder
     also names its grid.csv); a path that does not exist is an error. A run whose config.json cannot be read
     is an error, or, given an ``unreadable`` list, is added to it (path, reason) and left out."""
     found: dict[Path, RunRecord] = {}
