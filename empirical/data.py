@@ -249,7 +249,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
         test_x, test_y = _load_idx_split(spec, root, False, download)
     mean, std = channel_stats(train_x)
     return ImageData(spec.name, train_x, train_y, test_x, test_y, spec.num_classes, mean, std,
-                     str(root / spec.folder), torch.arange(train_x.shape[0]))
+                     os.path.abspath(root / spec.folder), torch.arange(train_x.shape[0]))
 
 
 def stratified_subset(labels: Tensor | np.ndarray, size: int, seed: int, name: str = "") -> np.ndarray:

@@ -90,7 +90,9 @@ def load_run_data(dataset: str, saved: dict[str, Any] | None, data_dir: str | Pa
     except BadInput as exc:
         if recorded is None or there:
             raise
-        raise BadInput(f"{exc}; this run read its data from {recorded[0]}, which is gone: give --data-dir") from None
+        where = ("a path relative to the folder it was started in, not found from here"
+                 if not recorded[0].is_absolute() else "which is gone")
+        raise BadInput(f"{exc}; this run read its data from {recorded[0]}, {where}: give --data-dir") from None
 
 
 def resolve_precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:

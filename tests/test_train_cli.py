@@ -114,6 +114,33 @@ def test_resume_reads_the_recorded_data_and_refuses_to_end_before_the_recorded_e
     assert json.loads(longer.stdout)["epochs_completed"] == 3
 
 
+def test_a_relative_data_dir_is_recorded_absolute_so_resume_finds_it_from_another_folder(tmp_path, data_dir,
+                                                                                        monkeypatch):
+    import shutil
+
+    shutil.copytree(data_dir / "cifar-10-partial", tmp_path / "data" / "cifar-10-partial")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    train(build_config(None, dataset="cifar10-subset", arch="mlp", subset=40, epochs=1, batch_size=20), run,
+          data_dir="data")
+    recorded = json.loads((run / "config.json").read_text())["data"]["source"]
+    assert recorded == str(tmp_path / "data" / "cifar-10-partial" / "cifar10_partial.npz")
+    nowhere = {"SYMTHEORY_DATA": str(tmp_path / "no-data")}
+    done = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", "--json", env=nowhere,
+                   cwd=tmp_path / "elsewhere", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["epochs_completed"] == 2
+    # a run recorded before sources were absolute: the error says the path is relative, not that it is gone
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["source"] = "data/cifar-10-partial/cifar10_partial.npz"
+    (run / "config.json").write_text(json.dumps(config))
+    old = run_cli("train", "--resume", str(run), "--epochs", "3", "--quiet", env=nowhere,
+                  cwd=tmp_path / "elsewhere", timeout=300)
+    assert_bad_input(old, "; this run read its data from data/cifar-10-partial/cifar10_partial.npz, a path "
+                          "relative to the folder it was started in, not found from here: give --data-dir")
+
+
 def test_resume_names_the_recorded_data_folder_when_it_is_gone(tmp_path, data_dir):
     import shutil
 
