@@ -142,9 +142,9 @@ def verify_ranking_command(
     config = RankingConfig(classes, classifiers, support, names, labels, samples,
                            erm_samples if erm else 0, erm_seeds if erm else 0, rtol, users).validated()
     if plot is not None:
-        from symtheory.ranking_plot import plot_target
+        from symtheory.figure_file import figure_target
 
-        plot = plot_target(plot)
+        plot = figure_target(plot, "--plot", "tau.png")
     with _ProgressBar(config.classifiers, quiet=as_json) as advance:
         report = verify_ranking(settings, config, np.random.default_rng(seed), workers, advance)
     if plot is not None:

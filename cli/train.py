@@ -230,6 +230,9 @@ def plot_command(
     from symtheory.cli.grid_display import plural
     from symtheory.empirical.plots import collect_runs, plot_runs, runs_not_drawn
 
+    from symtheory.figure_file import figure_target
+
+    figure_target(output, "--output", "j1.png")
     unreadable: list = []
     records = collect_runs(list(runs), unreadable)
     path = plot_runs(records, output, kind=kind, title=title)

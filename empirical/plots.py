@@ -11,13 +11,14 @@ matplotlib's Agg canvas (no display needed).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from symtheory.empirical.config import EXECUTION_FIELDS
+from symtheory.empirical.run_dir import is_run_dir, read_summary, run_dirs_below
 from symtheory.errors import BadInput
+from symtheory.figure_file import figure_target
 
 PLOT_KINDS = ("j1", "j1j2")
 LOSS_ORDER = ("cce", "mse", "rll", "nmse")
@@ -49,20 +50,18 @@ class RunRecord:
                 json.dumps(rest, sort_keys=True, default=str))
 
 
-def _is_run(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / "metrics.jsonl").is_file()
-
-
 REQUIRED_SETTINGS = ("arch", "dataset", "loss", "eta")
 """The train settings a run's config.json must hold for its run to be drawn."""
 
 
 def load_run(path: str | Path) -> RunRecord:
-    """config.json and metrics.jsonl of the run in ``path`` (its metrics up to a damaged line); BadInput if it
+    """config.json and metrics.jsonl of the run in ``path`` (its metrics up to a damaged line; none when it has
+    no metrics.jsonl, a run stopped before its first epoch); BadInput if it
     is not a run directory or its config.json cannot be read."""
     p = Path(path)
-    if not _is_run(p):
-        raise BadInput(f"{p} is not a run directory (needs config.json and metrics.jsonl)")
+    if not is_run_dir(p):
+        raise BadInput(f"{p} is not a run directory (needs config.json, and metrics.jsonl, summary.json or "
+                       "labels.npz)")
     try:
         config = json.loads((p / "config.json").read_text())
     except (ValueError, OSError) as exc:
@@ -72,7 +71,8 @@ def load_run(path: str | Path) -> RunRecord:
     if missing:
         raise BadInput(f"{p}: config.json has no train settings {', '.join(missing)}")
     rows = []
-    for line in (p / "metrics.jsonl").read_text().splitlines():
+    metrics = p / "metrics.jsonl"
+    for line in (metrics.read_text() if metrics.is_file() else "").splitlines():
         try:
             rows.append(json.loads(line))
         except ValueError:
@@ -80,24 +80,9 @@ def load_run(path: str | Path) -> RunRecord:
     return RunRecord(p, config, rows)
 
 
-def _run_dirs_below(folder: Path) -> list[Path]:
-    """Run directories at any depth below ``folder``, following links to folders (each real folder once)."""
-    found, seen = [], set()
-    for root, dirs, _ in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs.clear()
-            continue
-        seen.add(real)
-        if _is_run(Path(root)):
-            found.append(Path(root))
-    return sorted(found)
-
-
 def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | None = None) -> list[RunRecord]:
     """Runs named directly, or found at any depth below a directory that is not itself a run (as ``report``
-    and ``paper-check`` find them, except that links to folders are followed here and not there); each run
-    once. Plain files are skipped (a shell glob over a grid folder
+    and ``paper-check`` find them: :func:`~symtheory.empirical.run_dir.run_dirs_below`); each run once. Plain files are skipped (a shell glob over a grid folder
     also names its grid.csv); a path that does not exist is an error. A run whose config.json cannot be read
     is an error, or, given an ``unreadable`` list, is added to it (path, reason) and left out."""
     found: dict[Path, RunRecord] = {}
@@ -114,12 +99,12 @@ def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | N
 
     for raw in paths:
         p = Path(raw)
-        if _is_run(p):
+        if is_run_dir(p):
             add(p)
         elif p.is_file():
             continue
         elif p.is_dir():
-            children = _run_dirs_below(p)
+            children = run_dirs_below(p)
             if not children:
                 raise BadInput(f"{p} is neither a run directory nor a folder holding run directories")
             for c in children:
@@ -127,8 +112,16 @@ def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | N
         else:
             raise BadInput(f"no run directory at {p}")
     if not found:
-        raise BadInput("no runs to plot" + (f": none of the {len(unreadable)} found can be read" if unreadable else ""))
+        raise BadInput("no runs to plot" + (f": none of the {len(unreadable)} found can be read ("
+                                            + _first_and_count(unreadable) + ")" if unreadable else ""))
     return list(found.values())
+
+
+def _first_and_count(left_out: list[tuple[Path, str]]) -> str:
+    """'PATH: why' of the first run left out, and how many more there are."""
+    path, why = left_out[0]
+    more = len(left_out) - 1
+    return f"{path}: {why}" + (f"; and {more} more" if more else "")
 
 
 def _eta_label(run: RunRecord) -> str:
@@ -227,9 +220,10 @@ def _seeds_drawn(runs: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[Pat
 def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     """The panels of a figure, in the paper's loss order: one per experiment (see :attr:`RunRecord.panel_key`),
     runs without a recorded epoch left out; BadInput when none is left."""
+    if not any(r.rows for r in runs):
+        raise BadInput("no run has a recorded epoch to plot ("
+                       + _first_and_count([(r.path, _why_no_epoch(r.path)) for r in runs]) + ")")
     runs = [r for r in runs if r.rows]
-    if not runs:
-        raise BadInput("no run has a recorded epoch to plot")
     panels: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
         panels.setdefault(run.panel_key, []).append(run)
@@ -249,15 +243,23 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     return laid_out
 
 
+def _why_no_epoch(path: Path) -> str:
+    """'no recorded epoch', with the status and message its summary.json gives (a run that diverged in its
+    first epoch, say)."""
+    summary = read_summary(path)
+    status, message = summary.get("status"), summary.get("message")
+    return "no recorded epoch" + (f" (status {status}" + (f": {message}" if message else "") + ")" if status else "")
+
+
 def runs_not_drawn(runs: list[RunRecord]) -> list[tuple[Path, str]]:
     """The runs a figure of ``runs`` leaves out, with why (no recorded epoch; see :class:`Panel`)."""
-    empty = [(r.path, "no recorded epoch") for r in runs if not r.rows]
+    empty = [(r.path, _why_no_epoch(r.path)) for r in runs if not r.rows]
     return empty + [item for panel in layout_panels(runs) for item in panel.left_out]
 
 
 def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title: str | None = None) -> Path:
-    """Draw the runs into ``out`` (format from its suffix: png, pdf, svg; none: .png added); returns the path
-    written."""
+    """Draw the runs into ``out`` (format from its suffix: png, pdf, svg; none: .png added; checked by
+    :func:`~symtheory.figure_file.figure_target`); returns the path written."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -297,9 +299,7 @@ def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title:
                    loc="outside lower center", ncols=2, fontsize=9)
     if title:
         fig.suptitle(title)
-    target = Path(out)
-    if not target.suffix:
-        target = target.with_suffix(".png")
+    target = figure_target(out, "--output", "j1.png")
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -43,6 +43,28 @@ def divergence(path: str | Path) -> str | None:
     return summary.get("message") or "its training loss became non-finite"
 
 
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a folder ``symtheory train`` wrote: its config.json beside metrics.jsonl,
+    summary.json or labels.npz (a run stopped before its first epoch has no metrics.jsonl)."""
+    p = Path(path)
+    return (p / CONFIG).is_file() and any((p / name).is_file() for name in (METRICS, SUMMARY, LABELS))
+
+
+def run_dirs_below(folder: str | Path) -> list[Path]:
+    """The run directories (:func:`is_run_dir`) at any depth below ``folder``, ``folder`` included, following
+    links to folders (each real folder once), sorted."""
+    found, seen = [], set()
+    for root, dirs, _ in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        if is_run_dir(root):
+            found.append(Path(root))
+    return sorted(found)
+
+
 def _unstarted_leftover(path: Path) -> bool:
     """A file a run start leaves when killed before its config.json exists: labels.npz or a write temporary."""
     return path.is_file() and (path.name == LABELS or (path.name.startswith(".") and path.name.endswith(".tmp")))
@@ -103,6 +125,9 @@ class RunDir:
             raise BadInput(f"{p} is a file, not a run directory; choose another --out (a folder that does not "
                            "exist yet, or an empty one)")
         if p.exists() and any(not _unstarted_leftover(q) for q in p.iterdir()):
+            if not is_run_dir(p):
+                raise BadInput(f"{p} already exists and holds other files than a run (a grid's folder, say); "
+                               "choose another --out")
             raise BadInput(f"run directory {p} already exists; pass --resume {p} to continue it, or choose "
                            "another --out")
 

@@ -290,9 +290,11 @@ def _mean_record(label: str, eta: float, seeds: list[RunRecord]) -> RunRecord:
 
 
 def _run_dirs(where: str | Path | Iterable[str | Path]) -> list[Path]:
+    from symtheory.empirical.run_dir import is_run_dir, run_dirs_below
+
     if isinstance(where, (str, Path)):
-        return sorted(m.parent for m in Path(where).rglob("metrics.jsonl"))
-    return [Path(p) for p in where if (Path(p) / "metrics.jsonl").is_file()]
+        return run_dirs_below(where)
+    return [Path(p) for p in where if is_run_dir(p)]
 
 
 def load_runs(where: str | Path | Iterable[str | Path]) -> RunSet:

@@ -6,35 +6,11 @@ import textwrap
 from pathlib import Path
 
 from symtheory.errors import BadInput
+from symtheory.figure_file import figure_target
 from symtheory.ranking import RankingReport
 
 _LEGEND_WIDTH = 48
 """Characters per line of a legend or axis label; a long --expr wraps instead of leaving the figure."""
-
-
-def plot_target(path: str | Path) -> Path:
-    """The file the figure goes to: ``path``, with '.png' added when it has no suffix (the format follows the
-    suffix). BadInput when matplotlib writes no such format, when ``path`` is a folder or a device, or a folder
-    on the way is an existing file, so that a bad --plot is refused before any risk is computed; missing folders
-    are created when the figure is written."""
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    target = Path(path)
-    if target.is_dir():
-        raise BadInput(f"--plot {str(path)!r} is a folder; give a file name such as {str(target / 'tau.png')!r}")
-    if target.exists() and not target.is_file():
-        raise BadInput(f"--plot {str(path)!r} is not a regular file (a device or pipe); give a file name such as "
-                       "'tau.png'")
-    if not target.suffix:
-        target = target.with_suffix(".png")
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if target.suffix[1:].lower() not in formats:
-        raise BadInput(f"--plot {str(path)!r}: matplotlib writes no {target.suffix!r} figures; use one of "
-                       f"{', '.join('.' + f for f in sorted(formats))}")
-    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise BadInput(f"--plot {str(path)!r}: {str(blocking)!r} is a file, not a folder")
-    return target
 
 
 def plot_tau(report: RankingReport, path: str | Path) -> Path:
@@ -42,7 +18,7 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
 
     Losses with identical tau at every rate (the symmetric ones, by Theorem 1) share one line. tau-b is
     undefined when every noisy risk is tied (eta = (K-1)/K for symmetric losses): the line breaks there
-    and a cross on tau = 0 marks it. Writes to :func:`plot_target` of ``path`` and returns that file;
+    and a cross on tau = 0 marks it. Writes to :func:`figure_target` of ``path`` and returns that file;
     BadInput when it cannot be written.
     """
     import matplotlib
@@ -50,7 +26,7 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = plot_target(path)
+    path = figure_target(path, "--plot", "tau.png")
     indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
     if not indices:
         return _plot_matrix_taus(report, path)

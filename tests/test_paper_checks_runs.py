@@ -129,6 +129,26 @@ def test_unfinished_and_duplicate_runs_are_left_out_and_listed(tmp_path):
     assert "**not run**" in e1 and "missing runs: cce eta=0.2 (" in e1 and "2 of 4 epochs recorded" in e1
 
 
+def test_a_run_diverged_in_its_first_epoch_is_listed_and_runs_behind_links_are_found(tmp_path):
+    write_grid(tmp_path / "real" / "g", **SMALL)
+    import shutil
+
+    shutil.rmtree(tmp_path / "real" / "g" / "cce-eta0.2-seed0")
+    write_run(tmp_path / "real" / "g" / "cce-eta0.2-seed0", "cce", 0.2, status="stopped-nonfinite", recorded=0,
+              **SMALL)
+    (tmp_path / "real" / "g" / "cce-eta0.2-seed0" / "metrics.jsonl").unlink()
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "g").symlink_to(tmp_path / "real" / "g")
+    runset = load_runs(tmp_path / "links")
+    grid = runset.grids["mlp/mnist (subset 200)"]
+    assert len(grid) == 15 and ("cce", 0.2) not in grid
+    assert dict(runset.all_skipped()) == {str(tmp_path / "links" / "g" / "cce-eta0.2-seed0"):
+                                          "status 'stopped-nonfinite', 0 of 4 epochs recorded "
+                                          "(stopped-nonfinite after epoch 0)"}
+    text = write_report(tmp_path / "links", tmp_path / "rep" / "report.md").read_text()
+    assert "## Runs not used" in text and "stopped-nonfinite" in text.split("## Runs not used")[1]
+
+
 def test_full_tier_refuses_reduced_scale_preset_runs(tmp_path):
     # `symtheory grid --preset mnist-resnet18 --arch mlp --subset 200 --epochs 4 --out full/mnist`
     write_grid(tmp_path / "full" / "mnist", preset="mnist-resnet18", **SMALL)

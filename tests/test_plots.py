@@ -140,3 +140,60 @@ def test_runs_behind_links_to_folders_are_found_once(tmp_path):
     (tmp_path / "real" / "loop").symlink_to(tmp_path / "real", target_is_directory=True)
     assert [r.path.resolve() for r in collect_runs([tmp_path / "view"])] == [run.resolve()]
     assert len(collect_runs([tmp_path])) == 1
+
+
+def test_a_run_stopped_before_its_first_epoch_is_found_and_named_with_its_status(tmp_path):
+    from symtheory.empirical.plots import runs_not_drawn
+
+    write_run(tmp_path / "grid" / "cce-eta0.4-seed0")
+    diverged = write_run(tmp_path / "grid" / "expr-eta0.4-seed0", loss="expr", loss_expr="exp(exp(1/p))")
+    (diverged / "metrics.jsonl").unlink()
+    (diverged / "summary.json").write_text(json.dumps({"status": "stopped-nonfinite",
+                                                      "message": "the training loss became inf in epoch 1"}))
+    runs = collect_runs([tmp_path / "grid"])
+    assert sorted(r.path.name for r in runs) == ["cce-eta0.4-seed0", "expr-eta0.4-seed0"]
+    assert runs_not_drawn(runs) == [(diverged, "no recorded epoch (status stopped-nonfinite: the training loss "
+                                               "became inf in epoch 1)")]
+    with pytest.raises(BadInput, match=r"no run has a recorded epoch to plot \(.*expr-eta0.4-seed0: no recorded "
+                                       r"epoch \(status stopped-nonfinite: the training loss became inf"):
+        layout_panels(collect_runs([diverged]))
+    (tmp_path / "other" / "notes").mkdir(parents=True)
+    (tmp_path / "other" / "notes" / "config.json").write_text("{}")
+    with pytest.raises(BadInput, match="neither a run directory"):
+        collect_runs([tmp_path / "other"])
+
+
+def test_when_no_run_can_be_read_the_error_names_the_first_and_counts_the_rest(tmp_path):
+    bad = [write_run(tmp_path / f"run{i}", seed=i) for i in range(3)]
+    for run in bad:
+        (run / "config.json").write_text("{")
+    with pytest.raises(BadInput, match=r"none of the 3 found can be read \(.*run0: config.json cannot be read "
+                                       r"\(.*\); and 2 more\)"):
+        collect_runs([tmp_path], [])
+
+
+def test_runs_below_a_link_to_a_folder_are_found_once(tmp_path):
+    real = write_run(tmp_path / "real" / "cce-eta0.4-seed0")
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "mine").symlink_to(tmp_path / "real")
+    (tmp_path / "links" / "again").symlink_to(tmp_path / "real")
+    runs = collect_runs([tmp_path / "links"])
+    assert len(runs) == 1 and runs[0].path.resolve() == real.resolve()
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("/dev/null", "--output '/dev/null' is not a regular file (a device or pipe); give a file name such as "
+                  "'j1.png'"),
+    ("DIR", "is a folder; give a file name such as"),
+    ("fig.xyz", "matplotlib writes no '.xyz' figures"),
+])
+def test_plot_refuses_a_device_folder_or_unknown_format_before_reading_runs(tmp_path, name, fragment):
+    import os
+
+    from cli_helpers import assert_bad_input, run_cli
+
+    write_run(tmp_path / "runs" / "one")
+    output = str(tmp_path) if name == "DIR" else (name if name.startswith("/") else str(tmp_path / name))
+    done = run_cli("plot", str(tmp_path / "runs"), "-o", output)
+    assert_bad_input(done, fragment)
+    assert not (tmp_path / "fig.xyz").exists() and not os.path.exists("/dev/null.png")

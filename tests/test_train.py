@@ -186,7 +186,7 @@ def test_nonfinite_loss_stops_and_keeps_metrics(cifar, tmp_path, monkeypatch):
 def test_existing_run_directory_is_refused(cifar, tmp_path):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    with pytest.raises(BadInput, match="already exists; pass --resume"):
+    with pytest.raises(BadInput, match="busy already exists and holds other files than a run"):
         train(small(), tmp_path / "busy", data=cifar)
 
 

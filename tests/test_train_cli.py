@@ -67,6 +67,8 @@ BAD_INPUT = {
     "seed negative": (["--seed", "-1"], "seed must be an integer in [0, 2**63), got -1"),
     "network does not fit": (["--arch", "resnet32", "--dataset", "mnist"], "resnet32 expects 3x32x32 input"),
     "existing run": (["--out", "{tmp}/existing"], "already exists; pass --resume"),
+    "a grid's folder": (["--out", "{tmp}/grid"], "{tmp}/grid already exists and holds other files than a run "
+                        "(a grid's folder, say); choose another --out"),
     "eta with a matrix": (["--noise-matrix", "{tmp}/t.csv", "--eta", "0.3"], "--eta has no effect with it"),
     "alpha twice": (["--loss", "rll", "--alpha", "0.1", "--param", "alpha=0.2"], "give alpha once"),
     "expr and loss": (["--loss", "cce", "--expr", "1 - p"], "give --loss or --expr, not both"),
@@ -84,6 +86,9 @@ BAD_INPUT = {
 def test_bad_input_exits_2_with_one_line(case, tmp_path, data_dir):
     (tmp_path / "existing").mkdir()
     (tmp_path / "existing" / "config.json").write_text("{}")
+    (tmp_path / "existing" / "labels.npz").write_bytes(b"")
+    (tmp_path / "grid" / "cce-eta0-seed0").mkdir(parents=True)
+    (tmp_path / "grid" / "grid.csv").write_text("loss\n")
     (tmp_path / "empty").mkdir()
     template, expected = BAD_INPUT[case]
     args = [a.format(tmp=tmp_path) for a in template]
