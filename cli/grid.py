@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 from symtheory.cli.app import app, resume_hint_on_interrupt
-from symtheory.cli.grid_display import RESUME_HINT, grid_progress, plural, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
+from symtheory.wording import plural
 from symtheory.cli.output import print_json
 from symtheory.errors import BadInput
 

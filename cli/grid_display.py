@@ -8,14 +8,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from symtheory.cli.output import console
+from symtheory.wording import plural
 
 RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
 """What to do after Ctrl-C stopped a grid of runs."""
-
-
-def plural(n: int, word: str) -> str:
-    """'1 run', '16 runs', '3,200 epochs'."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 @contextmanager

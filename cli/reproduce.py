@@ -11,7 +11,8 @@ import typer
 from symtheory.cli.app import app, invoked_command, resume_hint_on_interrupt
 from symtheory.cli.checks import VERDICT_STYLE
 from symtheory.cli.grid import parse_list, parse_losses
-from symtheory.cli.grid_display import RESUME_HINT, grid_progress, plural, print_outcomes
+from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
+from symtheory.wording import plural
 from symtheory.cli.output import console, print_json
 
 

@@ -60,7 +60,8 @@ def check_loss(
 
     colour = {"proved": "green", "refuted": "red", "unknown": "yellow"}[data["symmetric"]]
     console.print(f"[bold]{escape(data['loss'])}[/bold] — {escape(data['title'])}: {escape(data['math'])}")
-    console.print(f"[dim]{escape(data['citation'])}[/dim]")
+    if data["citation"]:
+        console.print(f"[dim]{escape(data['citation'])}[/dim]")
     if data["parameters"]:
         console.print("parameters: " + ", ".join(f"{k} = {v}" for k, v in data["parameters"].items()), markup=False)
     console.print(f"symmetric: [bold {colour}]{data['symmetric']}[/bold {colour}] for {escape(data['scope'])}")

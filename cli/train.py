@@ -15,6 +15,7 @@ from rich.markup import escape
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
 from symtheory.errors import BadInput
+from symtheory.wording import plural
 
 
 def _loss_params(loss: str, alpha: Optional[str], params: Optional[List[str]]) -> dict[str, float]:
@@ -193,7 +194,11 @@ def train_command(
             console.print(f"[bold]{escape(str(info['run_dir']))}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, "
                           f"{_noise_text(cfg.noise, cfg.eta)}, seed {cfg.seed}, {cfg.optimizer} lr {cfg.lr:g}",
                           soft_wrap=True)
-        if not quiet:
+        if info["start_epoch"] >= info["epochs"]:
+            if not as_json:
+                console.print(f"nothing to train: all {plural(info['epochs'], 'epoch')} are recorded "
+                              "(give --epochs with more to extend it)")
+        elif not quiet:
             state["progress"], state["task"] = _progress(stream, info["epochs"], info["start_epoch"])
             state["progress"].start()
 
@@ -227,7 +232,6 @@ def plot_command(
     title: Optional[str] = typer.Option(None, "--title", help="A title over the panels."),
 ) -> None:
     """Plot J1 (and J2) per epoch: a panel per experiment and loss, a line per eta; seeds as mean and band."""
-    from symtheory.cli.grid_display import plural
     from symtheory.empirical.plots import collect_runs, plot_runs, runs_not_drawn
 
     from symtheory.figure_file import figure_target

@@ -200,8 +200,10 @@ class TrainConfig:
             raise BadInput(f"unknown optimizer {self.optimizer!r}; choices: {', '.join(OPTIMIZERS)}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise BadInput(f"lr must be positive, got {self.lr}")
-        if not (0 <= self.momentum < 1) or not (self.weight_decay >= 0):
-            raise BadInput("momentum must be in [0, 1) and weight decay non-negative")
+        if not (0 <= self.momentum < 1):
+            raise BadInput(f"momentum must be in [0, 1), got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise BadInput(f"weight decay must be non-negative and finite, got {self.weight_decay}")
         if self.precision not in PRECISIONS:
             raise BadInput(f"unknown precision {self.precision!r}; choices: {', '.join(PRECISIONS)}")
         return self

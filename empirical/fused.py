@@ -48,6 +48,7 @@ from symtheory.empirical.train import (
     RunResult, deterministic_algorithms, epoch_batches, epoch_generator, make_optimizer, resolve_device, set_lr,
 )
 from symtheory.errors import BadInput
+from symtheory.wording import plural
 
 SHARED_FIELDS = ("dataset", "arch", "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
                  "lr_schedule", "normalize", "augment", "subset", "device", "precision", "channels_last",
@@ -574,7 +575,7 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
         return previous[r] + time.perf_counter() - session_start
 
     status = ["finished" if last == cfg.epochs else "running"] * R
-    message = [f"finished {cfg.epochs} epochs" if last == cfg.epochs else running_message(last, cfg.epochs)] * R
+    message = [f"finished {plural(cfg.epochs, 'epoch')}" if last == cfg.epochs else running_message(last, cfg.epochs)] * R
     active = list(range(R))
     saved_epoch = start_epoch
     summaries: dict[int, dict[str, Any]] = {}

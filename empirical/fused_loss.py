@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from symtheory.empirical.losses import config_loss
+from symtheory.empirical.losses import upcast, config_loss
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class StackedLoss:
         r, b, k = logits.shape
         if self.single:
             return self.groups[0].fn(logits.reshape(r * b, k), targets.reshape(r * b)).view(r, b)
-        out = logits.new_empty((r, b))
+        out = logits.new_empty((r, b), dtype=upcast(logits).dtype)
         for group in self.groups:
             g = len(group.runs)
             values = group.fn(logits.index_select(0, group.index).reshape(g * b, k),

@@ -25,7 +25,8 @@ LossFn = Callable[..., Tensor]
 TORCH_LOSSES: dict[str, LossFn] = {}
 
 
-def _upcast(logits: Tensor) -> Tensor:
+def upcast(logits: Tensor) -> Tensor:
+    """Half-precision logits as fp32 (losses are computed and returned in fp32 under bf16 autocast)."""
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
@@ -41,7 +42,7 @@ def _register(name: str) -> Callable[[LossFn], LossFn]:
             for key in params:
                 spec.param(key)
             with torch.autocast(device_type=logits.device.type, enabled=False):
-                return raw(_upcast(logits), targets, **{**defaults, **params})
+                return raw(upcast(logits), targets, **{**defaults, **params})
 
         TORCH_LOSSES[spec.name] = loss
         return loss
@@ -218,7 +219,7 @@ def expression_loss(text: str, params: Mapping[str, float]) -> Callable[[Tensor,
             compiled[k] = compile_loss_matrix(user.form(k), k, torch_backend())
         with torch.autocast(device_type=logits.device.type, enabled=False):
             g = torch.softmax(logits.double(), dim=-1).clamp(torch.finfo(torch.float32).tiny, 1 - 2.0**-53)
-            return _pick(compiled[k](g), targets).to(_upcast(logits).dtype)
+            return _pick(compiled[k](g), targets).to(upcast(logits).dtype)
 
     return loss
 

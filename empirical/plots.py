@@ -19,6 +19,7 @@ from symtheory.empirical.config import EXECUTION_FIELDS
 from symtheory.empirical.run_dir import is_run_dir, read_summary, run_dirs_below
 from symtheory.errors import BadInput
 from symtheory.figure_file import figure_target
+from symtheory.wording import plural
 
 PLOT_KINDS = ("j1", "j1j2")
 LOSS_ORDER = ("cce", "mse", "rll", "nmse")
@@ -212,7 +213,7 @@ def _seeds_drawn(runs: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[Pat
             left_out.append((run.path, f"a second run of seed {run.train.get('seed')} ({first.path} is drawn)"))
     longest = max(len(r.rows) for r in by_seed.values())
     drawn = [r for r in by_seed.values() if len(r.rows) == longest]
-    left_out += [(r.path, f"{len(r.rows)} epochs recorded, its other seeds' runs {longest}")
+    left_out += [(r.path, f"{plural(len(r.rows), 'epoch')} recorded, its other seeds' runs {longest}")
                  for r in by_seed.values() if len(r.rows) < longest]
     return drawn, left_out
 

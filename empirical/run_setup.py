@@ -18,6 +18,7 @@ from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy
 from symtheory.empirical.run_dir import CONFIG, RunDir, provenance
 from symtheory.empirical.seeds import INIT_STREAM, stream_seed
 from symtheory.errors import BadInput
+from symtheory.wording import plural
 
 
 @dataclass
@@ -52,7 +53,7 @@ def resumed_config(run: RunDir, overrides: dict[str, Any]) -> tuple[TrainConfig,
     cfg = cfg.with_overrides(**overrides)
     recorded = len(run.read_metrics())
     if cfg.epochs < recorded:
-        raise BadInput(f"{run.path} has {recorded} epochs recorded; --epochs {cfg.epochs} would end it before "
+        raise BadInput(f"{run.path} has {plural(recorded, 'epoch')} recorded; --epochs {cfg.epochs} would end it before "
                        f"them: give --epochs {recorded} or more, or train a new run")
     return cfg.validate(), saved
 

@@ -39,6 +39,7 @@ from symtheory.empirical.run_setup import (
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
+from symtheory.wording import plural
 
 StepFn = Callable[[Tensor, Tensor, "torch.Generator | None"], tuple[Tensor, Tensor]]
 
@@ -242,7 +243,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     def wall() -> float:
         return previous_wall + (0.0 if session_start is None else time.perf_counter() - session_start)
 
-    status, message = "finished", f"finished {cfg.epochs} epochs"
+    status, message = "finished", f"finished {plural(cfg.epochs, 'epoch')}"
     if on_start:
         on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg})
     run.write_json(SUMMARY, run_summary(setup, rows, "running", running_message(start_epoch, cfg.epochs), wall()))

@@ -16,6 +16,7 @@ from symtheory.errors import BadInput
 from symtheory.paper_checks.claim import ClaimResult
 from symtheory.paper_checks.runs import Grid, format_field, load_runs
 from symtheory.paper_checks.suite import ALL_CLAIMS, EMPIRICAL, e1_exceptions, empirical_claims, theory_claims
+from symtheory.wording import plural
 
 SEEDS_NOTE = ("Runs that differ only in their seed are aggregated: each table row gives the mean ± sample "
               "standard deviation over its seeds (listed in the seeds column), the claims are judged on the "
@@ -101,7 +102,7 @@ def setting_line(grid: Grid) -> str:
     fields = ", ".join(format_field(k, grid.setting[k]) for k in order
                        if k != "noise_matrix" or grid.setting[k] is not None)
     finished = sum(len(r.per_seed) for r in grid.values())
-    return f"Setting: {fields}; {finished} finished runs in {grid.folder}."
+    return f"Setting: {fields}; {plural(finished, 'finished run')} in {grid.folder}."
 
 
 def claims_table(results: list[ClaimResult]) -> list[str]:

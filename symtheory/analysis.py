@@ -351,7 +351,7 @@ def analyse_expression(text: str, params: Mapping[str, str] | None = None, class
 def analyse_prepared(ready: PreparedExpression, classes: int | None = None,
                      seconds: float | None = DEFAULT_TIME_LIMIT) -> LossAnalysis:
     """The symmetry proof and bounds of an expression already prepared for the same K."""
-    return analyse_form("expression", "user-defined loss", ready.text, "user", ready.form, ready.shown, classes,
+    return analyse_form("expression", "user-defined loss", ready.text, "", ready.form, ready.shown, classes,
                         ready.defaults, seconds, ready.domains, ready.alternates, ready.unshown)
 
 

@@ -68,6 +68,18 @@ def normalize_expression(text: str) -> str:
     return " ".join(text.split())
 
 
+def _where(text: str, offset: int | None) -> str:
+    """Where a syntax error of the stripped, ``^``-to-``**`` source lies, as a 1-based column of ``text``
+    itself; Python's offset 0 (or past the end) means the input ended too early."""
+    stripped = text.strip()
+    source_column = 0
+    for column, char in enumerate(stripped, start=1):
+        source_column += 2 if char == "^" else 1
+        if offset is not None and source_column >= offset > 0:
+            return f"at column {column + len(text) - len(text.lstrip())}"
+    return "at the end: the expression is incomplete"
+
+
 def parse_loss_expression(text: str) -> sp.Expr:
     """Parse a user's loss L(g, k) into the vocabulary of :mod:`symtheory.expr`, exactly (no floats).
 
@@ -82,7 +94,7 @@ def parse_loss_expression(text: str) -> sp.Expr:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise BadInput(f"cannot parse loss expression: {exc.msg} at column {exc.offset}") from None
+        raise BadInput(f"cannot parse loss expression: {exc.msg} {_where(text, exc.offset)}") from None
     if _depth(tree.body) > MAX_DEPTH:
         raise BadInput(f"loss expression nested more than {MAX_DEPTH} levels deep")
     expr = _Builder(source).build(tree.body, inside_sum=False)

@@ -35,6 +35,13 @@ def test_check_loss_expression_latex():
     assert data["symmetric"] == "proved" and data["constant"] == r"2 \left(K - 1\right)"
 
 
+def test_check_loss_expression_prints_no_citation_line():
+    # a line reading 'user' stood under the header, where a built-in loss has its citation
+    lines = run_cli("check-loss", "--expr", "2*(1-p)").stdout.splitlines()
+    assert lines[0].startswith("expression — user-defined loss: 2*(1-p)")
+    assert lines[1].startswith("symmetric: proved")
+
+
 def test_a_latex_counterexample_writes_its_points_in_latex_too():
     data = json.loads(run_cli("check-loss", "mse", "--json", "--latex").stdout)["counterexample"]
     assert data["g_a"] == [r"\frac{1}{3}"] * 3 and data["g_b"] == [r"\frac{9}{10}", r"\frac{1}{20}", r"\frac{1}{20}"]

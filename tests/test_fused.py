@@ -748,6 +748,20 @@ def test_stacked_loss_takes_a_loss_expression_beside_registry_losses():
         assert torch.allclose(out[r], fn(logits[r], targets[r]), atol=1e-6)
 
 
+def test_stacked_loss_of_several_groups_is_fp32_for_bf16_logits():
+    # the several-group path returned bf16 (values rounded to 3 digits), the one-group path fp32
+    from symtheory.empirical.fused_loss import StackedLoss
+    from symtheory.empirical.losses import loss_fn
+
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 64, 10, generator=gen).bfloat16()
+    targets = torch.randint(0, 10, (2, 64), generator=gen)
+    out = StackedLoss([("cce", {}, None), ("mae", {}, None)], "cpu")(logits, targets)
+    assert out.dtype == torch.float32
+    for r, fn in enumerate([loss_fn("cce"), loss_fn("mae")]):
+        assert torch.equal(out[r], fn(logits[r], targets[r]))
+
+
 def test_grid_fused_announces_its_runs_only_once_the_group_is_set_up(data_dir, tmp_path, monkeypatch):
     # 'training (fused)' was printed for every run before train_fused had checked the group
     import symtheory.empirical.fused as fused

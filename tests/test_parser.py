@@ -64,6 +64,11 @@ def test_parameters_and_k():
     ("max(1/0, p)", "undefined: it contains zoo"),
     ("min(p, sqrt(-1))", "min(...) of p, I: "),
     ("1/(p-p) + p", "undefined: it contains zoo"),
+    # 'p +' was 'at column 0'; columns counted '^' as the '**' it becomes and skipped leading spaces
+    ("p +", "cannot parse loss expression: invalid syntax at the end: the expression is incomplete"),
+    ("p^ )", "cannot parse loss expression: unmatched ')' at column 4"),
+    ("  p = 1", "cannot parse loss expression: invalid syntax at column 5"),
+    ("1 -* p", "cannot parse loss expression: invalid syntax at column 4"),
 ])
 def test_refusals(text, fragment):
     with pytest.raises(BadInput) as info:
@@ -149,3 +154,4 @@ def test_a_huge_exponent_is_named_short_in_its_error():
     with pytest.raises(BadInput) as refused:
         bind_parameters(parse_loss_expression("(1-p**a)/a"), {param_symbol("a"): sp.Integer(10) ** 400})
     assert str(refused.value) == "exponent 1.00000e+400 is too large (at most 1000 in absolute value)"
+

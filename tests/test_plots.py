@@ -113,7 +113,7 @@ def test_a_seed_behind_its_others_and_a_second_copy_are_left_out_not_averaged_in
     assert alone.name == "cce-eta0.8-seed0"
     first = tmp_path / "a" / "cce-eta0.4-seed0"
     assert sorted(panel.left_out) == sorted([(copy, f"a second run of seed 0 ({first} is drawn)"),
-                                             (behind, "1 epochs recorded, its other seeds' runs 6")])
+                                             (behind, "1 epoch recorded, its other seeds' runs 6")])
 
 
 def test_plot_names_the_runs_it_leaves_out(tmp_path):

@@ -123,7 +123,10 @@ def test_resume_after_sigkill_is_exact(cifar, data_dir, tmp_path):
     cmd = [sys.executable, "-m", "symtheory", "train", "--dataset", "cifar10-subset", "--subset", "256",
            "--loss", "cce", "--eta", "0.4", "--epochs", str(epochs), "--batch-size", "64", "--out", str(run),
            "--data-dir", str(data_dir), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # the killed process uses this process's torch thread count: a different count sums convolutions in
+    # another order (epoch-1 loss 2.3219173855613917 at 1 thread vs 2.3219173937104642 at 2)
+    threads = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=threads)
     metrics = run / "metrics.jsonl"
     deadline = time.monotonic() + 120
     try:
@@ -223,3 +226,18 @@ def test_gpu_path_runs_bf16_channels_last(cifar, tmp_path):
     assert result.status == "finished" and 0.0 < result.rows[-1]["j1"] <= 1.0
     resumed = train(None, tmp_path / "gpu", resume=True, data=cifar, epochs=3)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("momentum", 1.0, "momentum must be in [0, 1), got 1.0"),
+    ("momentum", -0.1, "momentum must be in [0, 1), got -0.1"),
+    ("weight_decay", -1e-4, "weight decay must be non-negative and finite, got -0.0001"),
+    ("weight_decay", float("inf"), "weight decay must be non-negative and finite, got inf"),
+])
+def test_a_bad_momentum_or_weight_decay_is_named(field, value, expected):
+    # one message named both ('momentum must be in [0, 1) and weight decay non-negative'); inf decay passed
+    from symtheory.empirical.config import TrainConfig
+
+    with pytest.raises(BadInput) as refused:
+        TrainConfig(**{field: value}).validate()
+    assert str(refused.value) == expected

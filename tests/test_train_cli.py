@@ -114,6 +114,11 @@ def test_resume_reads_the_recorded_data_and_refuses_to_end_before_the_recorded_e
     shorter = run_cli("train", "--resume", str(run), "--epochs", "1", "--quiet", env=nowhere, timeout=300)
     assert_bad_input(shorter, f"{run} has 2 epochs recorded; --epochs 1 would end it before them")
     assert json.loads((run / "summary.json").read_text())["epochs_completed"] == 2
+    again = run_cli("train", "--resume", str(run), env=nowhere, timeout=300)
+    assert again.returncode == 0, again.stderr
+    # a finished run drew an empty progress bar ('epoch ━━━ 2/2  0:00:00 -:--:--') before its summary
+    assert "nothing to train: all 2 epochs are recorded (give --epochs with more to extend it)" in " ".join(again.stdout.split())
+    assert "━" not in again.stdout + again.stderr
     longer = run_cli("train", "--resume", str(run), "--epochs", "3", "--json", "--quiet", env=nowhere, timeout=300)
     assert longer.returncode == 0, longer.stderr
     assert json.loads(longer.stdout)["epochs_completed"] == 3
