@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from symtheory.cli.output import console
+from symtheory.empirical.provenance import changes_note
 from symtheory.wording import plural
 
 RESUME_HINT = "run the same command again: finished runs are skipped, interrupted ones resume"
@@ -63,6 +64,9 @@ def print_outcomes(outcomes: Sequence, title: str, note: str = "") -> list:
     console.print(table)
     if note:
         console.print(note, soft_wrap=True, markup=False)
+    for o in outcomes:
+        if getattr(o, "setup_changes", None):
+            console.print(f"{o.label}: {changes_note(o.setup_changes)}", soft_wrap=True, markup=False)
     unfinished = [o for o in outcomes if o.status != "finished"]
     for o in unfinished:
         console.print(f"{o.label}: {o.status}: {o.message}", soft_wrap=True, markup=False)

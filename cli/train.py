@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
+from symtheory.empirical.provenance import changes_note
 from symtheory.errors import BadInput
 from symtheory.wording import plural
 
@@ -194,6 +195,8 @@ def train_command(
             console.print(f"[bold]{escape(str(info['run_dir']))}[/bold]: {cfg.arch} on {cfg.dataset}, {cfg.loss}, "
                           f"{_noise_text(cfg.noise, cfg.eta)}, seed {cfg.seed}, {cfg.optimizer} lr {cfg.lr:g}",
                           soft_wrap=True)
+        if info.get("setup_changes"):
+            stream.print(f"note: {changes_note(info['setup_changes'])}", soft_wrap=True, markup=False)
         if info["start_epoch"] >= info["epochs"]:
             if not as_json:
                 console.print(f"nothing to train: all {plural(info['epochs'], 'epoch')} are recorded "

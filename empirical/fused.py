@@ -38,10 +38,11 @@ from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
+from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
-    resolve_precision, resumed_config, run_summary, running_message, saved_labels,
+    resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -436,10 +437,10 @@ def _single_run_rng(seed: int, device: torch.device) -> dict[str, Any]:
         return rng_states()
 
 
-def _restore(group: FusedGroup, setups: Sequence[RunSetup]) -> tuple[int, list[float]]:
-    """Load every run's checkpoint into the group; the common number of finished epochs and each run's
-    wall seconds so far."""
-    epochs, models, optim_states, walls = [], [], [], []
+def _restore(group: FusedGroup, setups: Sequence[RunSetup]) -> tuple[int, list[float], list[dict | None]]:
+    """Load every run's checkpoint into the group; the common number of finished epochs, each run's wall
+    seconds so far and the setup each checkpoint was written on (None for a checkpoint without the record)."""
+    epochs, models, optim_states, walls, written_on = [], [], [], [], []
     for s in setups:
         path = s.run.checkpoint_path
         ck = load_checkpoint(path, group.device) if path.exists() else None
@@ -447,12 +448,13 @@ def _restore(group: FusedGroup, setups: Sequence[RunSetup]) -> tuple[int, list[f
         models.append(ck["model"] if ck else None)
         optim_states.append(ck["optimizer"] if ck else None)
         walls.append(float(ck["wall_seconds"]) if ck else 0.0)
+        written_on.append(ck.get("setup") if ck else None)
     if len(set(epochs)) > 1:
         listing = ", ".join(f"{s.run.path.name}: {e}" for s, e in zip(setups, epochs))
         raise BadInput(f"runs of a fused group must resume from the same epoch ({listing}); resume them one by "
                        "one with `symtheory train --resume DIR`")
     if epochs[0] == 0:
-        return 0, walls
+        return 0, walls, written_on
     for r, state in enumerate(models):
         group.net.load_run_state_dict(r, state)
     shapes = [p.shape for p in group.net.parameters()]
@@ -460,27 +462,55 @@ def _restore(group: FusedGroup, setups: Sequence[RunSetup]) -> tuple[int, list[f
         group.optimizer.load_state_dict(merge_optimizer_states(optim_states, shapes))
     except ValueError as exc:
         raise BadInput(f"cannot resume the fused group: {exc}") from None
-    return epochs[0], walls
+    return epochs[0], walls, written_on
 
 
 def _checkpoint(group: FusedGroup, setups: Sequence[RunSetup], active: Sequence[int], epoch: int,
-                rngs: Sequence[dict], wall: Callable[[int], float]) -> None:
+                rngs: Sequence[dict], wall: Callable[[int], float], exact_setup: dict[str, Any]) -> None:
     state = group.optimizer.state_dict()
     shapes = [p.shape for p in group.net.parameters()]
     for r in active:
         save_checkpoint(setups[r].run.checkpoint_path, {
             "epoch": epoch, "model": group.net.run_state_dict(r), "optimizer": split_optimizer_state(state, shapes, r),
-            "rng": rngs[r], "wall_seconds": wall(r),
+            "rng": rngs[r], "wall_seconds": wall(r), "setup": exact_setup,
         })
 
 
-def _record_compile_fallback(setups: Sequence[RunSetup]) -> None:
-    """config.json says compile was on when the runs started; say that it fell back to eager."""
+def _this_call(record: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """The part of a config.json record this call wrote: its latest resume entry, or the whole record."""
+    return record["resumes"][-1] if resume else record
+
+
+def _record_config(group: FusedGroup, setups: Sequence[RunSetup], options: FusedOptions, resumed_from: int | None,
+                   changes: Sequence[list[str]], overrides: dict[str, Any]) -> None:
+    """Each run's config.json: a new run's record, or, resumed, the record it has with this call's config and a
+    resume entry (resolved options, provenance, any setup change) appended, as the single-run trainer does."""
+    for r, s in enumerate(setups):
+        resolved = resolved_record(s)
+        resolved["compile"] = group.compiled
+        resolved["fused"] = _fused_record(group, setups, r, options)
+        if resumed_from is not None:
+            record = s.run.read_json(CONFIG)
+            record["train"] = s.cfg.to_dict()
+            record.setdefault("resumes", []).append({
+                "from_epoch": resumed_from, "overrides": {k: v for k, v in overrides.items() if v is not None},
+                "resolved": resolved,
+                "provenance": provenance(str(s.device)), **({"setup_changes": changes[r]} if changes[r] else {}),
+            })
+        else:
+            record = config_record(s)
+            record["resolved"] = resolved
+        s.run.write_json(CONFIG, record)
+
+
+def _record_compile_fallback(setups: Sequence[RunSetup], resume: bool) -> None:
+    """config.json says compile was on when this call started; say that it fell back to eager."""
     for s in setups:
         record = s.run.read_json(CONFIG)
-        record["resolved"]["compile"] = False
-        record["resolved"]["fused"]["compile"] = False
-        record["resolved"]["fused"]["compile_fallback"] = "torch.compile failed; the runs trained eagerly (same math)"
+        resolved = _this_call(record, resume)["resolved"]
+        resolved["compile"] = False
+        resolved["fused"]["compile"] = False
+        resolved["fused"]["compile_fallback"] = "torch.compile failed; the runs trained eagerly (same math)"
         s.run.write_json(CONFIG, record)
 
 
@@ -561,13 +591,11 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
                                   options=options, data=data, **overrides)
     cfg, device, R = group.cfg, group.device, group.replicas
     last = cfg.epochs if until is None else min(until, cfg.epochs)
-    start_epoch, previous = _restore(group, setups) if resume else (0, [0.0] * R)
+    start_epoch, previous, written_on = _restore(group, setups) if resume else (0, [0.0] * R, [None] * R)
+    exact_setup = exactness_setup(str(device))
+    changes = [setup_changes(w, exact_setup) if start_epoch < last else [] for w in written_on]
     rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in setups]
-    for r, s in enumerate(setups):
-        record = config_record(s)
-        record["resolved"]["compile"] = group.compiled
-        record["resolved"]["fused"] = _fused_record(group, setups, r, options)
-        s.run.write_json(CONFIG, record)
+    _record_config(group, setups, options, start_epoch if resume else None, changes, overrides)
     compiled_at_start = group.compiled
     rngs = [_single_run_rng(c.seed, device) for c in group.configs]
 
@@ -581,7 +609,8 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
     summaries: dict[int, dict[str, Any]] = {}
     for r, s in enumerate(setups):
         if on_start:
-            on_start(r, {"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(s.run.path), "config": s.cfg})
+            on_start(r, {"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(s.run.path), "config": s.cfg,
+                         "setup_changes": changes[r]})
         s.run.write_json(SUMMARY, run_summary(s, rows[r], "running", running_message(start_epoch, cfg.epochs), wall(r)))
     deterministic = setups[0].deterministic
     tune = options.cudnn_benchmark if options.cudnn_benchmark is not None else (
@@ -605,7 +634,7 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
                         rows[r].append(row)
                         setups[r].run.append_metrics(row)
                     if active and (epoch % options.checkpoint_every == 0 or epoch == last):
-                        _checkpoint(group, setups, active, epoch, rngs, wall)
+                        _checkpoint(group, setups, active, epoch, rngs, wall, exact_setup)
                         saved_epoch = epoch
                     for r in active:
                         setups[r].run.write_json(SUMMARY, run_summary(
@@ -622,11 +651,11 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
                                                   interrupted_message(len(rows[r]), saved_epoch, s.run.path), wall(r)))
         raise
     if compiled_at_start and not group.compiled:
-        _record_compile_fallback(setups)
+        _record_compile_fallback(setups, resume)
     results = []
     for r, s in enumerate(setups):
         summary = summaries.get(r) or run_summary(s, rows[r], status[r], message[r], wall(r))
         if r not in summaries:
             s.run.write_json(SUMMARY, summary)
-        results.append(RunResult(s.run.path, status[r], message[r], summary, rows[r]))
+        results.append(RunResult(s.run.path, status[r], message[r], summary, rows[r], changes[r]))
     return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -319,14 +319,16 @@ class GridOutcome:
     eta: float | None = None
     seed: int | None = None
     loss_expr: str | None = None
+    setup_changes: list[str] = field(default_factory=list)
+    """What differs from the setup a resumed run's checkpoint was written on; [] if nothing."""
 
     @classmethod
     def of(cls, run: GridRun, action: str, status: str, final: dict[str, Any] | None = None,
-           message: str = "") -> "GridOutcome":
+           message: str = "", setup_changes: Sequence[str] = ()) -> "GridOutcome":
         """The outcome of ``run``, its identifying settings copied from its config."""
         cfg = run.config
         return cls(run.label, str(run.run_dir), action, status, final, message, cfg.loss, dict(cfg.loss_params),
-                   cfg.noise, cfg.eta, cfg.seed, cfg.loss_expr)
+                   cfg.noise, cfg.eta, cfg.seed, cfg.loss_expr, list(setup_changes))
 
 
 CSV_METRICS = ("j1", "j2", "test_acc", "acc_kept", "acc_flipped", "memorized", "train_loss")
@@ -366,7 +368,8 @@ def skipped(run: GridRun, state: str) -> GridOutcome:
 
 
 def _outcome(run: GridRun, action: str, result) -> GridOutcome:
-    return GridOutcome.of(run, action, result.status, result.summary.get("final"), result.message)
+    return GridOutcome.of(run, action, result.status, result.summary.get("final"), result.message,
+                          result.setup_changes)
 
 
 def announcement(action: str) -> str:

@@ -60,6 +60,7 @@ class TaskResult:
     final: dict[str, Any] | None
     message: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    setup_changes: list[str] = field(default_factory=list)
 
 
 def import_ray():
@@ -86,7 +87,8 @@ def train_task(run: GridRun, data_dir: str | None, download: bool, threads: int 
         result = train_one(run, state, data_dir, download)
     except BadInput as exc:
         return TaskResult(action, FAILED, None, str(exc))
-    return TaskResult(action, result.status, result.summary.get("final"), result.message, result.rows)
+    return TaskResult(action, result.status, result.summary.get("final"), result.message, result.rows,
+                      result.setup_changes)
 
 
 def run_ray(todo: Sequence[GridRun], states: dict[Path, str], *, data_dir=None, download: bool = False,
@@ -173,7 +175,8 @@ def _collect(ray, runs: list[GridRun], actions: list[str], done_before: list[int
         except Exception as exc:  # noqa: BLE001 - a run that failed all its attempts is reported, not raised
             result = TaskResult(actions[i], FAILED, None, _error_message(ray, exc))
         run = runs[i]
-        outcomes[i] = GridOutcome.of(run, result.action, result.status, result.final, result.message)
+        outcomes[i] = GridOutcome.of(run, result.action, result.status, result.final, result.message,
+                                     result.setup_changes)
         if on_epoch:
             for row in result.rows:
                 if row["epoch"] > done_before[i]:

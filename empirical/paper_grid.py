@@ -193,7 +193,7 @@ def call_record(command: Sequence[str], backend: str, device: str | None, plan: 
     and plan; :func:`recording` adds its outcomes and end."""
     import datetime as dt
 
-    from symtheory.empirical.run_dir import provenance
+    from symtheory.empirical.provenance import provenance
     from symtheory.empirical.train import resolve_device
 
     return {"command": list(command), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

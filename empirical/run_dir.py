@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import secrets
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,44 +250,3 @@ def epoch_row(line: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return row if isinstance(row, dict) and isinstance(row.get("epoch"), int) else None
-
-
-def git_commit(start: Path | None = None) -> dict[str, Any] | None:
-    """The source checkout's commit and whether it has local changes; None outside a git checkout."""
-    where = start or Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
-                                timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
-                               capture_output=True, text=True, timeout=5, check=True).stdout.strip() != ""
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit, "dirty": dirty}
-
-
-def provenance(device: str) -> dict[str, Any]:
-    """Code and library versions, the machine and the device a run used."""
-    import numpy
-    import torch
-
-    import symtheory
-
-    info: dict[str, Any] = {
-        "symtheory_version": symtheory.__version__,
-        "git": git_commit(),
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-        "device": device,
-        "torch_threads": torch.get_num_threads(),
-    }
-    try:
-        import torchvision
-
-        info["torchvision"] = torchvision.__version__
-    except ImportError:
-        info["torchvision"] = None
-    if device.startswith("cuda"):
-        info["device_name"] = torch.cuda.get_device_name(torch.device(device))
-    return info

@@ -15,7 +15,8 @@ from torch import nn
 from symtheory.empirical.config import TrainConfig, get_dataset_spec
 from symtheory.empirical.data import ImageData, stratified_subset, take_train_subset
 from symtheory.empirical.label_noise import NoisyLabels, load_labels, make_noisy_labels
-from symtheory.empirical.run_dir import CONFIG, RunDir, provenance
+from symtheory.empirical.provenance import provenance
+from symtheory.empirical.run_dir import CONFIG, RunDir
 from symtheory.empirical.seeds import INIT_STREAM, stream_seed
 from symtheory.errors import BadInput
 from symtheory.wording import plural

@@ -32,7 +32,8 @@ from symtheory.empirical.data import ImageData, Preprocess
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
-from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, provenance
+from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
     resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
@@ -53,6 +54,8 @@ class RunResult:
     message: str
     summary: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    setup_changes: list[str] = field(default_factory=list)
+    """What differs from the setup the resumed checkpoint was written on (:func:`setup_changes`); [] if nothing."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -219,12 +222,15 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     clean = torch.as_tensor(setup.labels.clean, device=device)
     noisy = torch.as_tensor(setup.labels.noisy, device=device)
     n = int(noisy.shape[0])
-    start_epoch, previous_wall, rows = 0, 0.0, []
+    start_epoch, previous_wall, rows, changes = 0, 0.0, [], []
+    exact_setup = exactness_setup(str(device))
     checkpoint = load_checkpoint(run.checkpoint_path, device) if resume and run.checkpoint_path.exists() else None
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         start_epoch, previous_wall = int(checkpoint["epoch"]), float(checkpoint["wall_seconds"])
+        if start_epoch < cfg.epochs:
+            changes = setup_changes(checkpoint.get("setup"), exact_setup)
     if resume:
         rows = run.keep_metrics_through(start_epoch)
         record = run.read_json(CONFIG)
@@ -232,6 +238,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
         record.setdefault("resumes", []).append({
             "from_epoch": start_epoch, "overrides": {k: v for k, v in overrides.items() if v is not None},
             "resolved": resolved_record(setup), "provenance": provenance(str(device)),
+            **({"setup_changes": changes} if changes else {}),
         })
     else:
         record = config_record(setup)
@@ -245,7 +252,8 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
 
     status, message = "finished", f"finished {plural(cfg.epochs, 'epoch')}"
     if on_start:
-        on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg})
+        on_start({"epochs": cfg.epochs, "start_epoch": start_epoch, "run_dir": str(run.path), "config": cfg,
+                  "setup_changes": changes})
     run.write_json(SUMMARY, run_summary(setup, rows, "running", running_message(start_epoch, cfg.epochs), wall()))
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     try:
@@ -265,7 +273,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
                     run.append_metrics(row)
                     save_checkpoint(run.checkpoint_path, {
                         "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "rng": rng_states(), "wall_seconds": wall(),
+                        "rng": rng_states(), "wall_seconds": wall(), "setup": exact_setup,
                     })
                     run.write_json(SUMMARY, run_summary(setup, rows, "running", running_message(epoch, cfg.epochs),
                                                         wall()))
@@ -277,7 +285,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
         raise
     summary = run_summary(setup, rows, status, message, wall())
     run.write_json(SUMMARY, summary)
-    return RunResult(run.path, status, message, summary, rows)
+    return RunResult(run.path, status, message, summary, rows, changes)
 
 
 def _run_epoch(epoch: int, cfg: TrainConfig, model: nn.Module, forward: nn.Module, optimizer, step: StepFn,
