@@ -291,6 +291,13 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
     if label.startswith("a("):
         point = [eps] + [(1 - eps) / (classes - 1)] * (classes - 1)
         description = f"K={classes}, g_k = {sp.sstr(eps)}, the other classes (1 - g_k)/(K-1) each, label k = 1"
+    elif not at_zero:
+        point = [(1 - eps) / (classes - 1), eps] + [(1 - eps) / (classes - 1)] * (classes - 2)
+        description = (f"K={classes}, g_2 = {sp.sstr(eps)}, " + ("g_k = 1 - g_2" if classes == 2 else
+                       "the other classes (1 - g_2)/(K-1) each") + ", label k = 1")
+    elif classes == 2:
+        point = [1 - eps, eps]
+        description = f"K=2, g_k = {sp.sstr(1 - eps)}, g_2 = {sp.sstr(eps)}, label k = 1"
     else:
         point = [sp.Rational(1, 2), eps / 2] + [(sp.Rational(1, 2) - eps / 2) / (classes - 2)] * (classes - 2)
         description = f"K={classes}, g_k = 1/2, g_2 = {sp.sstr(eps / 2)}, the rest equal, label k = 1"

@@ -138,6 +138,20 @@ def test_bounds_cce_unbounded_with_sequence():
     assert "1/n" in bounds.sequence
 
 
+@pytest.mark.parametrize("text, classes, limit, sequence", [
+    # g = (1/2, 1/(2n)) was given at K = 2: off the simplex
+    ("p + sum_other(1/q)", 2, sp.oo, "K=2, g_k = 1 - 1/n, g_2 = 1/n, label k = 1"),
+    ("sum_other(log(q))", 2, -sp.oo, "K=2, g_k = 1 - 1/n, g_2 = 1/n, label k = 1"),
+    # a sum diverging at q -> 1 was walked with g_k held at 1/2 (L -> 3 there): "boundedness unknown"
+    ("sum_other(1/(1-q))", 3, sp.oo, "K=3, g_2 = 1 - 1/n, the other classes (1 - g_2)/(K-1) each, label k = 1"),
+    ("sum_other(log(1-q))", 2, -sp.oo, "K=2, g_2 = 1 - 1/n, g_k = 1 - g_2, label k = 1"),
+    ("p - sum_other(q/(1-q))", 3, -sp.oo, "K=3, g_2 = 1 - 1/n, the other classes (1 - g_2)/(K-1) each, label k = 1"),
+])
+def test_a_divergent_sum_is_walked_to_infinity_on_the_simplex(text, classes, limit, sequence):
+    bounds = analyse_expression(text, classes=classes).bounds
+    assert (bounds.bounded, bounds.sequence_limit, bounds.sequence) == (False, limit, sequence)
+
+
 @pytest.mark.parametrize("name", ["rll", "mae", "mse", "nmse", "nce+rce", "gce"])
 def test_bounds_contain_random_values(name):
     spec = get_loss(name)
