@@ -50,7 +50,7 @@ def paper_check(
     no_train: bool = typer.Option(False, "--no-train", help="ci: use only runs already under --runs."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
-    """Check the paper's claims (SPEC.md section 3); exit 1 if any claim that ran does not hold."""
+    """Check the paper's claims (docs/claims.md); exit 1 if any claim that ran does not hold."""
     from symtheory.paper_checks.suite import run_suite
 
     hint = ("run the same command again: the ci grid's finished runs are kept, interrupted ones resume"

@@ -1,5 +1,5 @@
 """Which datasets a data directory holds, each checked as training would load it (canonical checksums), and
-how to provide the ones that are missing (README "Training on noisy labels"; SPEC.md section 4)."""
+how to provide the ones that are missing (README "Training on noisy labels"; docs/training.md, Data)."""
 
 from __future__ import annotations
 

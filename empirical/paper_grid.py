@@ -1,6 +1,6 @@
 """The paper's whole experiment as one plan: each preset's eta x loss grid in a folder of its own.
 
-Patel & Sastry 2021, Sec. 2 train three networks (SPEC.md section 2: ResNet-18 on MNIST, ResNet-32 and
+Patel & Sastry 2021, Sec. 2 train three networks (docs/training.md, Presets: ResNet-18 on MNIST, ResNet-32 and
 Inception-Lite on CIFAR-10) on labels flipped at eta in {0, 0.2, 0.4, 0.6} with cce, mse, rll and nmse: 48
 runs. ``plan_paper`` lays them out as ``OUT/<preset>/<loss>-eta<eta>-seed<seed>``, the folders that
 ``symtheory grid --preset P --out OUT/P`` would make, so ``paper-check --tier full --runs OUT`` and
@@ -74,7 +74,7 @@ def plan_paper(out: str | Path, presets: Sequence[str] | None = None, cifar_data
     with ``sweep`` ('alpha=0.01,0.1,0.45') each preset's grid is a sweep (:func:`~symtheory.empirical.grid.plan_sweep`).
 
     ``cifar_dataset`` replaces CIFAR-10 in the CIFAR presets (``cifar10-subset``: the real 5,000-image
-    subset of SPEC.md section 4); ``losses``, ``etas``, ``seeds``, ``loss_params``, ``expressions`` (users'
+    subset of docs/training.md, Data); ``losses``, ``etas``, ``seeds``, ``loss_params``, ``expressions`` (users'
     losses) and ``overrides`` (epochs, subset, device, ...) apply to every preset, as ``symtheory grid`` takes
     them. BadInput before anything is
     written: an unknown or repeated preset, a dataset that is not CIFAR-10, a run directory holding another

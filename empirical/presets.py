@@ -1,4 +1,4 @@
-"""The paper's experiments as presets (SPEC.md section 2; Patel & Sastry 2021, Sec. 2), with our choices.
+"""The paper's experiments as presets (docs/training.md, Presets; Patel & Sastry 2021, Sec. 2), with our choices.
 
 The paper gives data, network, optimizer, step size and its schedule, epochs and weight decay. It does not
 give the batch size, SGD momentum, RLL's alpha, augmentation or input normalization: the values below

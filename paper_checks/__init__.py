@@ -1,1 +1,1 @@
-"""The paper's claims (SPEC.md section 3) as executable checks."""
+"""The paper's claims (docs/claims.md) as executable checks."""

@@ -146,6 +146,6 @@ def write_report(runs: str | Path, output: str | Path) -> Path:
     if skipped:
         lines += ["## Runs not used", "", "| run | why |", "|---|---|"]
         lines += [f"| {path} | {why.replace('|', '/')} |" for path, why in skipped] + [""]
-    lines += ["## Claims (SPEC.md section 3)", ""] + claims_table(results) + [""]
+    lines += ["## Claims (docs/claims.md)", ""] + claims_table(results) + [""]
     output.write_text("\n".join(lines))
     return output

@@ -17,7 +17,7 @@ from symtheory.expr import K, param_symbol
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
 
 CLAIM = "S1"
-STATEMENT = "rll, mae, zero-one, nmse are symmetric (C as in SPEC); cce and mse are not (concrete g shown)"
+STATEMENT = "rll, mae, zero-one, nmse are symmetric (C as in docs/claims.md); cce and mse are not (concrete g shown)"
 TOLERANCE = ("exact (symbolic equality of C; counterexample sums differ exactly when rational, else by > 1e-20 "
              "at 40 digits)")
 EXPECTED_CONSTANTS = {

@@ -1,4 +1,4 @@
-"""All claims of SPEC.md section 3, run by tier: ``ci`` (CPU, small scale) or ``full`` (paper scale, GPU).
+"""All claims of docs/claims.md, run by tier: ``ci`` (CPU, small scale) or ``full`` (paper scale, GPU).
 
 Symbolic (S1-S3) and numeric (N1) claims run in both tiers. The empirical claims (E1-E6) read a grid of
 finished runs: in the ``ci`` tier a small CPU grid (see :mod:`symtheory.paper_checks.ci_grid`) trained on
@@ -99,8 +99,8 @@ def empirical_claims(grid: Grid, only: Iterable[str], label: str = "", exception
 def run_suite(tier: str = "ci", only: str | None = None, runs: str | Path | None = None,
               progress: Callable[[str], None] | None = None, train_missing: bool = True,
               data_dir: str | Path | None = None, presets: Iterable[str] | None = None) -> list[ClaimResult]:
-    """Every selected claim of the tier, in SPEC order; the full tier judges ``presets`` (default: the paper's
-    three and any other preset found under ``runs``)."""
+    """Every selected claim of the tier, in the order of docs/claims.md; the full tier judges ``presets``
+    (default: the paper's three and any other preset found under ``runs``)."""
     if tier not in TIERS:
         raise BadInput(f"unknown tier {tier!r}; choices: {', '.join(TIERS)}")
     selected = parse_only(only)

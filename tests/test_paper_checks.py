@@ -76,3 +76,18 @@ def test_full_tier_without_runs_reports_not_run(tmp_path):
     assert full_tier_claims(None, ["E1"])[0].measured == (
         "not measured: no mnist-resnet18 runs: --runs was not given (the directory holding the preset grids; the "
         "paper's scale needs a GPU)")
+
+
+def test_docs_claims_lists_every_claim_with_its_module():
+    """docs/claims.md (which --help, the README and the report cite) names each claim the suite runs, in its
+    order, each with a module that exists and states that claim."""
+    import re
+    from pathlib import Path
+
+    from symtheory.paper_checks.suite import ALL_CLAIMS
+
+    root = Path(__file__).resolve().parents[1]
+    rows = re.findall(r"^\| (\w+) \| .* \| `(paper_checks/\w+\.py)` \|$", (root / "docs" / "claims.md").read_text(), re.M)
+    assert [claim for claim, _ in rows] == list(ALL_CLAIMS)
+    for claim, module in rows:
+        assert f'"{claim}"' in (root / module).read_text(), (claim, module)
