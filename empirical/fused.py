@@ -39,7 +39,7 @@ from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
 from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
-from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, release_lock
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
     resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
@@ -76,7 +76,7 @@ class FusedOptions:
     None means automatic: compile and cudnn autotuning on CUDA, channels_last per the configs' rule.
     ``layout`` is how the stacked network runs (:mod:`.fused_model`: ``vmap``, grouped kernels, or
     ``loop``, R kernels per layer; automatic: :func:`default_layout`); ``compile_backend`` is
-    torch.compile's backend (``inductor`` by default; ``cudagraphs`` replays the traced graph, the unchanged
+    torch.compile's backend (None: ``inductor``; ``cudagraphs`` replays the traced graph, the unchanged
     kernels, as CUDA graphs).
     ``checkpoint_every`` > 1 writes checkpoints every that many epochs (and after the last).
     """
@@ -85,7 +85,7 @@ class FusedOptions:
     layout: str | None = None
     compile: bool | None = None
     compile_mode: str | None = None
-    compile_backend: str = "inductor"
+    compile_backend: str | None = None
     channels_last: bool | None = None
     cudnn_benchmark: bool | None = None
     checkpoint_every: int = 1
@@ -95,15 +95,15 @@ class FusedOptions:
             raise BadInput(f"unknown batch order {self.batch_order!r}; choices: {', '.join(BATCH_ORDERS)}")
         if self.layout is not None and self.layout not in LAYOUTS:
             raise BadInput(f"unknown fused layout {self.layout!r}; choices: {', '.join(LAYOUTS)}")
-        if self.compile_backend not in COMPILE_BACKENDS:
+        if self.compile_backend is not None and self.compile_backend not in COMPILE_BACKENDS:
             raise BadInput(f"unknown compile backend {self.compile_backend!r}; choices: {', '.join(COMPILE_BACKENDS)}")
         if self.compile_mode is not None and self.compile_mode not in INDUCTOR_MODES:
             raise BadInput(f"unknown compile mode {self.compile_mode!r}; choices: {', '.join(INDUCTOR_MODES)}")
-        if self.compile_mode is not None and self.compile_backend != "inductor":
+        if self.compile_mode is not None and self.compile_backend not in (None, "inductor"):
             raise BadInput(f"a compile mode ({self.compile_mode!r}) applies to the inductor backend only, "
                            f"not {self.compile_backend!r}")
         if self.checkpoint_every < 1:
-            raise BadInput(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
+            raise BadInput(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
 
 
 @dataclass
@@ -366,7 +366,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
     if shared_order and first.augment and positions is not None and positions.dim() == 2:
         raise BadInput("batch_order='shared' with augmentation needs runs that share their training subset")
     compiled = options.compile if options.compile is not None else device.type == "cuda"
-    if not compiled and (options.compile_mode is not None or options.compile_backend != "inductor"):
+    if not compiled and (options.compile_mode is not None or options.compile_backend is not None):
         raise BadInput(f"--compile-backend/--compile-mode apply only when the step is compiled, which on "
                        f"{device.type} needs --compile")
     net = StackedNetwork(models, options.layout or default_layout(device)).to(device)
@@ -380,7 +380,7 @@ def make_group(configs: Sequence[TrainConfig], full: ImageData, runs: Sequence[t
         test_images=full.test_images.to(device), test_labels=full.test_labels.to(device),
         shared_order=shared_order, channels_last=channels_last, amp_dtype=amp_dtype,
         compiled=compiled,
-        compile_mode=options.compile_mode, compile_backend=options.compile_backend,
+        compile_mode=options.compile_mode, compile_backend=options.compile_backend or "inductor",
     )
 
 
@@ -529,13 +529,21 @@ def train_fused(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str | 
 
     Resumed runs whose checkpoints hold different epochs (a kill during a checkpoint round leaves some runs'
     new checkpoint written and the others' not) are first brought level (:func:`_catch_up`), then the group
-    goes on together.
+    goes on together. Each run directory's lock is held until the call returns.
     """
     options = options or FusedOptions()
     common = dict(data_dir=data_dir, download=download, options=options, data=data, **overrides)
-    if not resume:
-        return _train_group(configs, out_dirs, resume=False, on_start=on_start, on_epoch=on_epoch, **common)
     paths = [Path(p) for p in out_dirs]
+    try:
+        if not resume:
+            return _train_group(configs, out_dirs, resume=False, on_start=on_start, on_epoch=on_epoch, **common)
+        return _resume_group(paths, on_start, on_epoch, common)
+    finally:
+        for path in paths:
+            release_lock(path)
+
+
+def _resume_group(paths: Sequence[Path], on_start, on_epoch, common: dict[str, Any]) -> list[RunResult]:
     stopped = _catch_up(paths, on_epoch, common)
     going = [i for i in range(len(paths)) if i not in stopped]
     results = dict(stopped)
@@ -595,7 +603,8 @@ def _train_group(configs: Sequence[TrainConfig] | None, out_dirs: Sequence[str |
     exact_setup = exactness_setup(str(device))
     changes = [setup_changes(w, exact_setup) if start_epoch < last else [] for w in written_on]
     rows: list[list[dict[str, Any]]] = [s.run.keep_metrics_through(start_epoch) if resume else [] for s in setups]
-    _record_config(group, setups, options, start_epoch if resume else None, changes, overrides)
+    if not resume or start_epoch < last:
+        _record_config(group, setups, options, start_epoch if resume else None, changes, overrides)
     compiled_at_start = group.compiled
     rngs = [_single_run_rng(c.seed, device) for c in group.configs]
 

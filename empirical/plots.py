@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from symtheory.empirical.config import EXECUTION_FIELDS
-from symtheory.empirical.run_dir import is_run_dir, read_summary, run_dirs_below
+from symtheory.empirical.run_dir import RunDir, is_run_dir, read_summary, run_dirs_below
 from symtheory.errors import BadInput
 from symtheory.figure_file import figure_target
 from symtheory.wording import plural
@@ -56,9 +56,10 @@ REQUIRED_SETTINGS = ("arch", "dataset", "loss", "eta")
 
 
 def load_run(path: str | Path) -> RunRecord:
-    """config.json and metrics.jsonl of the run in ``path`` (its metrics up to a damaged line; none when it has
-    no metrics.jsonl, a run stopped before its first epoch); BadInput if it
-    is not a run directory or its config.json cannot be read."""
+    """config.json and metrics.jsonl of the run in ``path`` (none when it has no metrics.jsonl, a run stopped
+    before its first epoch; a last line cut short by a kill is ignored); BadInput if it is not a run directory,
+    its config.json cannot be read, or a damaged metrics line has later epochs after it
+    (:meth:`~symtheory.empirical.run_dir.RunDir.read_metrics`)."""
     p = Path(path)
     if not is_run_dir(p):
         raise BadInput(f"{p} is not a run directory (needs config.json, and metrics.jsonl, summary.json or "
@@ -71,14 +72,7 @@ def load_run(path: str | Path) -> RunRecord:
     missing = [k for k in REQUIRED_SETTINGS if not isinstance(train, dict) or k not in train]
     if missing:
         raise BadInput(f"{p}: config.json has no train settings {', '.join(missing)}")
-    rows = []
-    metrics = p / "metrics.jsonl"
-    for line in (metrics.read_text() if metrics.is_file() else "").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            break
-    return RunRecord(p, config, rows)
+    return RunRecord(p, config, RunDir(p).read_metrics())
 
 
 def collect_runs(paths: list[str | Path], unreadable: list[tuple[Path, str]] | None = None) -> list[RunRecord]:

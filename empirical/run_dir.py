@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ LABELS = "labels.npz"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.pt"
+LOCK = ".trainer.lock"
+"""Held by the process training a run (its pid and host): a run directory is trained by one process at a time."""
 DIVERGED = "stopped-nonfinite"
 """summary.json status of a run stopped because its training loss became non-finite; resuming would repeat it."""
 
@@ -63,8 +66,9 @@ def run_dirs_below(folder: str | Path) -> list[Path]:
 
 
 def _unstarted_leftover(path: Path) -> bool:
-    """A file a run start leaves when killed before its config.json exists: labels.npz or a write temporary."""
-    return path.is_file() and (path.name == LABELS or (path.name.startswith(".") and path.name.endswith(".tmp")))
+    """A file a run start leaves when killed before its config.json exists: labels.npz, its lock or a write
+    temporary."""
+    return path.is_file() and (path.name in (LABELS, LOCK) or (path.name.startswith(".") and path.name.endswith(".tmp")))
 
 
 def _writer_pid(name: str) -> int | None:
@@ -83,6 +87,56 @@ def _running(pid: int) -> bool:
     except OSError:  # it exists but belongs to someone else
         return True
     return True
+
+
+def _me() -> tuple[int, str]:
+    return os.getpid(), socket.gethostname()
+
+
+def _lock_holder(lock: Path) -> tuple[int, str] | None:
+    """The (pid, host) a lock file names; None if it is gone or does not name one."""
+    try:
+        pid, _, host = lock.read_text().strip().partition(" ")
+    except OSError:
+        return None
+    return (int(pid), host) if pid.isdigit() else None
+
+
+def acquire_lock(folder: str | Path) -> None:
+    """Take the run directory ``folder``'s :data:`LOCK` for this process, or BadInput naming the live process
+    (on this host) that holds it. A lock whose process has ended (a kill), or that names another host (whose
+    processes cannot be checked from here), is taken over; a lock this process holds is held again."""
+    folder = Path(folder)
+    lock = folder / LOCK
+    pid, host = _me()
+    for _ in range(3):
+        tmp = folder / f".{LOCK}.{pid}.{secrets.token_hex(6)}.tmp"
+        try:
+            tmp.write_text(f"{pid} {host}\n")
+        except OSError as exc:
+            raise BadInput(f"cannot write in run directory {folder}: {exc.strerror or exc}") from None
+        try:
+            os.link(tmp, lock)
+            return
+        except FileExistsError:
+            holder = _lock_holder(lock)
+        finally:
+            tmp.unlink(missing_ok=True)
+        if holder == (pid, host):
+            return
+        if holder is not None and holder[1] == host and _running(holder[0]):
+            raise BadInput(f"{folder} is being trained by process {holder[0]}: wait for it to end or stop it (a run "
+                           f"directory is trained by one process at a time; delete {lock} if no such process "
+                           "trains it)")
+        lock.unlink(missing_ok=True)
+    raise BadInput(f"cannot take the lock {lock}: other processes keep taking it")
+
+
+def release_lock(folder: str | Path) -> None:
+    """Remove the run directory ``folder``'s :data:`LOCK` if this process holds it."""
+    lock = Path(folder) / LOCK
+    if _lock_holder(lock) == _me():
+        lock.unlink(missing_ok=True)
 
 
 def atomic_write(path: str | Path, write) -> None:
@@ -130,25 +184,29 @@ class RunDir:
 
     @classmethod
     def create(cls, path: str | Path) -> "RunDir":
-        """A new run directory; BadInput if ``path`` exists and is not empty (use --resume to continue).
-        The leftovers of an unstarted run (see :meth:`ensure_new`) are removed."""
+        """A new run directory, its lock taken (:func:`acquire_lock`); BadInput if ``path`` exists and is not empty
+        (use --resume to continue). The leftovers of an unstarted run (see :meth:`ensure_new`) are removed."""
         p = Path(path)
         cls.ensure_new(p)
         try:
             p.mkdir(parents=True, exist_ok=True)
+            acquire_lock(p)
             for leftover in p.iterdir():
-                leftover.unlink()
+                if leftover.name != LOCK:
+                    leftover.unlink()
         except OSError as exc:
             raise BadInput(f"cannot create run directory {p}: {exc.strerror or exc}") from None
         return cls(p)
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
-        """An existing run directory to resume; BadInput unless it holds config.json and labels.npz."""
+        """An existing run directory to resume, its lock taken (:func:`acquire_lock`); BadInput unless it holds
+        config.json and labels.npz."""
         p = Path(path)
         missing = [name for name in (CONFIG, LABELS) if not (p / name).is_file()]
         if missing:
             raise BadInput(f"{p} is not a run directory (missing {', '.join(missing)})")
+        acquire_lock(p)
         run = cls(p)
         run.remove_stale_temporaries()
         return run

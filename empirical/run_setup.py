@@ -210,6 +210,7 @@ def run_summary(setup: RunSetup, rows: list[dict[str, Any]], status: str, messag
         "arch": cfg.arch,
         "loss": cfg.loss,
         "loss_params": dict(cfg.loss_params),
+        "loss_expr": cfg.loss_expr,
         "noise": cfg.noise,
         "eta": None if cfg.noise == "matrix" else cfg.eta,
         "seed": cfg.seed,

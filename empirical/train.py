@@ -33,7 +33,7 @@ from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
 from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
-from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir
+from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, release_lock
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
     resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
@@ -201,12 +201,21 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
     such as ``epochs`` or ``device`` may change, the rest comes from its config.json).
 
     ``on_start(info)`` gets the planned and finished epochs, ``on_epoch(row)`` each epoch's metrics row.
-    ``data``: the whole dataset already loaded (CPU), to share one load between runs.
+    ``data``: the whole dataset already loaded (CPU), to share one load between runs. The run directory's lock
+    (:func:`symtheory.empirical.run_dir.acquire_lock`) is held until the call returns.
     """
+    try:
+        return _train(cfg, Path(out), resume, data_dir, download, on_start, on_epoch, data, overrides)
+    finally:
+        release_lock(out)
+
+
+def _train(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, download: bool, on_start, on_epoch,
+           data: ImageData | None, overrides: dict[str, Any]) -> RunResult:
     from symtheory.empirical.losses import config_loss
 
     session_start = time.perf_counter()
-    setup = _prepare(cfg, Path(out), resume, data_dir, download, overrides, data)
+    setup = _prepare(cfg, out, resume, data_dir, download, overrides, data)
     cfg, run, device, data = setup.cfg, setup.run, setup.device, setup.data
     loss = config_loss(cfg.loss, cfg.loss_params, cfg.loss_expr)
     model = build_model(cfg, data, device)
@@ -233,6 +242,7 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
             changes = setup_changes(checkpoint.get("setup"), exact_setup)
     if resume:
         rows = run.keep_metrics_through(start_epoch)
+    if resume and start_epoch < cfg.epochs:
         record = run.read_json(CONFIG)
         record["train"] = cfg.to_dict()
         record.setdefault("resumes", []).append({
@@ -240,9 +250,9 @@ def train(cfg: TrainConfig | None, out: str | Path, *, resume: bool = False, dat
             "resolved": resolved_record(setup), "provenance": provenance(str(device)),
             **({"setup_changes": changes} if changes else {}),
         })
-    else:
-        record = config_record(setup)
-    run.write_json(CONFIG, record)
+        run.write_json(CONFIG, record)
+    elif not resume:
+        run.write_json(CONFIG, config_record(setup))
 
     if checkpoint is not None and start_epoch >= cfg.epochs:  # nothing left to train: the checkpoint's time
         session_start = None

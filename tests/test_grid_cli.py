@@ -22,7 +22,7 @@ BAD_FUSED_OPTIONS = {
     "unknown backend": (["--fused", "--compile-backend", "tvm"], "unknown compile backend 'tvm'"),
     "mode with cudagraphs": (["--fused", "--compile-backend", "cudagraphs", "--compile-mode", "max-autotune"],
                              "applies to the inductor backend only"),
-    "checkpoint every 0": (["--fused", "--checkpoint-every", "0"], "checkpoint_every must be at least 1"),
+    "checkpoint every 0": (["--fused", "--checkpoint-every", "0"], "--checkpoint-every must be at least 1, got 0"),
 }
 
 
@@ -180,12 +180,13 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
                              str(tmp_path / "g4")), "give alpha once")
     assert_bad_input(run_cli("grid", "--losses", "cce,mse", "--param", "q=0.5", "--out", str(tmp_path / "g2")),
                      "--param q: none of the grid's losses (cce, mse) has it")
-    assert_bad_input(run_cli("grid", "--fused", "--compile-backend", "eager", "--device", "cpu", "--losses", "cce",
-                             "--etas", "0.4", "--subset", "64", "--epochs", "1", "--data-dir", str(data_dir),
-                             "--out", str(tmp_path / "g5"), timeout=300),
-                     "--compile-backend/--compile-mode apply only when the step is compiled, which on cpu needs "
-                     "--compile")
-    assert not (tmp_path / "g5").exists()
+    for backend in ("eager", "inductor"):  # inductor, the default, was taken for "not given" and dropped
+        assert_bad_input(run_cli("grid", "--fused", "--compile-backend", backend, "--device", "cpu", "--losses",
+                                 "cce", "--etas", "0.4", "--subset", "64", "--epochs", "1", "--data-dir",
+                                 str(data_dir), "--out", str(tmp_path / "g5"), timeout=300),
+                         "--compile-backend/--compile-mode apply only when the step is compiled, which on cpu needs "
+                         "--compile")
+        assert not (tmp_path / "g5").exists()
     assert_bad_input(run_cli("grid", "--fused", "--backend", "ray", "--out", str(tmp_path / "g3")),
                      "--fused is --backend fused; it cannot be combined with --backend ray")
     # --backend local with --fused trained fused, as if --backend were not given

@@ -100,6 +100,25 @@ def test_a_run_whose_config_cannot_be_read_is_left_out_and_named(tmp_path):
         collect_runs([bad], [])
 
 
+def test_a_damaged_metrics_line_leaves_its_run_out_named_and_a_cut_short_last_line_is_ignored(tmp_path):
+    """A damaged line with epochs after it cut the run short silently (drawn as 2 of 12 epochs, and preferred
+    to an intact copy); a last line cut short by a kill is what a kill leaves, and is ignored."""
+    intact = write_run(tmp_path / "a" / "rll-eta0.4-seed0", epochs=12, loss="rll")
+    damaged = write_run(tmp_path / "b" / "rll-eta0.4-seed0", epochs=12, loss="rll")
+    lines = (damaged / "metrics.jsonl").read_text().splitlines(keepends=True)
+    lines[2] = '{"epoch": 3, "lr"\n'
+    (damaged / "metrics.jsonl").write_text("".join(lines))
+    killed = write_run(tmp_path / "a" / "rll-eta0.4-seed1", epochs=12, seed=1, loss="rll")
+    with open(killed / "metrics.jsonl", "a") as handle:
+        handle.write('{"epoch": 13, "j1"')
+    unreadable = []
+    runs = collect_runs([tmp_path], unreadable)
+    assert {r.path: len(r.rows) for r in runs} == {intact: 12, killed: 12}
+    assert unreadable == [(damaged, f"{damaged / 'metrics.jsonl'} line 3 is damaged and later lines hold more "
+                                    "epochs; repair that line (its epoch's figures are not recorded elsewhere), or "
+                                    f"delete {damaged} and start the run again")]
+
+
 def test_a_seed_behind_its_others_and_a_second_copy_are_left_out_not_averaged_in(tmp_path):
     write_run(tmp_path / "a" / "cce-eta0.4-seed0", epochs=6)
     write_run(tmp_path / "a" / "cce-eta0.4-seed1", epochs=6, seed=1)

@@ -125,3 +125,31 @@ def test_the_grid_table_is_followed_by_each_setup_change(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "rll-eta0-seed0: resumed on another setup than its checkpoint was written on (torch threads 2 -> 1)" in text
     assert "cce-eta0-seed0: resumed on another" not in text
+
+
+def test_a_fused_group_holds_its_runs_locks_and_refuses_a_run_another_process_trains(mnist_small, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from symtheory.empirical.config import TrainConfig
+    from symtheory.empirical.fused import train_fused
+    from symtheory.empirical.run_dir import LOCK
+    from symtheory.errors import BadInput
+
+    configs = [TrainConfig(dataset="mnist", arch="mlp", loss="cce", eta=0.2, seed=seed, epochs=1, batch_size=64,
+                           subset=256, optimizer="sgd", lr=0.05, eval_batch_size=256, device="cpu") for seed in (0, 1)]
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    seen = []
+    train_fused(configs, dirs, data=mnist_small, on_epoch=lambda r, row: seen.append((dirs[r] / LOCK).exists()))
+    assert seen == [True, True] and not any((d / LOCK).exists() for d in dirs)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (dirs[1] / LOCK).write_text(f"{other.pid} {socket.gethostname()}\n")
+        with pytest.raises(BadInput, match=f"is being trained by process {other.pid}"):
+            train_fused(None, dirs, resume=True, data=mnist_small, epochs=2)
+    finally:
+        other.kill()
+        other.wait()
+    assert not (dirs[0] / LOCK).exists()
+    assert [len((d / "metrics.jsonl").read_text().splitlines()) for d in dirs] == [1, 1]

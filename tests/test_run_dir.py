@@ -135,3 +135,81 @@ def test_a_run_missing_an_epochs_metrics_is_not_resumed(tmp_path, epochs, what):
     assert str(refused.value) == (f"{run.metrics_path} {what} its checkpoint holds; the run cannot be resumed: "
                                   f"delete {tmp_path} and start it again")
     assert run.metrics_path.read_text() == text
+
+
+def _sleeper():
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+
+def test_a_run_directory_held_by_a_live_process_is_refused_and_a_dead_ones_lock_taken_over(tmp_path):
+    import os
+    import socket
+
+    from symtheory.empirical.run_dir import LOCK, RunDir, acquire_lock, release_lock
+    from symtheory.errors import BadInput
+
+    run = tmp_path / "run"
+    RunDir.create(run)
+    assert (run / LOCK).read_text().split() == [str(os.getpid()), socket.gethostname()]
+    acquire_lock(run)  # held again by the same process
+    release_lock(run)
+    assert not (run / LOCK).exists()
+    other = _sleeper()
+    try:
+        (run / LOCK).write_text(f"{other.pid} {socket.gethostname()}\n")
+        with pytest.raises(BadInput, match=rf"^{run} is being trained by process {other.pid}: wait for it"):
+            acquire_lock(run)
+        release_lock(run)  # not ours: kept
+        assert (run / LOCK).read_text().split()[0] == str(other.pid)
+    finally:
+        other.kill()
+        other.wait()
+    acquire_lock(run)  # its process has ended
+    assert (run / LOCK).read_text().split()[0] == str(os.getpid())
+    (run / LOCK).write_text(f"{other.pid} another-host\n")
+    acquire_lock(run)
+    assert (run / LOCK).read_text().split()[0] == str(os.getpid())
+    assert [p.name for p in run.iterdir()] == [LOCK]  # no write temporary left
+
+
+def test_a_second_trainer_of_a_run_is_refused_and_a_finished_run_leaves_no_lock(tmp_path, data_dir):
+    import socket
+
+    from cli_helpers import assert_bad_input, run_cli
+    from symtheory.empirical.presets import build_config
+    from symtheory.empirical.run_dir import LOCK
+    from symtheory.empirical.train import train
+
+    run = tmp_path / "run"
+    train(build_config(None, subset=100, epochs=1, batch_size=50), run, data_dir=data_dir)
+    assert not (run / LOCK).exists()
+    metrics = (run / "metrics.jsonl").read_text()
+    other = _sleeper()
+    try:
+        (run / LOCK).write_text(f"{other.pid} {socket.gethostname()}\n")
+        done = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", timeout=300)
+        assert_bad_input(done, f"{run} is being trained by process {other.pid}: wait for it to end or stop it")
+        assert (run / "metrics.jsonl").read_text() == metrics
+    finally:
+        other.kill()
+        other.wait()
+    assert train(None, run, resume=True, data_dir=data_dir, epochs=2).status == "finished"
+    assert not (run / LOCK).exists()
+
+
+def test_a_resume_with_nothing_to_train_adds_no_resume_entry(tmp_path, data_dir):
+    import json
+
+    from symtheory.empirical.presets import build_config
+    from symtheory.empirical.train import train
+
+    run = tmp_path / "run"
+    train(build_config(None, subset=100, epochs=1, batch_size=50), run, data_dir=data_dir)
+    before = (run / "config.json").read_text()
+    assert train(None, run, resume=True, data_dir=data_dir).status == "finished"
+    assert (run / "config.json").read_text() == before
+    train(None, run, resume=True, data_dir=data_dir, epochs=2)
+    assert [r["from_epoch"] for r in json.loads((run / "config.json").read_text())["resumes"]] == [1]

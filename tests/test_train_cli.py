@@ -181,7 +181,8 @@ def test_a_loss_expression_trains_is_recorded_and_resumes(tmp_path, data_dir):
                    "--batch-size", "50", "--data-dir", str(data_dir), "--out", str(run), "--json", "--quiet",
                    timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["loss"] == "expr"
+    summary = json.loads(done.stdout)
+    assert (summary["loss"], summary["loss_expr"]) == ("expr", "(1 - p**a)/a")
     saved = json.loads((run / "config.json").read_text())["train"]
     assert (saved["loss"], saved["loss_expr"], saved["loss_params"]) == ("expr", "(1 - p**a)/a", {"a": 0.5})
     resumed = run_cli("train", "--resume", str(run), "--epochs", "2", "--json", "--quiet", timeout=300)
