@@ -16,7 +16,7 @@ from symtheory.errors import BadInput
 from symtheory.evaluate import exact_form_loss, is_finite_real, losses_by_value
 from symtheory.expr import K, P, Q, param_symbol, parameters_named, sum_other_nodes
 from symtheory.forms import LossForm
-from symtheory.parser import bind_parameters, parse_loss_expression
+from symtheory.parser import bind_parameters, parse_loss_expression, parse_with_guards
 from symtheory.recognize import loss_form
 from symtheory.registry import LossSpec, Param, get_loss
 from symtheory.steps import Step
@@ -316,7 +316,7 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
                        seconds: float | None = DEFAULT_TIME_LIMIT) -> PreparedExpression:
     """Parse a user's loss expression without eval (see :mod:`symtheory.parser`), bind the given parameters
     and K, and refuse it (BadInput) unless it is a finite real number on the open simplex; no proof yet."""
-    expr = parse_loss_expression(text)
+    expr, guards = parse_with_guards(text)
     given = dict(params or {})
     names = _parameter_names(expr)
     unknown = set(given) - names
@@ -328,6 +328,7 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     if classes is not None:
         values[K] = sp.Integer(classes)
     expr = bind_parameters(expr, values)
+    guards = [bind_parameters(guard, values) for guard in guards]
     check_defined(expr, classes, seconds)
     symbolic = [param_symbol(n) for n in sorted(names - set(given))]
     trials = [{s: STAND_IN_VALUES[(i + j) % len(STAND_IN_VALUES)] for i, s in enumerate(symbolic)}
@@ -337,7 +338,7 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     form = loss_form(expr, K if classes is None else sp.Integer(classes))
     if classes is None:
         _check_no_zero_normalizer(form)
-    unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds)
+    unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds, guards)
     domains = {param_symbol(n): Param(n, "1") for n in names}
     return PreparedExpression(text, form, shown, trials[0], trials[1:], unshown, domains)
 

@@ -206,16 +206,36 @@ def shown(condition: Condition) -> bool:
     return bool({"log": positive, "base": nonnegative, "base_positive": positive, "divisor": nonzero}[condition.kind])
 
 
+def guard_conditions(guards: Sequence[sp.Expr], known: Sequence[Condition]) -> list[tuple[Condition, sp.Expr]]:
+    """The conditions of the parser's guards (each log, power and division as written,
+    :func:`symtheory.parser.parse_with_guards`) that the loss as evaluated no longer shows (not in ``known``),
+    each with its guard. A divisor with a sum over classes in it is left out, as a normalized piece's denominator
+    is (:func:`normalizer_conditions`, the symmetry proof)."""
+    found: list[tuple[Condition, sp.Expr]] = []
+    for guard in guards:
+        for condition in _node_conditions(guard):
+            if condition in known or _in_parameters(condition.quantity) or any(c == condition for c, _ in found):
+                continue
+            if condition.kind == "divisor" and condition.quantity.has(SumOther):
+                continue
+            found.append((condition, guard))
+    return found
+
+
 def check_domain(expr: sp.Expr, form: LossForm, classes: int | None,
-                 trials: Sequence[Mapping[sp.Symbol, sp.Expr]], seconds: float | None) -> list[Condition]:
-    """The loss's conditions (:func:`domain_conditions`) that are neither shown nor refuted, within ``seconds``
-    (those not reached stay unshown). BadInput, with a point of the simplex (or a K), for one refuted.
-    ``expr`` is the loss as parsed, ``trials`` values for its symbolic parameters (the stand-ins)."""
+                 trials: Sequence[Mapping[sp.Symbol, sp.Expr]], seconds: float | None,
+                 guards: Sequence[sp.Expr] = ()) -> list[Condition]:
+    """The loss's conditions (:func:`domain_conditions`, and those of the ``guards`` evaluation dropped,
+    :func:`guard_conditions`) that are neither shown nor refuted, within ``seconds`` (those not reached stay
+    unshown). BadInput, with a point of the simplex (or a K), for one refuted. ``expr`` is the loss as parsed,
+    ``trials`` values for its symbolic parameters (the stand-ins)."""
     conditions = domain_conditions(form)
-    unshown = list(conditions)
+    written = guard_conditions(guards, conditions)
+    checks = [(c, None) for c in conditions] + written
+    unshown = [c for c, _ in checks]
     try:
         with time_limit(seconds):
-            for condition in conditions:
+            for condition, guard in checks:
                 if shown(condition):
                     unshown.remove(condition)
                     continue
@@ -223,7 +243,7 @@ def check_domain(expr: sp.Expr, form: LossForm, classes: int | None,
                     if _check_k_alone(condition):
                         unshown.remove(condition)
                     continue
-                _refute(expr, condition, classes, trials)
+                _refute(expr, condition, classes, trials, guard)
             for condition in normalizer_conditions(form):
                 _refute(expr, condition, classes, trials)
     except GIVE_UP:
@@ -286,10 +306,13 @@ def first_failing_k(condition: Condition) -> int | None | bool:
 
 
 def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
-            trials: Sequence[Mapping[sp.Symbol, sp.Expr]]) -> None:
+            trials: Sequence[Mapping[sp.Symbol, sp.Expr]], guard: sp.Expr | None = None) -> None:
     """BadInput when the condition fails at a concrete point of the simplex where the loss is then not a finite
     real number; only for a condition free of symbolic parameters, or one that fails near an edge of the
-    simplex for every value of them."""
+    simplex for every value of them. With a ``guard`` (a subexpression of the loss as written that evaluation
+    dropped, :func:`guard_conditions`) the guard is evaluated in place of the loss, and the message says so."""
+    if guard is not None:
+        expr = SumOther(guard) if Q in guard.free_symbols else guard
     symbolic = condition.quantity.free_symbols - _G_SYMBOLS
     edge = _fails_near_edge(condition) if symbolic else None
     if symbolic and edge is None:
@@ -304,14 +327,18 @@ def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
                 for k, loss in losses_by_value(bound_expr, point):
                     if not _breaks(condition.subs(values), point, k, n):
                         continue
-                    divides_by_zero = condition.kind == "divisor" and not loss.has(sp.nan, sp.zoo)
+                    divides_by_zero = condition.kind == "divisor" and (guard is not None or not loss.has(sp.nan, sp.zoo))
                     if divides_by_zero or not is_finite_real(loss):
                         at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in sorted(
                             values.items(), key=lambda item: item[0].name))
+                        value = "a division by 0" if divides_by_zero else sp.sstr(loss)
+                        written = sp.sstr(guard) if guard is None or Q not in guard.free_symbols else (
+                            f"sum over the other classes of {sp.sstr(guard)}")
+                        subject = (f"as written, its {written} is {value} there (sympy would simplify it away)"
+                                   if guard is not None else f"it is {value}")
                         raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
-                                       f"k = {k + 1} (K = {n}{at}): it is "
-                                       f"{'a division by 0' if divides_by_zero else sp.sstr(loss)}; {why}; a loss must "
-                                       "be defined on the whole open simplex")
+                                       f"k = {k + 1} (K = {n}{at}): {subject}; {why}; a loss must be defined on the "
+                                       "whole open simplex")
             if not symbolic:
                 break
     if edge:

@@ -86,6 +86,14 @@ def parse_loss_expression(text: str) -> sp.Expr:
     Decimal literals become exact rationals, read from the text as written (0.1 -> 1/10). Sizes are capped
     so that no input can stall the parser: nesting depth, exponents, and the digits of any number.
     """
+    return parse_with_guards(text)[0]
+
+
+def parse_with_guards(text: str) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
+    """:func:`parse_loss_expression`, and the guards: each log, power and division as written, unevaluated
+    (log(x), x**e, x**-1 for a divisor x). sympy evaluates as it builds, x/x -> 1, exp(log(x)) -> x,
+    sqrt(x)**2 -> x, 0*log(x) -> 0, so a loss written undefined on part of the simplex ((p - 1/11)/(p - 1/11),
+    exp(log(p - 2))) would lose the subexpression that says so; the domain check reads the guards too."""
     if not text or not text.strip():
         raise BadInput("empty loss expression")
     if len(text) > MAX_LENGTH:
@@ -97,12 +105,13 @@ def parse_loss_expression(text: str) -> sp.Expr:
         raise BadInput(f"cannot parse loss expression: {exc.msg} {_where(text, exc.offset)}") from None
     if _depth(tree.body) > MAX_DEPTH:
         raise BadInput(f"loss expression nested more than {MAX_DEPTH} levels deep")
-    expr = _Builder(source).build(tree.body, inside_sum=False)
+    builder = _Builder(source)
+    expr = builder.build(tree.body, inside_sum=False)
     if not isinstance(expr, sp.Expr):
         raise BadInput("the loss expression does not denote a number")
     if Q in _symbols_outside_sums(expr):
         raise BadInput("'q' may only be used inside sum_other(...) or sum_all(...)")
-    return check_finite(expr)
+    return check_finite(expr), tuple(dict.fromkeys(builder.guards))
 
 
 def _symbols_outside_sums(expr: sp.Basic) -> set[sp.Symbol]:
@@ -190,6 +199,11 @@ def _is_chain_link(node: ast.AST) -> bool:
 class _Builder:
     def __init__(self, source: str):
         self.source = source
+        self.guards: list[sp.Expr] = []
+
+    def _guard(self, node: sp.Expr) -> None:
+        if node.free_symbols & {P, Q} or node.has(SumOther):
+            self.guards.append(node)
 
     def build(self, node: ast.AST, inside_sum: bool) -> sp.Expr:
         if isinstance(node, ast.Constant):
@@ -202,6 +216,7 @@ class _Builder:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             base, exponent = self.build(node.left, inside_sum), self.build(node.right, inside_sum)
             check_power(base, exponent)
+            self._guard(sp.Pow(base, exponent, evaluate=False))
             return base**exponent
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return self._chain(node, inside_sum)
@@ -217,7 +232,10 @@ class _Builder:
             node = node.left
         value = self.build(node, inside_sum)
         for link in reversed(spine):
-            value = _BINOPS[type(link.op)](value, self.build(link.right, inside_sum))
+            right = self.build(link.right, inside_sum)
+            if isinstance(link.op, ast.Div):
+                self._guard(sp.Pow(right, -1, evaluate=False))
+            value = _BINOPS[type(link.op)](value, right)
         return value
 
     def _number(self, node: ast.Constant) -> sp.Expr:
@@ -273,4 +291,8 @@ class _Builder:
                 raise BadInput(f"{name}(...) takes at least two arguments")
         elif len(args) != 1:
             raise BadInput(f"{name}(...) takes exactly one argument")
+        if name == "log":
+            self._guard(sp.log(args[0], evaluate=False))
+        elif name == "sqrt":
+            self._guard(sp.Pow(args[0], sp.S.Half, evaluate=False))
         return _construct(FUNCTIONS[name], args)

@@ -201,3 +201,25 @@ def test_a_normalized_loss_whose_denominator_is_0_somewhere_is_refused(text, cla
 
     with pytest.raises(BadInput, match=r"the loss is not a finite real number at .*" + re.escape(point)):
         analyse_expression(text, classes=classes)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    # each was 'proved' (C = K, 1 - 2K, -(K-2)/2, 0, 0, 0): sympy had cancelled the undefined part as it parsed
+    ("(p-1/11)/(p-1/11)", "at g = (1/11, 5/11, 5/11), k = 1 (K = 3): as written, its 1/(p - 1/11) is a division by "
+                          "0 there (sympy would simplify it away); divisor p - 1/11 != 0 fails there"),
+    ("exp(log(p-2))", "as written, its log(p - 2) is log(1999999/1000000) + I*pi there"),
+    ("sqrt(p-1/2)**2", "as written, its sqrt(p - 1/2) is 127*sqrt(31)*I/1000 there"),
+    ("log(p-2)-log(p-2)", "log argument p - 2 > 0 fails there"),
+    ("0*log(p-2)", "log argument p - 2 > 0 fails there"),
+    ("1 - p + sum_other(log(q-2)-log(q-2))", "as written, its sum over the other classes of log(q_j - 2) is"),
+])
+def test_a_loss_undefined_as_written_is_refused_though_sympy_cancels_the_undefined_part(text, fragment):
+    with pytest.raises(BadInput, match=re.escape(fragment)):
+        analysis.analyse_expression(text)
+
+
+@pytest.mark.parametrize("text, constant", [
+    ("(p+1)/(p+1)", "K"), ("p*(1-p)/(1-p)", "1"), ("p**(-1/2)*0 + 1 - p", "K - 1"), ("log(p)/sum_all(log(q))", "1")])
+def test_a_cancelled_part_defined_on_the_simplex_is_no_obstacle(text, constant):
+    symmetry = analysis.analyse_expression(text).symmetry
+    assert (symmetry.verdict, str(symmetry.constant)) == ("proved", constant)
