@@ -23,13 +23,16 @@ def tidy(expr: sp.Expr) -> sp.Expr:
 
 
 def is_zero(expr: sp.Expr, trials: int = 12, seed: int = 0) -> bool | None:
-    """True if the expression reduces to 0; False if it is nonzero at some exact random point; else None.
+    """True if the expression reduces to 0; False if it reduces to a constant sympy shows nonzero, or is nonzero at
+    some exact random point; else None.
 
     The nonzero test evaluates at rational points with 40 digits (t in (0,1), parameters > 0, K >= 3).
     """
     reduced = reduce_expr(expr)
     if reduced == 0:
         return True
+    if reduced.is_number and reduced.is_zero is False:
+        return False
     rng = random.Random(seed)
     symbols = sorted(reduced.free_symbols, key=str)
     for _ in range(trials):

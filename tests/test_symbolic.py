@@ -131,6 +131,17 @@ def test_unknown_verdict_comes_with_numeric_spot_check():
     assert "spot check" in result.numeric_check and "consistent with symmetry" in result.numeric_check
 
 
+@pytest.mark.parametrize("text", ["exp(-50)*p**2 + 1 - p", "exp(-100)*p**2 + pi*(1 - p)"])
+def test_a_tiny_exact_curvature_is_refuted_by_the_exact_difference_of_two_label_sums(text):
+    """phi'' = 2 e^-50 is a nonzero constant; the label sums differ by ~1e-22 (e^-100: ~1e-44) of ~2, below the
+    1e-20 relative cut of the 40-digit values, so the verdict was 'unknown' ('sympy could not reduce')."""
+    result = analyse_expression(text, classes=3).symmetry
+    assert result.verdict == "refuted"
+    ce = result.counterexample
+    exact = abs(sp.N(ce.sum_a - ce.sum_b, 30))
+    assert 0 < exact < 1e-21 and ce.difference == pytest.approx(float(exact), rel=1e-12)
+
+
 def test_bounds_cce_unbounded_with_sequence():
     bounds = analyse_builtin("cce").bounds
     assert bounds.bounded is False
