@@ -105,7 +105,8 @@ class Interrupted(Exception):
 @contextmanager
 def resume_hint_on_interrupt(hint: Callable[[], str]) -> Iterator[None]:
     """Turn Ctrl-C inside the block into :class:`Interrupted` carrying ``hint()``, which :func:`main` prints as
-    one line, ``symtheory: interrupted; <hint>``, before exiting 130."""
+    one line, ``symtheory: interrupted; <hint>`` (or ``symtheory: <hint>`` when the hint says "interrupted ..."),
+    before exiting 130."""
     try:
         yield
     except KeyboardInterrupt:
@@ -113,7 +114,8 @@ def resume_hint_on_interrupt(hint: Callable[[], str]) -> Iterator[None]:
 
 
 def _stop_interrupted(hint: str = "") -> None:
-    print(f"symtheory: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+    line = hint if hint.startswith("interrupted") else "interrupted" + ("; " + hint if hint else "")
+    print(f"symtheory: {line}", file=sys.stderr)
     raise SystemExit(INTERRUPTED)
 
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
+from symtheory.empirical.config import TrainConfig as DEFAULTS
 from symtheory.empirical.provenance import changes_note
 from symtheory.errors import BadInput
 from symtheory.wording import plural
@@ -93,34 +94,43 @@ def _resume_hint(run_dir: Path) -> str:
 def train_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="A paper experiment: cifar10-resnet32, "
                                          "cifar10-inception, mnist-resnet18 (or cifar10-inception-authors-code)."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="Network: mlp, resnet18, resnet32, inception-lite."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, cifar10, cifar10-subset."),
-    loss: Optional[str] = typer.Option(None, "--loss", help="A differentiable registry loss (cce, mse, rll, nmse, ...)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="Network: mlp, resnet18, resnet32, inception-lite "
+                                       f"(default {DEFAULTS.arch}, or the preset's)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, cifar10, cifar10-subset "
+                                          f"(default {DEFAULTS.dataset}, or the preset's)."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="A differentiable registry loss (cce, mse, rll, nmse, ...; "
+                                       f"default {DEFAULTS.loss})."),
     expr: Optional[str] = typer.Option(None, "--expr", help="Your own loss instead, written as for check-loss "
                                        "--expr (its parameters by --param); the run's loss is named 'expr'."),
-    eta: Optional[float] = typer.Option(None, "--eta", help="Label-noise rate in [0, 1)."),
+    eta: Optional[float] = typer.Option(None, "--eta", help=f"Label-noise rate in [0, 1) (default {DEFAULTS.eta:g})."),
     noise: Optional[str] = typer.Option(None, "--noise", help="symmetric (default), pair, or matrix."),
     noise_matrix: Optional[Path] = typer.Option(None, "--noise-matrix", help="CSV of a K x K row-stochastic "
                                                 "transition matrix, row i = P(noisy label | clean i); implies --noise matrix."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Number of epochs (with --resume: extend to this many)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Mini-batch size (default 128)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help=f"Number of epochs (default {DEFAULTS.epochs}, or the "
+                                         "preset's; with --resume: extend to this many)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Mini-batch size (default {DEFAULTS.batch_size})."),
+    lr: Optional[float] = typer.Option(None, "--lr", help=f"Base learning rate (default {DEFAULTS.lr:g}, or the preset's)."),
     lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="constant, multistep:100,150:0.1 or exponential:0.95."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd or adam."),
-    momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum (default 0.9)."),
-    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="L2 weight decay."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help=f"sgd or adam (default {DEFAULTS.optimizer}, or "
+                                            "the preset's)."),
+    momentum: Optional[float] = typer.Option(None, "--momentum", help=f"SGD momentum (default {DEFAULTS.momentum:g})."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help=f"L2 weight decay (default "
+                                                 f"{DEFAULTS.weight_decay:g}, or the preset's)."),
     alpha: Optional[str] = typer.Option(None, "--alpha", help="The loss's alpha (RLL: default 0.1)."),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Another loss parameter, name=value. Repeatable."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of noise, subset, initialization and batch order."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of noise, subset, initialization and batch order "
+                                       f"(default {DEFAULTS.seed})."),
     subset: Optional[int] = typer.Option(None, "--subset", help="Train on a seeded class-stratified sample of N training images."),
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Random 4-pixel crop, and left-right flip on CIFAR-10 (never on digits) (default off)."),
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Per-channel mean/std (default on)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default: CUDA when present), cpu, cuda, cuda:N."),
     precision: Optional[str] = typer.Option(None, "--precision", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Default: on for conv nets on CUDA."),
-    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the network."),
+    compile_model: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile the network "
+                                                 "(default off)."),
     deterministic: Optional[bool] = typer.Option(None, "--deterministic/--no-deterministic", help="Deterministic algorithms (default: on for CPU)."),
-    eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Batch size of the J1/J2/test evaluation."),
+    eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Batch size of the J1/J2/test "
+                                                  f"evaluation (default {DEFAULTS.eval_batch_size})."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data root in torchvision's layout (default $SYMTHEORY_DATA, then ~/.cache/symtheory/data)."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download missing data (needs internet)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default runs/<preset or arch>-<dataset>-<loss>-eta<eta>-seed<seed>)."),
@@ -145,7 +155,7 @@ def train_command(
             raise BadInput(f"--resume continues a run with its saved settings; only --epochs, --device, --compile "
                            f"and --data-dir may be given (got {', '.join(given)})")
         config, target = None, resume
-        overrides = {"epochs": epochs, "device": device, "compile": compile_model or None}
+        overrides = {"epochs": epochs, "device": device, "compile": compile_model}
     else:
         from symtheory.empirical.config import LRSchedule
         from symtheory.empirical.presets import get_preset
@@ -175,7 +185,7 @@ def train_command(
             batch_size=batch_size, lr=lr, lr_schedule=LRSchedule.parse(lr_schedule) if lr_schedule else None,
             optimizer=optimizer.lower() if optimizer else None, momentum=momentum, weight_decay=weight_decay,
             seed=seed, subset=subset, augment=augment, normalize=normalize, device=device, precision=precision,
-            channels_last=channels_last, compile=compile_model or None, deterministic=deterministic,
+            channels_last=channels_last, compile=compile_model, deterministic=deterministic,
             eval_batch_size=eval_batch_size,
         )
         target = out or Path("runs") / config.run_name()

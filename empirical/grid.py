@@ -321,6 +321,8 @@ class GridOutcome:
     loss_expr: str | None = None
     setup_changes: list[str] = field(default_factory=list)
     """What differs from the setup a resumed run's checkpoint was written on; [] if nothing."""
+    epochs: int = 0
+    """Epochs the run has recorded (:func:`epochs_done`) when the outcome was taken."""
 
     @classmethod
     def of(cls, run: GridRun, action: str, status: str, final: dict[str, Any] | None = None,
@@ -328,7 +330,7 @@ class GridOutcome:
         """The outcome of ``run``, its identifying settings copied from its config."""
         cfg = run.config
         return cls(run.label, str(run.run_dir), action, status, final, message, cfg.loss, dict(cfg.loss_params),
-                   cfg.noise, cfg.eta, cfg.seed, cfg.loss_expr, list(setup_changes))
+                   cfg.noise, cfg.eta, cfg.seed, cfg.loss_expr, list(setup_changes), epochs_done(run.run_dir))
 
 
 CSV_METRICS = ("j1", "j2", "test_acc", "acc_kept", "acc_flipped", "memorized", "train_loss")
@@ -352,7 +354,7 @@ def write_outcomes_csv(outcomes: Sequence[GridOutcome], path: str | Path) -> Pat
         final = o.final or {}
         params = ";".join(f"{k}={v!r}" for k, v in (o.loss_params or {}).items())
         writer.writerow({"loss": o.loss, "loss_expr": o.loss_expr, "loss_params": params, "noise": o.noise, "eta": o.eta, "seed": o.seed,
-                         "status": o.status, "action": o.action, "epochs": epochs_done(Path(o.run_dir)),
+                         "status": o.status, "action": o.action, "epochs": o.epochs,
                          "run_dir": o.run_dir,
                          **{m: final.get(m) for m in CSV_METRICS}})
     atomic_write(path, lambda handle: handle.write(text.getvalue().encode()))

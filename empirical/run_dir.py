@@ -203,6 +203,8 @@ class RunDir:
         """An existing run directory to resume, its lock taken (:func:`acquire_lock`); BadInput unless it holds
         config.json and labels.npz."""
         p = Path(path)
+        if not p.exists():
+            raise BadInput(f"no run directory at {p}: it does not exist")
         missing = [name for name in (CONFIG, LABELS) if not (p / name).is_file()]
         if missing:
             raise BadInput(f"{p} is not a run directory (missing {', '.join(missing)})")

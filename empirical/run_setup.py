@@ -193,7 +193,8 @@ def interrupted_message(recorded: int, saved: int, path: str | Path) -> str:
         resumes = "starts it again from epoch 1 (no checkpoint yet)"
     else:
         resumes = f"continues from the checkpoint of epoch {saved}"
-    return f"interrupted after epoch {recorded}; --resume {path} {resumes}"
+    when = f"after epoch {recorded}" if recorded else "before its first epoch finished"
+    return f"interrupted {when}; --resume {path} {resumes}"
 
 
 def run_summary(setup: RunSetup, rows: list[dict[str, Any]], status: str, message: str, wall: float) -> dict[str, Any]:

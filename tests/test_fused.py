@@ -599,16 +599,17 @@ def test_a_write_temporary_of_a_running_process_is_kept_on_resume(tmp_path):
     (tmp_path / ".notes.tmp").write_bytes(b"")
     RunDir.open(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        f".checkpoint.pt.{alive}.0123456789ab.tmp", ".notes.tmp", "config.json", "labels.npz"]
+        f".checkpoint.pt.{alive}.0123456789ab.tmp", ".notes.tmp", ".trainer.lock", "config.json", "labels.npz"]
 
 
-@pytest.mark.parametrize("recorded, saved, ending", [
-    (3, 3, "continues"), (3, 2, "continues from the checkpoint of epoch 2"),
-    (1, 0, "starts it again from epoch 1 (no checkpoint yet)")])
-def test_an_interrupted_fused_run_says_where_resume_starts(recorded, saved, ending, tmp_path):
+@pytest.mark.parametrize("recorded, saved, when, ending", [
+    (3, 3, "after epoch 3", "continues"), (3, 2, "after epoch 3", "continues from the checkpoint of epoch 2"),
+    (1, 0, "after epoch 1", "starts it again from epoch 1 (no checkpoint yet)"),
+    (0, 0, "before its first epoch finished", "continues")])  # this read "after epoch 0"
+def test_an_interrupted_fused_run_says_where_resume_starts(recorded, saved, when, ending, tmp_path):
     from symtheory.empirical.run_setup import interrupted_message
 
-    expected = f"interrupted after epoch {recorded}; --resume {tmp_path} {ending}"
+    expected = f"interrupted {when}; --resume {tmp_path} {ending}"
     assert interrupted_message(recorded, saved, tmp_path) == expected
 
 

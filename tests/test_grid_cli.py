@@ -169,10 +169,11 @@ def test_grid_experiment_options_reach_each_run_that_takes_them(tmp_path, data_d
     assert (cce["loss_params"], gce["loss_params"]) == ({}, {"q": 0.5})
     assert (gce["optimizer"], gce["lr"], gce["weight_decay"], gce["noise"]) == ("sgd", 0.02, 0.0001, "pair")
     outcomes = json.loads(done.stdout)
-    assert [(o["loss"], o["loss_params"], o["noise"], o["eta"], o["seed"]) for o in outcomes] == [
-        ("cce", {}, "pair", 0.4, 0), ("gce", {"q": 0.5}, "pair", 0.4, 0)]
+    assert [(o["loss"], o["loss_params"], o["noise"], o["eta"], o["seed"], o["epochs"]) for o in outcomes] == [
+        ("cce", {}, "pair", 0.4, 0, 1), ("gce", {"q": 0.5}, "pair", 0.4, 0, 1)]
     with open(out / "grid.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
+    assert [r["epochs"] for r in table] == ["1", "1"]
     assert [(r["loss"], r["loss_params"], r["eta"], r["status"]) for r in table] == [
         ("cce", "", "0.4", "finished"), ("gce", "q=0.5", "0.4", "finished")]
     assert float(table[1]["j1"]) == outcomes[1]["final"]["j1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -162,8 +163,10 @@ def test_a_killed_start_is_cleared_and_nothing_else_is(tmp_path):
     stub.mkdir()
     (stub / "labels.npz").write_bytes(b"x")
     (stub / ".summary.json.1.ab.tmp").write_bytes(b"x")
+    (stub / ".trainer.lock").write_text("1 a-host-that-is-gone\n")
     RunDir.create(stub)
-    assert stub.is_dir() and not any(stub.iterdir())
+    assert [p.name for p in stub.iterdir()] == [".trainer.lock"]  # now this process's
+    assert (stub / ".trainer.lock").read_text().split()[0] == str(os.getpid())
     for extra in ("config.json", "notes.txt"):
         kept = tmp_path / extra
         kept.mkdir()

@@ -213,3 +213,14 @@ def test_a_resume_with_nothing_to_train_adds_no_resume_entry(tmp_path, data_dir)
     assert (run / "config.json").read_text() == before
     train(None, run, resume=True, data_dir=data_dir, epochs=2)
     assert [r["from_epoch"] for r in json.loads((run / "config.json").read_text())["resumes"]] == [1]
+
+
+def test_resuming_a_path_that_does_not_exist_says_so(tmp_path):
+    from symtheory.errors import BadInput
+
+    with pytest.raises(BadInput, match=rf"^no run directory at {tmp_path / 'nothere'}: it does not exist$"):
+        RunDir.open(tmp_path / "nothere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match=r"empty is not a run directory \(missing config.json, labels.npz\)$"):
+        RunDir.open(tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []

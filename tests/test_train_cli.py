@@ -233,7 +233,7 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, data_dir):
     assert proc.returncode == 130, stderr
     assert 1 <= done < 200
     assert stderr.strip().splitlines() == [
-        f"symtheory: interrupted; interrupted after epoch {done}; --resume {run} continues"]
+        f"symtheory: interrupted after epoch {done}; --resume {run} continues"]
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
     assert load_checkpoint(run / "checkpoint.pt")["epoch"] == done
 
@@ -264,3 +264,16 @@ def test_a_nonfinite_loss_is_reported_in_one_line_saying_stopped_once(tmp_path, 
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "symtheory: training loss became non-finite (nan) in epoch 2; stopped, metrics of epoch 1 kept")
+
+
+def test_train_help_gives_the_defaults_and_compile_can_be_turned_off(tmp_path, data_dir):
+    from symtheory.empirical.config import TrainConfig
+
+    shown = " ".join(run_cli("train", "--help", env={"COLUMNS": "250"}).stdout.split())
+    for text in (f"Number of epochs (default {TrainConfig.epochs}, or the preset's;", "(default mlp, or the preset's)",
+                 "Batch size of the J1/J2/test evaluation (default 1024)", "--no-compile"):
+        assert text in shown, text
+    done = run_cli("train", "--no-compile", "--subset", "100", "--epochs", "1", "--batch-size", "50", "--data-dir",
+                   str(data_dir), "--out", str(tmp_path / "run"), "--quiet", "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["compile"] is False
