@@ -225,5 +225,10 @@ def test_cifar10_subset_train_indices_count_in_the_subset_as_the_docs_say(data_d
     sub = take_train_subset(data, stratified_subset(data.train_labels, 100, seed=0))
     assert int(sub.train_indices.max()) < 5000
     docs = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
-    assert "for `cifar10-subset`, of its 5,000 images, 0-4999, which the file's `train_subset_indices` maps" in docs
+    assert ("for `cifar10-subset`, of its 5,000 images, 0-4999, which the dataset file "
+            "`cifar-10-partial/cifar10_partial.npz`'s `train_subset_indices` maps" in docs)
+    import numpy as np
+
+    with np.load(Path(data_dir) / "cifar-10-partial" / "cifar10_partial.npz") as held:
+        assert held["train_subset_indices"].shape == (5000,) and int(held["train_subset_indices"].max()) < 50000
     assert "positions in the full training split" not in docs
