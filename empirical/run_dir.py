@@ -102,6 +102,25 @@ def _lock_holder(lock: Path) -> tuple[int, str] | None:
     return (int(pid), host) if pid.isdigit() else None
 
 
+def _place_lock(tmp: Path, lock: Path) -> bool:
+    """Put the written ``tmp`` in place as ``lock`` unless a lock is there (False): a hard link, which appears
+    whole; where the file system has none, a file created exclusively and then written."""
+    try:
+        os.link(tmp, lock)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        pass
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(tmp.read_text())
+    return True
+
+
 def acquire_lock(folder: str | Path) -> None:
     """Take the run directory ``folder``'s :data:`LOCK` for this process, or BadInput naming the live process
     (on this host) that holds it. A lock whose process has ended (a kill), or that names another host (whose
@@ -116,9 +135,8 @@ def acquire_lock(folder: str | Path) -> None:
         except OSError as exc:
             raise BadInput(f"cannot write in run directory {folder}: {exc.strerror or exc}") from None
         try:
-            os.link(tmp, lock)
-            return
-        except FileExistsError:
+            if _place_lock(tmp, lock):
+                return
             holder = _lock_holder(lock)
         finally:
             tmp.unlink(missing_ok=True)

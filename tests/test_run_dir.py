@@ -224,3 +224,28 @@ def test_resuming_a_path_that_does_not_exist_says_so(tmp_path):
     with pytest.raises(BadInput, match=r"empty is not a run directory \(missing config.json, labels.npz\)$"):
         RunDir.open(tmp_path / "empty")
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_the_lock_works_where_the_file_system_has_no_hard_links(tmp_path, monkeypatch):
+    import os
+    import socket
+
+    from symtheory.empirical import run_dir
+    from symtheory.errors import BadInput
+
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(run_dir.os, "link", no_links)
+    run_dir.acquire_lock(tmp_path)
+    assert (tmp_path / run_dir.LOCK).read_text().split() == [str(os.getpid()), socket.gethostname()]
+    other = _sleeper()
+    try:
+        (tmp_path / run_dir.LOCK).write_text(f"{other.pid} {socket.gethostname()}\n")
+        with pytest.raises(BadInput, match=f"is being trained by process {other.pid}"):
+            run_dir.acquire_lock(tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+    run_dir.acquire_lock(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [run_dir.LOCK]
