@@ -38,11 +38,11 @@ from symtheory.empirical.fused_model import LAYOUTS, StackedNetwork
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import NoisyLabels, save_labels
 from symtheory.empirical.metrics import accuracies, label_counts
-from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
+from symtheory.empirical.provenance import exactness_setup, setup_changes
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, release_lock
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
-    resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
+    record_resume, resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.empirical.train import (
@@ -490,17 +490,9 @@ def _record_config(group: FusedGroup, setups: Sequence[RunSetup], options: Fused
         resolved["compile"] = group.compiled
         resolved["fused"] = _fused_record(group, setups, r, options)
         if resumed_from is not None:
-            record = s.run.read_json(CONFIG)
-            record["train"] = s.cfg.to_dict()
-            record.setdefault("resumes", []).append({
-                "from_epoch": resumed_from, "overrides": {k: v for k, v in overrides.items() if v is not None},
-                "resolved": resolved,
-                "provenance": provenance(str(s.device)), **({"setup_changes": changes[r]} if changes[r] else {}),
-            })
+            record_resume(s, resumed_from, overrides, resolved, changes[r])
         else:
-            record = config_record(s)
-            record["resolved"] = resolved
-        s.run.write_json(CONFIG, record)
+            s.run.write_json(CONFIG, {**config_record(s), "resolved": resolved})
 
 
 def _record_compile_fallback(setups: Sequence[RunSetup], resume: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from symtheory.empirical.losses import upcast, config_loss
+from symtheory.empirical.losses import config_loss, upcast
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,6 @@ def git_commit(start: Path | None = None) -> dict[str, Any] | None:
     return _git_commit(start or Path(__file__).resolve().parent)
 
 
-def _device_name(device: str) -> str | None:
-    import torch
-
-    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
-
-
 def provenance(device: str) -> dict[str, Any]:
     """Code and library versions, the machine and the device a run used."""
     import numpy
@@ -67,29 +61,23 @@ def provenance(device: str) -> dict[str, Any]:
         info["torchvision"] = torchvision.__version__
     except ImportError:
         info["torchvision"] = None
-    name = _device_name(device)
-    if name is not None:
-        info["device_name"] = name
+    if device.startswith("cuda"):
+        info["device_name"] = torch.cuda.get_device_name(torch.device(device))
     return info
 
 
 def exactness_setup(device: str) -> dict[str, Any]:
-    """The setup an exact resume needs again (:data:`EXACTNESS_KEYS`), as strings and ints a checkpoint holds:
-    the code is the git commit, or the package version outside a checkout (plain str: torch's version string is
-    a subclass ``weights_only`` loading refuses)."""
-    import numpy
-    import torch
-
-    import symtheory
-
-    git = git_commit()
+    """The part of :func:`provenance` an exact resume needs again (:data:`EXACTNESS_KEYS`), as strings and ints
+    a checkpoint holds: the code is the git commit, or the package version outside a checkout (plain str:
+    torch's version string is a subclass ``weights_only`` loading refuses)."""
+    info = provenance(device)
     return {
-        "code": git["commit"] if git else f"symtheory {symtheory.__version__}",
-        "torch": str(torch.__version__),
-        "numpy": str(numpy.__version__),
+        "code": info["git"]["commit"] if info["git"] else f"symtheory {info['symtheory_version']}",
+        "torch": str(info["torch"]),
+        "numpy": str(info["numpy"]),
         "device": str(device),
-        "device_name": _device_name(device) or "",
-        "torch_threads": int(torch.get_num_threads()),
+        "device_name": info.get("device_name", ""),
+        "torch_threads": int(info["torch_threads"]),
     }
 
 

@@ -157,6 +157,21 @@ def config_record(setup: RunSetup) -> dict[str, Any]:
     }
 
 
+def record_resume(setup: RunSetup, from_epoch: int, overrides: dict[str, Any], resolved: dict[str, Any],
+                  changes: list[str]) -> None:
+    """Append a resume to the run's config.json (its ``train`` settings now this call's): the epoch it goes on
+    from, the options given, what they resolved to, this call's provenance and any setup change since the
+    checkpoint (:func:`symtheory.empirical.provenance.setup_changes`)."""
+    record = setup.run.read_json(CONFIG)
+    record["train"] = setup.cfg.to_dict()
+    record.setdefault("resumes", []).append({
+        "from_epoch": from_epoch, "overrides": {k: v for k, v in overrides.items() if v is not None},
+        "resolved": resolved, "provenance": provenance(str(setup.device)),
+        **({"setup_changes": changes} if changes else {}),
+    })
+    setup.run.write_json(CONFIG, record)
+
+
 def resolved_record(setup: RunSetup) -> dict[str, Any]:
     """What "auto" options resolved to for this run, and how batches and subsets are drawn."""
     return {

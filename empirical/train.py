@@ -32,11 +32,11 @@ from symtheory.empirical.data import ImageData, Preprocess
 from symtheory.empirical.interrupts import interrupts_held
 from symtheory.empirical.label_noise import save_labels
 from symtheory.empirical.metrics import accuracies, hit_count, label_counts
-from symtheory.empirical.provenance import exactness_setup, provenance, setup_changes
+from symtheory.empirical.provenance import exactness_setup, setup_changes
 from symtheory.empirical.run_dir import CONFIG, DIVERGED, SUMMARY, RunDir, release_lock
 from symtheory.empirical.run_setup import (
     RunSetup, build_model, config_record, interrupted_message, load_run_data, new_labels, nonfinite_message,
-    resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
+    record_resume, resolve_precision, resolved_record, resumed_config, run_summary, running_message, saved_labels,
 )
 from symtheory.empirical.seeds import EPOCH_STREAM, stream_seed
 from symtheory.errors import BadInput
@@ -243,14 +243,7 @@ def _train(cfg: TrainConfig | None, out: Path, resume: bool, data_dir, download:
     if resume:
         rows = run.keep_metrics_through(start_epoch)
     if resume and start_epoch < cfg.epochs:
-        record = run.read_json(CONFIG)
-        record["train"] = cfg.to_dict()
-        record.setdefault("resumes", []).append({
-            "from_epoch": start_epoch, "overrides": {k: v for k, v in overrides.items() if v is not None},
-            "resolved": resolved_record(setup), "provenance": provenance(str(device)),
-            **({"setup_changes": changes} if changes else {}),
-        })
-        run.write_json(CONFIG, record)
+        record_resume(setup, start_epoch, overrides, resolved_record(setup), changes)
     elif not resume:
         run.write_json(CONFIG, config_record(setup))
 

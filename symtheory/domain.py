@@ -332,10 +332,11 @@ def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
                         at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in sorted(
                             values.items(), key=lambda item: item[0].name))
                         value = "a division by 0" if divides_by_zero else sp.sstr(loss)
-                        written = sp.sstr(guard) if guard is None or Q not in guard.free_symbols else (
-                            f"sum over the other classes of {sp.sstr(guard)}")
-                        subject = (f"as written, its {written} is {value} there (sympy would simplify it away)"
-                                   if guard is not None else f"it is {value}")
+                        subject = f"it is {value}"
+                        if guard is not None:
+                            written = (f"sum over the other classes of {sp.sstr(guard)}" if Q in guard.free_symbols
+                                       else sp.sstr(guard))
+                            subject = f"as written, its {written} is {value} there (sympy would simplify it away)"
                         raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
                                        f"k = {k + 1} (K = {n}{at}): {subject}; {why}; a loss must be defined on the "
                                        "whole open simplex")
