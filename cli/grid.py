@@ -108,7 +108,7 @@ def grid_command(
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.config import LRSchedule
     from symtheory.empirical.grid import (
-        BACKENDS, check_existing_runs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid,
+        BACKENDS, check_existing_runs, check_grid_inputs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid,
     )
 
     if fused and backend not in (None, "fused"):
@@ -139,6 +139,7 @@ def grid_command(
     total_epochs = sum(r.config.epochs for r in runs)
     table_path = out / "grid.csv"
     check_existing_runs(runs)
+    check_grid_inputs(runs, out, backend, data_dir, download)
     with grid_progress(f"grid ({plural(len(runs), 'run')})", total_epochs, epochs_counted_by_run(runs),
                        quiet=as_json) as (on_run, on_epoch):
         with resume_hint_on_interrupt(lambda: RESUME_HINT):

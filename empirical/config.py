@@ -252,12 +252,22 @@ class TrainConfig:
         return cls(**values)
 
     def run_name(self) -> str:
-        """``<preset or arch>-<dataset>-<loss>-eta<eta>-seed<seed>`` (noise kind inserted unless symmetric)."""
+        """``<preset or arch>-<dataset>-<loss>-eta<eta>-seed<seed>`` (noise kind inserted unless symmetric; matrix
+        noise is ``matrix-`` and the first 8 hex digits of the SHA-256 of its values, :meth:`matrix_tag`)."""
         if self.noise == "matrix":
-            tag = "matrix"
+            tag = self.matrix_tag
         else:
             tag = ("" if self.noise == "symmetric" else f"{self.noise}-") + f"eta{self.eta:g}"
         return f"{self.preset or self.arch}-{self.dataset}-{self.loss_tag}-{tag}-seed{self.seed}"
+
+    @property
+    def matrix_tag(self) -> str:
+        """'matrix-' and 8 hex digits of the SHA-256 of the transition matrix's rows (each value as its shortest
+        float repr), so runs of different matrices get different default folders; 'matrix' without one."""
+        if self.noise_matrix is None:
+            return "matrix"
+        text = ";".join(",".join(repr(float(v)) for v in row) for row in self.noise_matrix)
+        return f"matrix-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
     @property
     def loss_tag(self) -> str:

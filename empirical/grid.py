@@ -381,6 +381,47 @@ def announcement(action: str) -> str:
     return {"trained": "training", "resumed": "resuming"}.get(verb, verb) + space + rest
 
 
+def check_grid_inputs(runs: Sequence[GridRun], out: str | Path, backend: str = "local", data_dir=None,
+                      download: bool = False) -> None:
+    """BadInput before any training when ``out`` is not a folder, or (local and fused backends: Ray workers
+    may read data the driver lacks) when a dataset that a new run needs is missing or corrupt (the loader's
+    line, naming where it looked and how to provide the data) or its ``--subset`` exceeds the training
+    split. Interrupted runs are left to their resume, which reads the data folder they recorded."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out} is a file, not a folder: give a folder for the grid's runs")
+    if backend == "ray":
+        return
+    states = run_states(runs)
+    loaded: dict[str, Any] = {}
+    for run in (r for r in runs if states[r.run_dir] == NEW):
+        problem = data_problem(run.config, loaded, data_dir, download)
+        if problem:
+            raise BadInput(problem)
+
+
+def data_problem(cfg: TrainConfig, loaded: dict[str, Any], data_dir=None, download: bool = False) -> str | None:
+    """Why ``cfg`` cannot train on its data (the loader's line, naming where it looked and how to provide the
+    data, or a ``--subset`` larger than the training split), else None; ``loaded`` caches {dataset: its
+    training labels, or the loader's message} across calls, so each dataset is read once."""
+    from symtheory.empirical.data import load_dataset, stratified_subset
+
+    if cfg.dataset not in loaded:
+        try:
+            loaded[cfg.dataset] = load_dataset(cfg.dataset, data_dir, download).train_labels
+        except BadInput as exc:
+            loaded[cfg.dataset] = str(exc)
+    labels = loaded[cfg.dataset]
+    if isinstance(labels, str):
+        return labels
+    if cfg.subset is not None:
+        try:
+            stratified_subset(labels, cfg.subset, cfg.seed, cfg.dataset)
+        except BadInput as exc:
+            return str(exc)
+    return None
+
+
 def run_grid(runs: Sequence[GridRun], backend: str = "local", *, data_dir=None, download: bool = False,
              on_run: Callable[[GridRun, str], None] | None = None,
              on_epoch: Callable[[GridRun, dict], None] | None = None, table: str | Path | None = None,

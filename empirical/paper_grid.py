@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from symtheory.empirical.grid import (
-    DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, epochs_counted, other_settings,
-    plan_grid, plan_sweep, run_grid, run_states,
+    DONE, FINISHED, INTERRUPTED, NEW, GridOutcome, GridRun, check_existing_runs, data_problem, epochs_counted,
+    other_settings, plan_grid, plan_sweep, run_grid, run_states,
 )
 from symtheory.empirical.presets import PAPER_PRESETS, get_preset
 from symtheory.errors import BadInput
@@ -131,24 +131,13 @@ def data_problems(grids: Sequence[PresetGrid], data_dir=None, download: bool = F
     """The datasets that the presets with runs to train need, each loaded once (their names, in order), and
     {preset: why it cannot train} for each such preset whose dataset is missing or corrupt (the loader's one
     line, naming where it looked and how to provide the data) or whose ``--subset`` does not fit."""
-    from symtheory.empirical.data import load_dataset, stratified_subset
-
-    loaded, failed, problems = {}, {}, {}
+    loaded: dict[str, Any] = {}
+    problems = {}
     for grid in (g for g in grids if g.needs_training()):
-        cfg = grid.runs[0].config
-        if cfg.dataset not in loaded and cfg.dataset not in failed:
-            try:
-                loaded[cfg.dataset] = load_dataset(cfg.dataset, data_dir, download)
-            except BadInput as exc:
-                failed[cfg.dataset] = str(exc).replace("--dataset cifar10-subset", "--cifar-dataset cifar10-subset")
-        if cfg.dataset in failed:
-            problems[grid.preset] = failed[cfg.dataset]
-        elif cfg.subset is not None:
-            try:
-                stratified_subset(loaded[cfg.dataset].train_labels, cfg.subset, cfg.seed, cfg.dataset)
-            except BadInput as exc:
-                problems[grid.preset] = str(exc)
-    return list(loaded), problems
+        problem = data_problem(grid.runs[0].config, loaded, data_dir, download)
+        if problem:
+            problems[grid.preset] = problem.replace("--dataset cifar10-subset", "--cifar-dataset cifar10-subset")
+    return [name for name, labels in loaded.items() if not isinstance(labels, str)], problems
 
 
 def train_paper(grids: Sequence[PresetGrid], backend: str = "local", *, data_dir=None, download: bool = False,

@@ -55,7 +55,7 @@ def interval_range(f: sp.Expr) -> Range | None:
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
-    on_unit = sp.cancel(sp.together(derivative.subs({T: 1 / (1 + U), K: K_MINUS_2 + 2})))
+    on_unit = on_unit_interval(derivative)
     at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
     if on_unit.is_positive:
         return Range(at_zero, at_one, strict=True)
@@ -71,6 +71,18 @@ def interval_range(f: sp.Expr) -> Range | None:
             return None
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def on_unit_interval(f: sp.Expr) -> sp.Expr:
+    """f(t) with t = 1/(1+u), u > 0 (so t runs over (0, 1)) and K = k2 + 2, k2 >= 0, over one denominator, for
+    sympy to read its sign; cancelled only when the uncancelled form's sign is unknown (cancelling expands
+    (1+u)**999 of t**999 into a polynomial whose sign sympy takes minutes to miss)."""
+    together = sp.together(f.subs({T: 1 / (1 + U), K: K_MINUS_2 + 2}))
+    if together.is_zero:
+        return sp.S.Zero
+    if together.is_positive or together.is_negative:
+        return together
+    return sp.cancel(together)
 
 
 def _min_max_range(f: sp.Expr) -> Range | None:
@@ -226,7 +238,7 @@ def _face_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_clas
 
 def curvature_sign(f: sp.Expr) -> int | None:
     """+1 if f'' >= 0 on (0, 1) (convex), -1 if f'' <= 0 (concave), 0 if f'' = 0 (affine); None if unknown."""
-    on_unit = sp.cancel(sp.together(sp.diff(f, T, 2).subs({T: 1 / (1 + U), K: K_MINUS_2 + 2})))
+    on_unit = on_unit_interval(sp.diff(f, T, 2))
     if on_unit == 0:
         return 0
     if on_unit.is_nonnegative:

@@ -56,6 +56,22 @@ def test_a_network_that_does_not_take_the_data_is_refused_before_any_run(backend
     assert done.stdout == "" and not out.exists()
 
 
+@pytest.mark.parametrize("case", ["no data", "subset too large", "out is a file"])
+def test_missing_data_a_too_large_subset_or_a_file_as_out_is_refused_before_any_progress(case, tmp_path, data_dir):
+    out, data = tmp_path / "grid", data_dir
+    if case == "no data":
+        data = tmp_path / "no-data"
+    elif case == "out is a file":
+        out.write_text("")
+    subset = "100000" if case == "subset too large" else "64"
+    done = run_cli("grid", "--preset", "mnist-resnet18", "--losses", "cce", "--etas", "0.2", "--epochs", "1",
+                   "--subset", subset, "--device", "cpu", "--data-dir", str(data), "--out", str(out))
+    fragment = {"no data": f"mnist data not found or corrupt in {data}", "subset too large": "--subset must be between 1 "
+                "and 60,000", "out is a file": f"--out {out} is a file, not a folder"}[case]
+    assert_bad_input(done, fragment)
+    assert done.stdout == "" and (out.is_file() or not out.exists())
+
+
 def test_a_run_is_announced_as_it_starts_and_skipped_when_finished(tmp_path, data_dir):
     out = tmp_path / "grid"
     args = ("grid", "--losses", "rll", "--etas", "0.2", "--subset", "64", "--epochs", "1", "--device", "cpu",
@@ -79,18 +95,18 @@ def interrupt(*args, **kwargs):
 
 
 @pytest.mark.parametrize("argv, module, name, hint", [
-    (["grid", "--out", "{tmp}/grid"], "symtheory.empirical.grid", "run_grid",
+    (["grid", "--out", "{tmp}/grid", "--data-dir", "{data}"], "symtheory.empirical.grid", "run_grid",
      "; run the same command again: finished runs are skipped, interrupted ones resume"),
     (["paper-check", "--only", "E1", "--runs", "{tmp}/ci"], "symtheory.empirical.grid", "run_grid",
      "; run the same command again: the ci grid's finished runs are kept, interrupted ones resume"),
     (["plot", "{tmp}", "-o", "{tmp}/fig.png"], "symtheory.empirical.plots", "collect_runs", ""),
 ])
-def test_ctrl_c_exits_130_with_one_line(argv, module, name, hint, tmp_path, monkeypatch, capsys):
+def test_ctrl_c_exits_130_with_one_line(argv, module, name, hint, tmp_path, data_dir, monkeypatch, capsys):
     import importlib
 
     monkeypatch.setattr(importlib.import_module(module), name, interrupt)
     with pytest.raises(SystemExit) as stop:
-        main([a.format(tmp=tmp_path) for a in argv])
+        main([a.format(tmp=tmp_path, data=data_dir) for a in argv])
     assert stop.value.code == 130
     assert capsys.readouterr().err.splitlines() == [f"symtheory: interrupted{hint}"]
 

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
-from symtheory.bounds import curvature_sign, interval_range
+from symtheory.bounds import Range, curvature_sign, interval_range
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
 
@@ -194,6 +194,14 @@ def test_rll_sup_is_at_the_centre_of_the_face_g_k_to_0():
 @pytest.mark.parametrize("f, sign", [("t**2", 1), ("log(t + 1)", -1), ("3*t - 1", 0), ("(t - 1/2)**3", None)])
 def test_curvature_sign(f, sign):
     assert curvature_sign(sp.sympify(f, locals={"t": T})) == sign
+
+
+def test_a_high_power_gets_its_range_without_expanding_it():
+    # t = 1/(1+u) turns t**999 into 1/(1+u)**999: its sign is read before cancelling expands that power
+    assert interval_range(T**1000) == Range(0, 1, strict=True)
+    assert curvature_sign(1 - T**1000) == -1
+    bounds = analyse_expression("p**1000", seconds=10).bounds
+    assert (bounds.lower, bounds.upper, bounds.lower_exact, bounds.upper_exact) == (0, 1, True, True)
 
 
 def face_points(classes: int, eps: float = 1e-9) -> np.ndarray:

@@ -277,3 +277,22 @@ def test_train_help_gives_the_defaults_and_compile_can_be_turned_off(tmp_path, d
                    str(data_dir), "--out", str(tmp_path / "run"), "--quiet", "--json", timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["compile"] is False
+
+
+def test_runs_of_two_noise_matrices_get_their_own_default_folders(tmp_path, data_dir):
+    names = []
+    for flip in ("1/5", "2/5"):
+        keep = "3/5" if flip == "2/5" else "4/5"
+        rows = [[keep if j == i else (flip if j == (i + 1) % 10 else "0") for j in range(10)] for i in range(10)]
+        matrix = tmp_path / f"t{flip[0]}.csv"
+        matrix.write_text("\n".join(",".join(row) for row in rows) + "\n")
+        done = run_cli("train", "--noise-matrix", str(matrix), "--subset", "60", "--epochs", "1", "--batch-size", "60",
+                       "--data-dir", str(data_dir), "--json", "--quiet", cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        names.append(sorted(p.name for p in (tmp_path / "runs").iterdir()))
+    assert len(names[0]) == 1 and len(names[1]) == 2
+    assert all(n.startswith("mlp-mnist-cce-matrix-") and n.endswith("-seed0") for n in names[1])
+
+
+def test_resume_of_a_path_that_does_not_exist_is_one_line(tmp_path):
+    assert_bad_input(run_cli("train", "--resume", str(tmp_path / "nowhere")), "does not exist")
