@@ -109,6 +109,17 @@ def test_pair_noise_runs_are_their_own_experiment_and_not_judged(tmp_path):
     assert pair_e1 and "pair label noise" in pair_e1[0] and "**not run**" in pair_e1[0]
 
 
+def test_matrix_noise_rows_name_the_matrix_not_eta_0(tmp_path):
+    # Matrix-noise runs carry eta 0 in their config; their table rows must not read as clean-label runs.
+    flip = [[0.6 if j == i else (0.4 if j == (i + 1) % 10 else 0.0) for j in range(10)] for i in range(10)]
+    for loss in ("cce", "rll"):
+        write_run(tmp_path / "g" / f"{loss}-matrix", loss, 0.0, noise="matrix", noise_matrix=flip, **SMALL)
+    write_run(tmp_path / "g" / "cce-clean", "cce", 0.0, **SMALL)
+    rows = [line for line in write_report(tmp_path / "g", tmp_path / "rep" / "report.md").read_text().splitlines()
+            if line.startswith(("| cce | ", "| rll | ")) and " | 0 | 4 | " in line]
+    assert sorted(row.split(" | ")[1] + " " + row.split(" | ")[0] for row in rows) == ["0 | cce", "matrix | cce", "matrix | rll"]
+
+
 def test_unfinished_and_duplicate_runs_are_left_out_and_listed(tmp_path):
     write_grid(tmp_path / "g", **SMALL)
     # cce eta=0.2 interrupted after epoch 2 of 4; an extra copy of rll eta=0 seed 0 elsewhere in the tree.
