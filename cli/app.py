@@ -27,6 +27,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def _print_version(value: bool) -> None:
+    if value:
+        from symtheory import __version__
+
+        print(f"symtheory {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print symtheory's version and exit.")) -> None:
+    pass
+
+
 COMMAND_MODULES = [
     "symtheory.cli.theory",
     "symtheory.cli.ranking",

@@ -174,3 +174,10 @@ def test_prove_risk_latex_writes_the_constant_of_its_note_in_latex():
     data = json.loads(run_cli("prove-risk", "nce+rce", "--latex", "--json").stdout)
     assert data["note"] == r"C = A \beta \left(K - 1\right) + \alpha for nce+rce"
     assert data["constant"] == r"A \beta \left(K - 1\right) + \alpha"
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    done = run_cli("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"symtheory {version('symtheory')}\n", "")
