@@ -14,6 +14,10 @@ from symtheory.errors import BadInput
 from symtheory.exact_numbers import exact_number
 
 MAX_RATES = 1000
+ERM_SAMPLES = 500
+"""Default training-set size of --erm."""
+ERM_SEEDS = 20
+"""Default number of training sets of --erm."""
 
 
 def parse_rates(text: str) -> list[Fraction]:
@@ -106,8 +110,10 @@ def verify_ranking_command(
                                      "'asymmetric' (at each --eta), or a CSV file with a K x K row-stochastic T."),
     samples: int = typer.Option(10_000, "--samples", help="Monte Carlo sample size for sampled risks (0: off)."),
     erm: bool = typer.Option(False, "--erm", help="Also run ERM over the family on sampled training sets."),
-    erm_samples: int = typer.Option(500, "--erm-samples", help="Training-set size for --erm."),
-    erm_seeds: int = typer.Option(20, "--erm-seeds", help="Number of training sets (seeds) for --erm."),
+    erm_samples: Optional[int] = typer.Option(None, "--erm-samples", help="Training-set size for --erm "
+                                              f"(default {ERM_SAMPLES})."),
+    erm_seeds: Optional[int] = typer.Option(None, "--erm-seeds", help="Number of training sets (seeds) for --erm "
+                                            f"(default {ERM_SEEDS})."),
     rtol: float = typer.Option(1e-12, "--rtol", help="Tie tolerance: risks within rtol * max|risk| are tied "
                                "(float64 rounding of these sums is ~1e-15 of the risk)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Threads for the risk computation "
@@ -137,8 +143,16 @@ def verify_ranking_command(
     names = parse_losses(loss) if loss is not None else (() if users else parse_losses("all"))
     if not names and not users:
         raise BadInput("--loss none leaves no loss to check; give your own with --expr")
+    if not erm:
+        given = [flag for flag, value in (("--erm-samples", erm_samples), ("--erm-seeds", erm_seeds)) if value is not None]
+        if given:
+            raise BadInput(f"{' and '.join(given)} size{'s' if len(given) == 1 else ''} the ERM check; give --erm too")
+    erm_samples = ERM_SAMPLES if erm_samples is None else erm_samples
+    erm_seeds = ERM_SEEDS if erm_seeds is None else erm_seeds
     if erm and erm_seeds < 1:
         raise BadInput(f"--erm needs at least 1 training set (--erm-seeds), got {erm_seeds}")
+    if erm and erm_samples < 1:
+        raise BadInput(f"--erm-samples must be at least 1, got {erm_samples}")
     config = RankingConfig(classes, classifiers, support, names, labels, samples,
                            erm_samples if erm else 0, erm_seeds if erm else 0, rtol, users).validated()
     if plot is not None:
@@ -154,6 +168,7 @@ def verify_ranking_command(
     if as_json:
         data = report.to_dict()
         data["seed"] = seed
+        data["plot"] = None if plot is None else str(plot)
         print_json(data)
         return
     _print_report(report, seed)

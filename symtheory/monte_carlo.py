@@ -3,7 +3,9 @@
 m pairs (x_i, y_i) are drawn iid from D and each clean label is corrupted through T (y~_i ~ T[y_i, .])
 with one shared uniform per example, so the noisy samples of different T are coupled. The sampled risk
 R_m(h) = (1/m) sum_i L(h(x_i), y~_i) = sum_{x,y} (N[x,y]/m) L(h(x), y) with counts N, and its standard
-error is sqrt((mean of L^2 - R_m^2) / (m - 1)).
+error is sqrt(Var(L)/m) with the exact variance Var(L) = E[L^2] - R^2 under D (not the sample's own
+variance, which is 0 whenever every sampled loss is equal: an ordinary event for a 0-1 risk near 0 or 1,
+and one that made z = (R_m - R)/se explode).
 """
 
 from __future__ import annotations
@@ -49,10 +51,9 @@ def draw_labels(distribution: FiniteDistribution, matrices: Sequence[np.ndarray]
     return LabelSample(x, y, [noisy_labels(y, t, u) for t in matrices])
 
 
-def sampled_risk(first: np.ndarray, second: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(R_m, standard error) from the sample means of L and L^2 over m examples."""
-    variance = np.maximum(second - first**2, 0.0) * size / max(size - 1, 1)
-    return first, np.sqrt(variance / size)
+def standard_error(exact_first: np.ndarray, exact_second: np.ndarray, size: int) -> np.ndarray:
+    """sqrt((E[L^2] - R^2)/m): the standard error of an m-sample mean of L, from its exact moments under D."""
+    return np.sqrt(np.maximum(exact_second - exact_first**2, 0.0) / size)
 
 
 @dataclass
@@ -85,13 +86,13 @@ def _z(estimate: np.ndarray, se: np.ndarray, exact: np.ndarray) -> np.ndarray:
     return np.where(np.abs(diff) <= 1e-12 * np.maximum(np.abs(exact), 1.0), 0.0, diff / scale)
 
 
-def monte_carlo_check(size: int, exact_clean: np.ndarray, exact_noisy: np.ndarray,
-                      clean_moments: tuple[np.ndarray, np.ndarray], noisy_moments: tuple[np.ndarray, np.ndarray],
+def monte_carlo_check(size: int, exact_clean: np.ndarray, exact_noisy: np.ndarray, sampled_clean: np.ndarray,
+                      sampled_noisy: np.ndarray, exact_second: tuple[np.ndarray, np.ndarray],
                       rtol: float = RTOL) -> MonteCarloCheck:
-    """Compare sampled risks (from first and second moments) with the exact ones, and their rankings."""
-    clean, clean_se = sampled_risk(*clean_moments, size)
-    noisy, noisy_se = sampled_risk(*noisy_moments, size)
-    zc, zn = _z(clean, clean_se, exact_clean), _z(noisy, noisy_se, exact_noisy)
+    """Compare sampled risks R_m with the exact ones R, z = (R_m - R)/sqrt(Var(L)/m) (``exact_second``: E[L^2]
+    under the clean and the noisy labels), and the rankings they give."""
+    zc = _z(sampled_clean, standard_error(exact_clean, exact_second[0], size), exact_clean)
+    zn = _z(sampled_noisy, standard_error(exact_noisy, exact_second[1], size), exact_noisy)
     within = float(np.mean((np.abs(zc) <= Z_LIMIT) & (np.abs(zn) <= Z_LIMIT)))
     return MonteCarloCheck(size, float(np.max(np.abs(zc))), float(np.max(np.abs(zn))), within,
-                           agreement(clean, noisy, rtol), agreement(exact_clean, noisy, rtol))
+                           agreement(sampled_clean, sampled_noisy, rtol), agreement(exact_clean, sampled_noisy, rtol))

@@ -29,17 +29,26 @@ AT_TOLERANCE = 1e-12
 
 @dataclass(frozen=True)
 class NoiseSetting:
-    """One noise matrix with its label, kind and (for symmetric noise) its exact rate."""
+    """One noise matrix with its label, kind, (for symmetric noise) its exact rate, and the rate the command
+    named (``named_rate``: for every named kind, pair-flip and asymmetric too; None for a matrix file)."""
 
     label: str
     kind: str
     matrix: np.ndarray
     rate: Fraction | None
+    named_rate: Fraction | None = None
 
     @property
     def eta(self) -> float | None:
         """The symmetric rate as a float, or None for class-conditional noise."""
         return None if self.rate is None else float(self.rate)
+
+    @property
+    def shown_eta(self) -> float | None:
+        """The rate a reader knows the setting by: the named rate of a named kind, else the symmetric rate a
+        matrix file was recognised to have, else None."""
+        rate = self.named_rate if self.named_rate is not None else self.rate
+        return None if rate is None else float(rate)
 
     def regime(self) -> str:
         """below / at / above (K-1)/K for symmetric noise (compared exactly), else class-conditional."""
@@ -51,8 +60,8 @@ class NoiseSetting:
         return "below" if diff < 0 else "above"
 
     def to_dict(self) -> dict:
-        """JSON-ready: label, kind, eta, regime, the matrix, and the Ghosh et al. condition."""
-        return {"label": self.label, "kind": self.kind, "eta": self.eta, "regime": self.regime(),
+        """JSON-ready: label, kind, eta (:attr:`shown_eta`), regime, the matrix, and the Ghosh et al. condition."""
+        return {"label": self.label, "kind": self.kind, "eta": self.shown_eta, "regime": self.regime(),
                 "regime_text": REGIME_TEXT[self.regime()], "matrix": self.matrix.tolist(),
                 "ghosh_condition": nm.ghosh_condition(self.matrix).to_dict()}
 
@@ -73,7 +82,7 @@ def settings_for(rates: Sequence[Fraction | float | str], classes: int, kind: st
         rate = parse_rate(raw)
         matrix = nm.named(kind, float(rate), classes)
         exact = rate if kind == "symmetric" else _detected_rate(matrix)
-        out.append(NoiseSetting(f"{kind} eta={rate_text(rate)}", kind, matrix, exact))
+        out.append(NoiseSetting(f"{kind} eta={rate_text(rate)}", kind, matrix, exact, rate))
     return out
 
 

@@ -148,7 +148,7 @@ class LossRanking:
         """JSON-ready (risks per classifier left out; they are in the arrays)."""
         return {
             "loss": self.loss.name, "symmetric": self.loss.verdict, "constant": self.loss.constant,
-            "noise": self.setting.label, "eta": self.setting.eta, "regime": self.setting.regime(),
+            "noise": self.setting.label, "eta": self.setting.shown_eta, "regime": self.setting.regime(),
             **self.agreement.to_dict(),
             "worst_swap": None if self.worst is None else self.worst.to_dict(self.worst_names),
             "affine_fit": self.fit.to_dict(), "theory_slope": self.theory_slope,
@@ -267,6 +267,8 @@ def _verdict(facts: LossFacts, regime: str, agree: Agreement, kept: bool, ghosh:
     if regime != "at" and agree.tied_first == agree.pairs:
         ok = agree.groups_second == 1
         return ("R all tied, so is R_eta" if ok else f"R all tied, R_eta NOT ({agree.groups_second} values)"), ok
+    if regime != "at" and agree.groups_second == 1 and agree.pairs:
+        return "R_eta all tied (within rtol): ranking not resolved", None
     if regime == "below":
         if agree.discordant:
             return f"CHANGED ({swaps})", False
@@ -307,8 +309,9 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
     parts = [exact]
     square = None
     if config.mc_samples:
-        square = draw_labels(distribution, matrices, config.mc_samples, rng).frequencies(n, k)
-        parts.append(square)
+        sampled = draw_labels(distribution, matrices, config.mc_samples, rng).frequencies(n, k)
+        parts.append(sampled)
+        square = np.delete(exact, 1, axis=-1)
     erm_parts = [draw_labels(distribution, matrices, config.erm_samples, rng).frequencies(n, k)
                  for _ in range(config.erm_seeds)]
     parts += erm_parts
@@ -338,9 +341,9 @@ def verify_ranking(settings: Sequence[NoiseSetting], config: RankingConfig, rng:
             mc = None
             if config.mc_samples:
                 base = offsets[1]
-                moments = (first[:, base], sums[name].second[:, 0])
-                noisy_moments = (first[:, base + 1 + j], sums[name].second[:, 1 + j])
-                mc = monte_carlo_check(config.mc_samples, clean, noisy, moments, noisy_moments, config.rtol)
+                second = (sums[name].second[:, 0], sums[name].second[:, 1 + j])
+                mc = monte_carlo_check(config.mc_samples, clean, noisy, first[:, base], first[:, base + 1 + j], second,
+                                       config.rtol)
             erm = None
             if config.erm_seeds:
                 base = offsets[2 if config.mc_samples else 1]

@@ -14,7 +14,8 @@ _LEGEND_WIDTH = 48
 
 
 def plot_tau(report: RankingReport, path: str | Path) -> Path:
-    """tau(eta) per loss, the line eta = (K-1)/K, and crosses at tau = 0 where all noisy risks tie.
+    """tau(eta) per loss (eta: the named rate, pair-flip and asymmetric too), the line eta = (K-1)/K for
+    symmetric noise, and crosses at tau = 0 where all noisy risks tie.
 
     Losses with identical tau at every rate (the symmetric ones, by Theorem 1) share one line. tau-b is
     undefined when every noisy risk is tied (eta = (K-1)/K for symmetric losses): the line breaks there
@@ -27,10 +28,10 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = figure_target(path, "--plot", "tau.png")
-    indices = [i for i, s in enumerate(report.settings) if s.eta is not None]
+    indices = [i for i, s in enumerate(report.settings) if s.shown_eta is not None]
     if not indices:
         return _plot_matrix_taus(report, path)
-    etas = [report.settings[i].eta for i in indices]
+    etas = [report.settings[i].shown_eta for i in indices]
     groups: dict[tuple, list[str]] = {}
     for name in report.config.loss_names:
         taus = tuple(report.result(name, i).agreement.tau for i in indices)
@@ -51,7 +52,8 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
         if tied:
             ax.plot(tied, [0.0] * len(tied), "x", color=colour, markersize=9, label=tied_label)
             tied_label = None
-    ax.axvline(report.threshold, color="grey", linestyle=":", label=f"(K-1)/K = {report.threshold:.4g}")
+    if any(report.settings[i].kind in ("symmetric", "matrix") for i in indices):
+        ax.axvline(report.threshold, color="grey", linestyle=":", label=f"(K-1)/K = {report.threshold:.4g}")
     kinds = {report.settings[i].kind for i in indices}
     ax.set_xlabel("noise rate eta" + (f" ({', '.join(sorted(kinds))} noise)" if kinds else ""))
     ax.set_ylabel("Kendall tau-b, clean vs noisy risk")

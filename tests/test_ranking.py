@@ -9,6 +9,7 @@ from symtheory import noise_matrices as nm
 from symtheory.classifiers import KINDS
 from symtheory.finite_risk import compile_losses, risk_sums
 from symtheory.loss_facts import loss_facts
+from symtheory.monte_carlo import monte_carlo_check
 from symtheory.noise_settings import settings_for
 from symtheory.ranking import RankingConfig, symmetric_noisy_risk, verify_ranking
 from symtheory.registry import LOSSES
@@ -103,6 +104,34 @@ def test_monte_carlo_risks_agree_with_exact_ones(report, loss):
         assert mc.samples == 10_000
         assert mc.within >= 0.95
         assert max(mc.max_z_clean, mc.max_z_noisy) < 5.0
+
+
+def test_a_sample_whose_losses_are_all_equal_is_judged_by_the_exact_standard_error():
+    # zero-one risk 0.998: all 500 sampled labels misclassified (probability 0.37) gives R_m = 1 with a sample
+    # variance of 0; the exact variance R(1 - R) gives se = 0.0020 and z = 1.0, well within 3 s.e.
+    exact = np.array([0.998, 0.5])
+    sampled = np.array([1.0, 0.52])
+    mc = monte_carlo_check(500, exact, exact, sampled, sampled, (exact, exact))
+    assert mc.max_z_clean == pytest.approx(0.002 / np.sqrt(0.998 * 0.002 / 500))
+    assert mc.within == 1.0
+
+
+def test_monte_carlo_z_stays_finite_at_many_classes():
+    # At K = 50 many classifiers' zero-one risk is near 1; their sampled risk is often exactly 1.
+    config = RankingConfig(classes=50, classifiers=20, support=30, losses=("zero-one", "mae"), mc_samples=500)
+    report = verify_ranking(settings_for(["0.5"], 50), config, np.random.default_rng(0))
+    for result in report.results:
+        assert max(result.monte_carlo.max_z_clean, result.monte_carlo.max_z_noisy) < 6.0, result.loss
+
+
+def test_a_noisy_ranking_all_tied_within_rtol_is_not_called_kept_or_reversed():
+    # rtol 0.05 ties every noisy risk of mae at K = 4 just below and just above (K-1)/K = 0.75: nothing is
+    # kept or reversed there to see, whatever the theory predicts.
+    config = RankingConfig(classes=4, classifiers=20, support=30, losses=("mae",), mc_samples=0, rtol=0.05)
+    report = verify_ranking(settings_for(["0.74", "0.76"], 4), config, np.random.default_rng(0))
+    for result in report.results:
+        assert result.agreement.groups_second == 1 and result.agreement.tied_first < result.agreement.pairs
+        assert (result.verdict, result.as_predicted) == ("R_eta all tied (within rtol): ranking not resolved", None)
 
 
 def test_finite_sample_ranking_is_only_approximately_kept(report):

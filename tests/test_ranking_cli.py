@@ -73,7 +73,7 @@ def test_noise_matrix_file_and_plot(tmp_path):
                "--support", "60", "--samples", "200", "--labels", "deterministic", "--plot", str(png), "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["settings"][0]["regime"] == "class-conditional"
+    assert data["settings"][0]["regime"] == "class-conditional" and data["plot"] == str(png)
     assert data["settings"][0]["ghosh_condition"]["holds"] is True
     mae = next(r for r in data["results"] if r["loss"] == "mae")
     assert mae["ghosh"]["bound_checked_with"] == "proved sup" and mae["ghosh"]["applies"] is True
@@ -108,6 +108,10 @@ def test_text_names_how_the_ghosh_bound_was_checked():
      "the risks of expr are not finite numbers in float64"),
     (["--noise-matrix", "EMPTY", "-K", "2"], "holds no numbers"),
     (["--eta", "0.5", "--erm", "--erm-seeds", "0"], "--erm needs at least 1 training set"),
+    (["--eta", "0.5", "--erm", "--erm-samples", "0"], "--erm-samples must be at least 1, got 0"),
+    (["--eta", "0.5", "--erm-samples", "7", "--erm-seeds", "2"], "--erm-samples and --erm-seeds size the ERM check; "
+     "give --erm too"),
+    (["--eta", "0.5", "--erm-seeds", "2"], "--erm-seeds sizes the ERM check; give --erm too"),
     (["--eta", "0.5", "--plot", "TAU.xyz"], "matplotlib writes no '.xyz' figures"),
     (["--eta", "0.5", "--plot", "FILE/tau.png"], "is a file, not a folder"),
     (["--eta", "0.5", "--plot", "DIR"], "is a folder"),
@@ -267,6 +271,22 @@ def test_a_noise_matrix_plot_has_one_bar_per_loss_and_long_labels_wrap(monkeypat
     ranking_plot.plot_tau(report, tmp_path / "l.png")
     [label] = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts() if t.get_text().startswith("expr")]
     assert max(len(line) for line in label.split("\n")) <= 48 and label.replace("\n", " ") == f"expr: {long}"
+
+
+def test_pair_flip_rates_are_plotted_against_eta_and_kept_in_json(monkeypatch, tmp_path):
+    from symtheory import ranking_plot
+    from symtheory.noise_settings import settings_for
+    from symtheory.ranking import RankingConfig, verify_ranking
+
+    figures = []
+    monkeypatch.setattr(ranking_plot, "_save", lambda fig, path: figures.append(fig) or path)
+    config = RankingConfig(classes=4, classifiers=20, support=30, losses=("mae", "cce"), mc_samples=0)
+    report = verify_ranking(settings_for(["0", "0.3", "0.6"], 4, "pair-flip"), config, np.random.default_rng(0))
+    ranking_plot.plot_tau(report, tmp_path / "p.png")
+    [axes] = figures[0].axes
+    assert [list(line.get_xdata()) for line in axes.lines] == [[0.0, 0.3, 0.6]] * 2
+    assert [r["eta"] for r in report.to_dict()["results"]] == [0.0, 0.3, 0.6] * 2
+    assert [s["eta"] for s in report.to_dict()["settings"]] == [0.0, 0.3, 0.6]
 
 
 @pytest.mark.parametrize("args, phrase", [
