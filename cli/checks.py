@@ -41,7 +41,7 @@ def paper_check(
     tier: str = typer.Option("ci", "--tier", help="ci: symbolic, numeric and a small CPU grid; full: the paper's "
                              "presets at full scale, read from --runs (trained on a GPU)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated claims, e.g. E2,E4 (default: all: "
-                                       "S1,S2,S3,N1,E1-E6)."),
+                                       "S1,S2,S3,N1,E1-E6; S3 includes S3-cce)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="ci: where the small grid is cached (default "
                                         "runs/paper-check-ci; runs of another configuration there are refused); "
                                         "full: directory holding the preset grids (only finished full-scale runs "

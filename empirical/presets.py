@@ -8,6 +8,7 @@ are ours and each preset records them in ``choices``. Free flags override any fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Mapping
 
 from symtheory.empirical.config import LRSchedule, TrainConfig
@@ -128,7 +129,8 @@ def exact_loss_params(loss: str, given: Mapping[str, str]) -> dict[str, float]:
     if loss == USER_LOSS_NAME:
         return {name: _as_float(exact_number(value, f"parameter {name}"), name, value) for name, value in given.items()}
     spec = get_loss(loss)
-    return {name: float(spec.param(name).value(value)) for name, value in given.items()}
+    exact = {name: spec.param(name).value(value) for name, value in given.items()}
+    return {name: _as_float(Fraction(int(r.p), int(r.q)), name, given[name]) for name, r in exact.items()}
 
 
 def _as_float(number, name: str, text: str) -> float:

@@ -123,7 +123,9 @@ def claims_table(results: list[ClaimResult]) -> list[str]:
 
 def write_report(runs: str | Path, output: str | Path) -> Path:
     """Write ``output`` (Markdown) with figures beside it, for every experiment of runs under ``runs``."""
-    runs, output = Path(runs), Path(output)
+    from symtheory.figure_file import file_target
+
+    runs, output = Path(runs), file_target(output, "--output", "report.md")
     if not runs.is_dir():
         raise BadInput(f"no run directory at {runs}")
     runset = load_runs(runs)

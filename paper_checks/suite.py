@@ -29,10 +29,12 @@ E1_EXCEPTIONS = {"mnist-resnet18": {"mse": 0.90}}
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:
-    """``"E2,e4"`` -> ("E2", "E4"); BadInput naming the valid claims otherwise."""
+    """``"E2,e4"`` -> ("E2", "E4"); ``S3-cce``, judged with S3, selects S3; BadInput naming the valid claims
+    otherwise."""
     if not text:
         return ALL_CLAIMS
-    wanted = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    wanted = tuple(dict.fromkeys("S3" if part.strip().upper() == "S3-CCE" else part.strip().upper()
+                                 for part in text.split(",") if part.strip()))
     unknown = [w for w in wanted if w not in ALL_CLAIMS]
     if unknown or not wanted:
         raise BadInput(f"unknown claim {unknown[0] if unknown else text!r}; claims: {', '.join(ALL_CLAIMS)}")

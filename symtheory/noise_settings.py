@@ -25,6 +25,8 @@ REGIME_TEXT = {
                          "keeps the risk minimizer if T[i,i] > T[i,j] (deterministic labels, R(f*) = 0)",
 }
 AT_TOLERANCE = 1e-12
+NEAR_SYMMETRIC = 1e-6
+"""A matrix file within this of symmetric noise (entries rounded, 0.3333333333) is named as nearly symmetric."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,12 @@ def setting_from_matrix(matrix: np.ndarray, classes: int, label: str) -> NoiseSe
     t = nm.validate(matrix, classes)
     rate = _detected_rate(t)
     shown = label if rate is None else f"{label} (symmetric, eta={rate_text(rate)})"
+    near = nm.symmetric_rate(t, atol=NEAR_SYMMETRIC) if rate is None else None
+    if near is not None:
+        near_rate = Fraction(near).limit_denominator(1000)
+        deviation = float(np.max(np.abs(t - nm.symmetric(float(near_rate), classes))))
+        shown = (f"{label} (class-conditional: it differs by {deviation:.0e} from symmetric noise at eta="
+                 f"{rate_text(near_rate)}; write its entries exactly, e.g. 1/3, for symmetric noise)")
     return NoiseSetting(shown, "matrix", t, rate)
 
 

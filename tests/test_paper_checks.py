@@ -55,6 +55,12 @@ def test_paper_check_exits_1_when_a_claim_does_not_hold():
     assert "does not hold" in result.stdout
 
 
+def test_s3_cce_selects_s3_with_which_it_is_judged():
+    from symtheory.paper_checks.suite import parse_only
+
+    assert parse_only("s3-cce") == ("S3",) and parse_only("S3,S3-cce,N1") == ("S3", "N1")
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["paper-check", "--tier", "huge"], "unknown tier"),
     (["paper-check", "--only", "E9"], "unknown claim 'E9'"),

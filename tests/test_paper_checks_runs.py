@@ -120,6 +120,19 @@ def test_matrix_noise_rows_name_the_matrix_not_eta_0(tmp_path):
     assert sorted(row.split(" | ")[1] + " " + row.split(" | ")[0] for row in rows) == ["0 | cce", "matrix | cce", "matrix | rll"]
 
 
+@pytest.mark.parametrize("case", ["folder", "below a file", "device"])
+def test_report_to_a_folder_below_a_file_or_to_a_device_is_one_line(case, tmp_path):
+    write_grid(tmp_path / "g", losses=("cce",), etas=(0.4,), **SMALL)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "T.csv").write_text("")
+    target = {"folder": tmp_path / "out", "below a file": tmp_path / "T.csv" / "r.md", "device": "/dev/null"}[case]
+    fragment = {"folder": "is a folder; give a file name such as", "below a file": "'T.csv' is a file, not a folder",
+                "device": "is not a regular file"}[case]
+    done = run_cli("report", str(tmp_path / "g"), "-o", str(target))
+    assert_bad_input(done, fragment.replace("'T.csv'", repr(str(tmp_path / "T.csv"))))
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_unfinished_and_duplicate_runs_are_left_out_and_listed(tmp_path):
     write_grid(tmp_path / "g", **SMALL)
     # cce eta=0.2 interrupted after epoch 2 of 4; an extra copy of rll eta=0 seed 0 elsewhere in the tree.

@@ -273,6 +273,19 @@ def test_a_noise_matrix_plot_has_one_bar_per_loss_and_long_labels_wrap(monkeypat
     assert max(len(line) for line in label.split("\n")) <= 48 and label.replace("\n", " ") == f"expr: {long}"
 
 
+def test_a_matrix_file_rounded_from_symmetric_noise_is_named_so():
+    from symtheory.noise_settings import setting_from_matrix
+
+    rounded = setting_from_matrix(np.full((3, 3), 0.3333333333), 3, "near.csv")
+    assert (rounded.rate, rounded.label) == (None, "near.csv (class-conditional: it differs by 3e-11 from symmetric "
+                                                   "noise at eta=2/3; write its entries exactly, e.g. 1/3, for "
+                                                   "symmetric noise)")
+    exact = setting_from_matrix(np.full((3, 3), 1 / 3), 3, "exact.csv")
+    assert (str(exact.rate), exact.label) == ("2/3", "exact.csv (symmetric, eta=2/3)")
+    far = setting_from_matrix(np.array([[0.5, 0.25, 0.25], [0.3, 0.4, 0.3], [0.25, 0.25, 0.5]]), 3, "far.csv")
+    assert (far.rate, far.label) == (None, "far.csv")
+
+
 def test_pair_flip_rates_are_plotted_against_eta_and_kept_in_json(monkeypatch, tmp_path):
     from symtheory import ranking_plot
     from symtheory.noise_settings import settings_for

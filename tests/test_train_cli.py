@@ -61,6 +61,7 @@ BAD_INPUT = {
     "unknown arch": (["--arch", "vgg16"], "unknown architecture 'vgg16'; choices: mlp"),
     "unknown dataset": (["--dataset", "svhn"], "unknown dataset 'svhn'; choices: mnist"),
     "unknown loss": (["--loss", "hinge"], "unknown loss 'hinge'; known losses: cce"),
+    "huge alpha": (["--loss", "rll", "--alpha", "1e400"], "parameter alpha=1e400 is too large for a float64"),
     "unknown preset": (["--preset", "imagenet"], "unknown preset 'imagenet'; choices: cifar10-resnet32"),
     "eta one": (["--eta", "1.0"], "eta must be in [0, 1)"),
     "eta negative": (["--eta", "-0.2"], "eta must be in [0, 1)"),
