@@ -5,7 +5,7 @@ and mse J2 < J1 at the end (eta > 0)."""
 from __future__ import annotations
 
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
-from symtheory.paper_checks.empirical_common import required_runs, seeds_note
+from symtheory.paper_checks.empirical_common import at_least, figure, required_runs, seeds_note
 from symtheory.paper_checks.runs import Grid
 
 CLAIM = "E3"
@@ -23,10 +23,12 @@ def check(grid: Grid) -> ClaimResult:
     parts, ok = [], True
     for run in runs["rll"]:
         share = sum(b > a for a, b in zip(run.j1, run.j2)) / len(run.j1)
-        ok &= share >= MIN_SHARE
-        parts.append(f"rll eta={run.eta:g}: J2>J1 in {share:.0%} of epochs{seeds_note(run)}")
+        ok &= at_least(share, MIN_SHARE)
+        parts.append(f"rll eta={run.eta:g}: J2>J1 in {figure(100 * share, (100 * MIN_SHARE,), 0)}% of epochs"
+                     f"{seeds_note(run)}")
     for loss in ("cce", "mse"):
         for run in runs[loss]:
             ok &= run.final_j2 < run.final_j1
-            parts.append(f"{loss} eta={run.eta:g}: J1={run.final_j1:.3f}, J2={run.final_j2:.3f}{seeds_note(run)}")
+            parts.append(f"{loss} eta={run.eta:g}: J1={figure(run.final_j1, (run.final_j2,))}, "
+                         f"J2={figure(run.final_j2, (run.final_j1,))}{seeds_note(run)}")
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

@@ -6,7 +6,7 @@ Sastry 2021, Sec. 2, Fig. 4)."""
 from __future__ import annotations
 
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
-from symtheory.paper_checks.empirical_common import required_runs, seeds_note
+from symtheory.paper_checks.empirical_common import at_least, at_most, figure, required_runs, seeds_note
 from symtheory.paper_checks.runs import Grid
 
 CLAIM = "E4"
@@ -29,9 +29,10 @@ def check(grid: Grid) -> ClaimResult:
             peak_epoch = run.j2.index(peak) + 1
             drop = peak - run.final_j2
             if loss == "cce":
-                ok &= drop >= MIN_DROP and peak_epoch < len(run.j2)
+                ok &= at_least(drop, MIN_DROP) and peak_epoch < len(run.j2)
             else:
-                ok &= drop <= MAX_RLL_DROP
+                ok &= at_most(drop, MAX_RLL_DROP)
+            limit = MIN_DROP if loss == "cce" else MAX_RLL_DROP
             parts.append(f"{loss} eta={run.eta:g}: J2 peak {peak:.3f} at epoch {peak_epoch}, final {run.final_j2:.3f}"
-                         f"{seeds_note(run)}")
+                         f" (drop {figure(drop, (limit,))}){seeds_note(run)}")
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

@@ -5,7 +5,7 @@ Sec. 3, Fig. 5)."""
 from __future__ import annotations
 
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
-from symtheory.paper_checks.empirical_common import describe, required_runs
+from symtheory.paper_checks.empirical_common import at_most, describe, required_runs
 from symtheory.paper_checks.runs import Grid
 
 CLAIM = "E5"
@@ -24,6 +24,6 @@ def check(grid: Grid) -> ClaimResult:
     clean = records[0].final_j1
     parts, ok = [describe(records[0], clean, "J1")], True
     for run in records[1:]:
-        ok &= run.final_j1 <= MAX_J1 and run.final_j1 <= clean - BELOW_CLEAN
-        parts.append(describe(run, run.final_j1, "J1"))
+        ok &= at_most(run.final_j1, MAX_J1) and at_most(run.final_j1, clean - BELOW_CLEAN)
+        parts.append(describe(run, run.final_j1, "J1", (MAX_J1, clean - BELOW_CLEAN)))
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

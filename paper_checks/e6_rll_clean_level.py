@@ -5,7 +5,7 @@ clean data. This suggests that this loss function is able to disregard the rando
 from __future__ import annotations
 
 from symtheory.paper_checks.claim import ClaimResult, verdict_of
-from symtheory.paper_checks.empirical_common import required_runs, seeds_note
+from symtheory.paper_checks.empirical_common import at_most, figure, required_runs, seeds_note
 from symtheory.paper_checks.runs import Grid
 
 CLAIM = "E6"
@@ -23,6 +23,6 @@ def check(grid: Grid) -> ClaimResult:
     parts, ok = [f"rll eta=0: J1={clean.final_j1:.3f}{seeds_note(clean)}"], True
     for run in noisy:
         gap = abs(run.final_j2 - clean.final_j1)
-        ok &= gap <= MAX_GAP
-        parts.append(f"rll eta={run.eta:g}: J2={run.final_j2:.3f} (gap {gap:.3f}){seeds_note(run)}")
+        ok &= at_most(gap, MAX_GAP)
+        parts.append(f"rll eta={run.eta:g}: J2={run.final_j2:.3f} (gap {figure(gap, (MAX_GAP,))}){seeds_note(run)}")
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from symtheory.paper_checks.claim import ClaimResult, not_run
 from symtheory.paper_checks.runs import Grid, RunRecord, runs_for
+
+ROUNDING = 1e-9
+"""Float rounding allowed at a tolerance's edge: |0.7 - 0.8| is 0.10000000000000009, and an accuracy of
+35000/50000 lands exactly there."""
+
+
+def at_least(value: float, limit: float) -> bool:
+    """value >= limit, up to float rounding (:data:`ROUNDING`)."""
+    return value >= limit - ROUNDING
+
+
+def at_most(value: float, limit: float) -> bool:
+    """value <= limit, up to float rounding (:data:`ROUNDING`)."""
+    return value <= limit + ROUNDING
+
+
+def figure(value: float, limits: Sequence[float] = (), digits: int = 3) -> str:
+    """``value`` to ``digits`` decimals, or more where rounding would carry it onto or across one of
+    ``limits`` (0.9499 against 0.95 prints 0.9499, not 0.950), so the text reads as the verdict does."""
+    for places in range(digits, 10):
+        text = f"{value:.{places}f}"
+        shown = float(text)
+        if all(abs(value - limit) <= ROUNDING or (shown - limit) * (value - limit) > 0 for limit in limits):
+            return text
+    return repr(value)
 
 
 def seeds_note(run: RunRecord) -> str:
@@ -13,10 +40,11 @@ def seeds_note(run: RunRecord) -> str:
     return f" (mean of seeds {', '.join(str(s) for s in run.seeds)})"
 
 
-def describe(run: RunRecord, value: float, what: str) -> str:
+def describe(run: RunRecord, value: float, what: str, limits: Sequence[float] = ()) -> str:
     """'cce eta=0.4: J1=0.998', or for a seed mean 'cce eta=0.4: J1=0.998 (mean of seeds 0, 1; 0.997-0.999)'
-    where the range is the final value's over the seeds (``value`` is read at the last epoch)."""
-    text = f"{run.loss} eta={run.eta:g}: {what}={value:.3f}"
+    where the range is the final value's over the seeds (``value`` is read at the last epoch; shown with
+    the digits that keep it on its side of each of ``limits``, :func:`figure`)."""
+    text = f"{run.loss} eta={run.eta:g}: {what}={figure(value, limits)}"
     if len(run.per_seed) < 2:
         return text
     finals = [getattr(r, f"final_{what.lower()}") for r in run.per_seed] if what in ("J1", "J2") else []

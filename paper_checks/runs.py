@@ -114,7 +114,9 @@ def _read(run_dir: str | Path):
 
 def unfinished_reason(record) -> str | None:
     """Why the run ``record`` (an empirical.plots record) is not finished, or None when it is: summary.json
-    status ``finished`` with every planned epoch, and as many epochs in metrics.jsonl."""
+    status ``finished`` with every planned epoch, and metrics.jsonl holding exactly epochs 1..planned (more
+    lines, or epochs out of order or repeated, as two processes appending to one run left them, are refused:
+    which of them is the run's is unknown)."""
     from symtheory.empirical.run_dir import read_summary
 
     planned = int(record.train.get("epochs") or 0)
@@ -128,6 +130,10 @@ def unfinished_reason(record) -> str | None:
         return f"status {status!r}, {recorded} of {planned} epochs recorded" + (f" ({message})" if message else "")
     if summary.get("epochs_completed") != planned or recorded < planned:
         return f"finished with {recorded} of {planned} epochs recorded"
+    epochs = [row.get("epoch") for row in record.rows]
+    if epochs != list(range(1, planned + 1)):
+        return (f"metrics.jsonl holds {recorded} lines for {planned} epochs" if recorded != planned else
+                "metrics.jsonl's epochs are not 1, 2, ... in order") + " (a run two processes appended to?)"
     return None
 
 

@@ -121,13 +121,16 @@ def run_suite(tier: str = "ci", only: str | None = None, runs: str | Path | None
 
 
 def scale_gaps(setting: dict, preset: str) -> list[str]:
-    """Why an experiment run with ``preset`` is not full scale: its network, dataset, epochs or subset
-    differ from the preset's own (e.g. ['arch mlp', '2 epochs', 'subset 200']), or its label noise is not
-    symmetric; [] when it is full scale."""
+    """Why an experiment run with ``preset`` is not the preset's experiment at full scale: any experiment
+    field differs from the preset's own, scale first (e.g. ['arch mlp', '2 epochs', 'subset 200', 'lr 0.5']:
+    a run that names the preset but changes its recipe is not judged as the paper's, as a free-flag run with
+    that recipe is not), or its label noise is not symmetric; [] when it is."""
     from symtheory.paper_checks.runs import SCALE_FIELDS, format_field, preset_setting
 
     own = preset_setting(preset) or {}
-    gaps = [format_field(k, setting.get(k)) for k in SCALE_FIELDS if setting.get(k) != own.get(k)]
+    order = list(SCALE_FIELDS) + sorted(k for k in set(setting) | set(own) if k not in SCALE_FIELDS)
+    gaps = [format_field(k, setting.get(k)) for k in order
+            if k not in ("preset", "noise", "noise_matrix") and setting.get(k) != own.get(k)]
     if setting.get("noise", "symmetric") != "symmetric":
         gaps.append(f"{setting.get('noise')} label noise")
     return gaps
@@ -144,7 +147,8 @@ def preset_scale(preset: str) -> str:
 def full_tier_claims(runs: str | Path | None, wanted: list[str], presets: Iterable[str] | None = None
                      ) -> list[ClaimResult]:
     """E-claims per paper preset, from finished full-scale runs under ``runs``: runs whose config names the
-    preset and keeps its network, dataset and epochs with no subset and symmetric noise, or that were trained
+    preset and keeps every experiment setting of it (network, dataset, epochs, no subset, optimizer, schedule,
+    ...) with symmetric noise, or that were trained
     without ``--preset`` with exactly the preset's settings (labelled 'the <preset> recipe'). A preset with no
     such runs gets 'not run' rows saying what was found instead (reduced-scale runs, unfinished runs)."""
     from symtheory.empirical.presets import PRESETS

@@ -114,3 +114,32 @@ def test_report_reads_each_run_once_and_tabulates_every_claim(tmp_path, monkeypa
     for claim in ("E1", "E2", "E3", "E4", "E5", "E6"):
         assert f"| {claim} [mnist-resnet18/mnist (50 epochs)] |" in text
     assert len(list((tmp_path / "out").glob("*.png"))) == 2
+
+
+def test_a_figure_exactly_at_the_tolerance_holds_whatever_float_rounding_does():
+    # |0.7 - (1 - 0.2)| is 0.10000000000000009 in floats; J1 = 35000/50000 lands exactly on the E2 tolerance.
+    at_edge = {("rll", 0.2): (resisting(0.2)[0][:-1] + [0.7], resisting(0.2)[1])}
+    result = e2_rll_saturation.check(make_grid(at_edge))
+    assert result.verdict == "holds" and "rll eta=0.2: J1=0.700 (1-eta=0.80)" in result.measured, result.measured
+    # cce J2 from a peak of 0.97 to 0.92: a drop of 0.05 (0.04999999999999993 in floats) meets E4's >= 0.05
+    flip = {("cce", 0.2): (memorizing(0.2)[0], [0.5, 0.97, 0.92])}
+    result = e4_flip.check(make_grid(flip))
+    assert result.verdict == "holds" and "final 0.920 (drop 0.050)" in result.measured, result.measured
+
+
+def test_a_figure_is_printed_with_the_digits_that_keep_it_on_its_side_of_the_tolerance():
+    from symtheory.paper_checks.empirical_common import figure
+
+    assert [figure(v, (0.95,)) for v in (0.9499, 0.94999, 0.95, 0.9, 0.95004)] == [
+        "0.9499", "0.94999", "0.950", "0.900", "0.95004"]
+    assert figure(100 * 179 / 200, (90,), 0) == "89.5"  # E3's share, was printed as 90% beside ">= 90%"
+    short = {("cce", 0.4): (memorizing(0.4)[0][:-1] + [0.9499], memorizing(0.4)[1])}
+    result = e1_memorization.check(make_grid(short))
+    assert result.verdict == "does not hold" and "cce eta=0.4: J1=0.9499" in result.measured, result.measured
+    j1, j2 = resisting(0.2)
+    share = [b if i >= 5 else a - 0.1 for i, (a, b) in enumerate(zip(j1, j2))]  # J2 > J1 in 45 of 50 epochs
+    result = e3_j2_above_j1.check(make_grid({("rll", 0.2): (j1, share)}))
+    assert result.verdict == "holds" and "rll eta=0.2: J2>J1 in 90% of epochs" in result.measured
+    share[5] = j1[5] - 0.1  # 44 of 50: 88%
+    result = e3_j2_above_j1.check(make_grid({("rll", 0.2): (j1, share)}))
+    assert result.verdict == "does not hold" and "J2>J1 in 88% of epochs" in result.measured

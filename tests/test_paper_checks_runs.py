@@ -153,6 +153,24 @@ def test_unfinished_and_duplicate_runs_are_left_out_and_listed(tmp_path):
     assert "**not run**" in e1 and "missing runs: cce eta=0.2 (" in e1 and "2 of 4 epochs recorded" in e1
 
 
+def test_a_run_with_extra_or_repeated_epoch_lines_is_not_used(tmp_path):
+    # Two processes appending to one run leave more lines than epochs, or an epoch twice: which is the run's
+    # curve is unknown, so neither the claims nor the report's mean over seeds may read it.
+    write_grid(tmp_path / "g", seeds=(0, 1), losses=("cce",), etas=(0.6,), **SMALL)
+    extra = tmp_path / "g" / "cce-eta0.6-seed1" / "metrics.jsonl"
+    extra.write_text(extra.read_text() + json.dumps({"epoch": 5, "j1": 0.4, "j2": 0.4, "test_acc": 0.4}) + "\n")
+    write_run(tmp_path / "g" / "cce-eta0.4-seed0", "cce", 0.4, **SMALL)
+    repeated = tmp_path / "g" / "cce-eta0.4-seed0" / "metrics.jsonl"
+    lines = repeated.read_text().splitlines()
+    repeated.write_text("\n".join(lines[:2] + [lines[1]] + lines[3:]) + "\n")
+    runset = load_runs(tmp_path / "g")
+    skipped = dict(runset.all_skipped())
+    assert skipped[str(extra.parent)].startswith("metrics.jsonl holds 5 lines for 4 epochs")
+    assert skipped[str(repeated.parent)].startswith("metrics.jsonl's epochs are not 1, 2, ... in order")
+    [grid] = runset.grids.values()
+    assert grid[("cce", 0.6)].seeds == (0,) and ("cce", 0.4) not in grid
+
+
 def test_a_run_diverged_in_its_first_epoch_is_listed_and_runs_behind_links_are_found(tmp_path):
     write_grid(tmp_path / "real" / "g", **SMALL)
     import shutil
@@ -213,6 +231,14 @@ def test_full_tier_judges_runs_that_repeat_a_preset_without_naming_it(tmp_path):
     assert results[0].tolerance == "final J1 >= 0.95; mse: >= 0.9"
     text = write_report(tmp_path / "free", tmp_path / "rep" / "report.md").read_text()
     assert "final J1 >= 0.95; mse: >= 0.9" in [line for line in text.splitlines() if line.startswith("| E1 [")][0]
+
+
+def test_full_tier_does_not_judge_a_run_that_names_its_preset_but_changes_its_recipe(tmp_path):
+    # `symtheory grid --preset mnist-resnet18 --lr 0.5`: full scale, but not the paper's experiment
+    write_grid(tmp_path / "lr", preset="mnist-resnet18", lr=0.5)
+    [result] = full_tier_claims(tmp_path, ["E1"], presets=["mnist-resnet18"])
+    assert (result.claim, result.verdict) == ("E1 [mnist-resnet18]", "not run")
+    assert "lr 0.5" in result.measured, result.measured
 
 
 def test_full_tier_not_run_rows_carry_their_tolerance(tmp_path):
