@@ -63,6 +63,19 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+OPTIONAL_MODULES = {"torch": "torch", "torchvision": "torch"}
+"""Modules of an optional extra (pyproject's [project.optional-dependencies]), by the extra that installs them."""
+
+
+def missing_module_message(module: str, command: str | None = None) -> str:
+    """One line: which command needs the missing optional module, and how to install its extra."""
+    extra = OPTIONAL_MODULES[module]
+    who = f"symtheory {command}" if command else "this command"
+    return (f"{who} needs {module}, which is not installed: pip install 'symtheory[{extra}]' (from a checkout: "
+            f"pip install '.[{extra}]'); the theory commands (check-loss, prove-risk, losses, verify-ranking) run "
+            "without it")
+
+
 OUT_OF_MEMORY = 1
 """Exit code when numpy or torch cannot allocate memory (host or GPU)."""
 
@@ -149,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(message[0] if message else type(exc).__name__, getattr(exc, "exit_code", 2) or 2)
     except BadInput as exc:
         fail(str(exc))
+    except ModuleNotFoundError as exc:
+        if exc.name not in OPTIONAL_MODULES:
+            raise
+        fail(missing_module_message(exc.name, command_name(argv)))
     except MemoryError as exc:
         fail(out_of_memory_message(exc, command_name(argv)), OUT_OF_MEMORY)
     except RuntimeError as exc:

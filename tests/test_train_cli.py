@@ -34,6 +34,19 @@ def test_help_and_theory_commands_never_import_torch():
     assert "--resume" in done.stdout and "--kind" in done.stdout
 
 
+def test_without_torch_the_empirical_commands_say_how_to_install_it(tmp_path):
+    # a 'torch' that cannot be imported, as on a theory-only install (pip install . without the torch extra)
+    (tmp_path / "fake" / "torch").mkdir(parents=True)
+    (tmp_path / "fake" / "torch" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {"PYTHONPATH": str(tmp_path / "fake")}
+    done = run_cli("train", "--epochs", "1", "--out", str(tmp_path / "run"), env=env)
+    assert_bad_input(done, "symtheory train needs torch, which is not installed: pip install 'symtheory[torch]'")
+    assert not (tmp_path / "run").exists()
+    theory = run_cli("check-loss", "mae", "--json", env=env)
+    assert theory.returncode == 0 and json.loads(theory.stdout)["symmetric"] == "proved"
+
+
 def test_a_network_that_does_not_take_the_data_is_refused_before_torch_is_imported(tmp_path):
     code = (
         "import sys\n"
