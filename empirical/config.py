@@ -264,10 +264,7 @@ class TrainConfig:
     def matrix_tag(self) -> str:
         """'matrix-' and 8 hex digits of the SHA-256 of the transition matrix's rows (each value as its shortest
         float repr), so runs of different matrices get different default folders; 'matrix' without one."""
-        if self.noise_matrix is None:
-            return "matrix"
-        text = ";".join(",".join(repr(float(v)) for v in row) for row in self.noise_matrix)
-        return f"matrix-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        return "matrix" if self.noise_matrix is None else f"matrix-{matrix_digest(self.noise_matrix)}"
 
     @property
     def loss_tag(self) -> str:
@@ -277,6 +274,13 @@ class TrainConfig:
         if self.loss_expr is None:
             return self.loss
         return f"{self.loss}-{hashlib.sha256(expression_spelling(self.loss_expr).encode()).hexdigest()[:8]}"
+
+
+def matrix_digest(matrix) -> str:
+    """The first 8 hex digits of the SHA-256 of a transition matrix's rows, each value as its shortest float
+    repr: a short name that tells matrices apart in folder names, figure legends and report headings."""
+    text = ";".join(",".join(repr(float(v)) for v in row) for row in matrix)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def expression_spelling(text: str) -> str:

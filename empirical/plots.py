@@ -119,10 +119,19 @@ def _first_and_count(left_out: list[tuple[Path, str]]) -> str:
     return f"{path}: {why}" + (f"; and {more} more" if more else "")
 
 
+TITLE_WIDTH = 44
+"""Characters per line of a panel title (a 4.2-inch panel at font size 10); longer lines wrap."""
+
+
 def _eta_label(run: RunRecord) -> str:
+    """'eta = 0.4', 'pair eta = 0.2', or for transition-matrix noise 'matrix' and 8 hex digits of the matrix
+    (:func:`~symtheory.empirical.config.matrix_digest`), so runs of two matrices are two lines, not seeds of
+    one."""
+    from symtheory.empirical.config import matrix_digest
+
     t = run.train
     if t.get("noise") == "matrix":
-        return "matrix"
+        return f"matrix {matrix_digest(t['noise_matrix'])}" if t.get("noise_matrix") else "matrix"
     prefix = "pair " if t.get("noise") == "pair" else ""
     return f"{prefix}eta = {t['eta']:g}"
 
@@ -143,7 +152,14 @@ def _panel_title(key: tuple[str, str, str, str], runs: list[RunRecord], varying:
     head = f"{name}{extra}\n{preset}{arch} / {dataset}" + (f", n={size}" if size is not None else "")
     others = [f"{name}={_setting_text(t.get(name))}" for name in varying
               if name not in ("loss_params", "loss_expr", "preset", "num_train", "subset")]
-    return head + ("\n" + ", ".join(others) if others else "")
+    return _wrapped(head + ("\n" + ", ".join(others) if others else ""), TITLE_WIDTH)
+
+
+def _wrapped(text: str, width: int) -> str:
+    """Each line of ``text`` wrapped at ``width`` characters (a long expression breaks at its spaces)."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, break_on_hyphens=False) or line for line in text.split("\n"))
 
 
 def _setting_text(value: Any) -> str:
@@ -178,8 +194,9 @@ def _draw_group(ax, runs: list[RunRecord], colour, label: str, kind: str) -> Non
     shown = label if len(runs) == 1 else f"{label} ({len(runs)} seeds)"
     for metric, style in (("j1", "-"), ("j2", "--")) if kind == "j1j2" else (("j1", "-"),):
         values = np.array([[row[metric] for row in r.rows[:length]] for r in runs], dtype=float)
-        ax.plot(epochs, values.mean(axis=0), color=colour, lw=1.6, ls=style, marker=marker, ms=3,
-                label=shown if metric == "j1" else None)
+        hollow = {"mfc": "white"} if metric == "j2" else {}
+        ax.plot(epochs, values.mean(axis=0), color=colour, lw=1.6, ls=style, marker=marker, ms=3 if not hollow else 4,
+                label=shown if metric == "j1" else None, **hollow)
         if len(runs) > 1:
             ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=colour, alpha=0.2, lw=0)
 
@@ -283,17 +300,20 @@ def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("training accuracy (J1)" if kind == "j1" else "accuracy")
     if kind == "j1j2":
-        fig.legend(handles=[Line2D([], [], color="k", lw=1.6, label="J1 (noisy labels)"),
-                            Line2D([], [], color="k", lw=1.6, ls="--", label="J2 (clean labels)")],
+        markers = any(len(r.rows) <= 20 for r in runs if r.rows)
+        fig.legend(handles=[Line2D([], [], color="k", lw=1.6, marker="o" if markers else None, ms=3,
+                                   label="J1 (noisy labels)"),
+                            Line2D([], [], color="k", lw=1.6, ls="--", marker="o" if markers else None, ms=4,
+                                   mfc="white", label="J2 (clean labels)")],
                    loc="outside lower center", ncols=2, fontsize=9)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrapped(title, int(TITLE_WIDTH * 0.85 * cols)))
     target = figure_target(out, "--output", "j1.png")
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ are listed under "Runs not used" with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from symtheory.errors import BadInput
@@ -26,10 +27,15 @@ SEEDS_NOTE = ("Runs that differ only in their seed are aggregated: each table ro
 
 
 def _slug(name: str) -> str:
+    """A file-name stem for an experiment's figures: its name with other characters as '-', at most 80
+    characters (a longer one cut and ended with 8 hex digits of the name's SHA-256, so slugs stay unique)."""
     slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
     while "--" in slug:
         slug = slug.replace("--", "-")
-    return slug.strip("-")
+    slug = slug.strip("-")
+    if len(slug) > 80:
+        slug = slug[:71].rstrip("-") + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return slug
 
 
 def _figures(name: str, slug: str, grid: Grid, folder: Path) -> list[tuple[str, Path]]:
@@ -105,10 +111,17 @@ def setting_line(grid: Grid) -> str:
     runs in g.' -- every field the experiment's runs share."""
     first = ("preset", "arch", "dataset", "subset", "epochs", "noise")
     order = [k for k in first if k in grid.setting] + [k for k in grid.setting if k not in first]
-    fields = ", ".join(format_field(k, grid.setting[k]) for k in order
+    fields = ", ".join(format_field(k, grid.setting[k]) + _matrix_rows(k, grid.setting[k]) for k in order
                        if k != "noise_matrix" or grid.setting[k] is not None)
     finished = sum(len(r.per_seed) for r in grid.values())
     return f"Setting: {fields}; {plural(finished, 'finished run')} in {grid.folder}."
+
+
+def _matrix_rows(name: str, value) -> str:
+    """' [[0.55, 0.05, ...], ...]' (4 significant digits) after a noise matrix's name; '' for other fields."""
+    if name != "noise_matrix" or value is None:
+        return ""
+    return " [" + ", ".join("[" + ", ".join(f"{float(v):.4g}" for v in row) + "]" for row in value) + "]"
 
 
 def claims_table(results: list[ClaimResult]) -> list[str]:

@@ -204,7 +204,9 @@ def format_field(name: str, value: Any) -> str:
     if name == "noise":
         return f"{value} noise"
     if name == "noise_matrix":
-        return f"noise matrix {value}"
+        from symtheory.empirical.config import matrix_digest
+
+        return f"noise matrix {matrix_digest(value)}"
     return f"{name} {value}"
 
 

@@ -46,7 +46,7 @@ def plot_tau(report: RankingReport, path: str | Path) -> Path:
         names = [shown.get(name, name) for name in names]
         label = ", ".join(names) if len(names) < 4 else f"{', '.join(names[:3])} + {len(names) - 3} more (identical)"
         label = "\n".join(textwrap.wrap(label, _LEGEND_WIDTH)) or label
-        colour = colours[(2 * n) % len(colours)]
+        colour = colours[(2 * n) % len(colours)] if len(groups) <= len(colours) // 2 else colours[n % len(colours)]
         ax.plot(etas, ys, "-" if symmetric else "--", marker="o", markersize=3, color=colour, label=label)
         tied = [e for e, t in zip(etas, taus) if t is None]
         if tied:

@@ -133,6 +133,22 @@ def test_report_to_a_folder_below_a_file_or_to_a_device_is_one_line(case, tmp_pa
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_experiments_of_two_noise_matrices_are_named_short_in_the_report(tmp_path):
+    # Each matrix is its own experiment; their names (headings, figure files) carry its digest, not its 100 values.
+    from symtheory.empirical.config import matrix_digest
+
+    first = [[0.55 if i == j else 0.05 for j in range(10)] for i in range(10)]
+    second = [[0.8 if i == j else 0.2 / 9 for j in range(10)] for i in range(10)]
+    for name, matrix in (("m55", first), ("m80", second)):
+        write_run(tmp_path / "g" / name, "cce", 0.0, noise="matrix", noise_matrix=matrix, **SMALL)
+    text = write_report(tmp_path / "g", tmp_path / "rep" / "report.md").read_text()
+    headings = sorted(line for line in text.splitlines() if line.startswith("## mlp/mnist"))
+    assert headings == sorted(f"## mlp/mnist (matrix noise, subset 200, noise matrix {matrix_digest(m)})"
+                              for m in (first, second)), headings
+    assert f"noise matrix {matrix_digest(second)} [[0.8, 0.02222, 0.02222," in text
+    assert all(len(path.name) <= 90 for path in (tmp_path / "rep").iterdir())
+
+
 def test_unfinished_and_duplicate_runs_are_left_out_and_listed(tmp_path):
     write_grid(tmp_path / "g", **SMALL)
     # cce eta=0.2 interrupted after epoch 2 of 4; an extra copy of rll eta=0 seed 0 elsewhere in the tree.

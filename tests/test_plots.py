@@ -216,3 +216,25 @@ def test_plot_refuses_a_device_folder_or_unknown_format_before_reading_runs(tmp_
     done = run_cli("plot", str(tmp_path / "runs"), "-o", output)
     assert_bad_input(done, fragment)
     assert not (tmp_path / "fig.xyz").exists() and not os.path.exists("/dev/null.png")
+
+
+def test_runs_of_two_noise_matrices_are_two_lines_not_two_seeds(tmp_path):
+    from symtheory.empirical.config import matrix_digest
+
+    first = [[0.55 if i == j else 0.05 for j in range(10)] for i in range(10)]
+    second = [[0.8 if i == j else 0.2 / 9 for j in range(10)] for i in range(10)]
+    write_run(tmp_path / "m55", noise="matrix", eta=0.0, noise_matrix=first)
+    write_run(tmp_path / "m80", noise="matrix", eta=0.0, noise_matrix=second)
+    [panel] = layout_panels(collect_runs([tmp_path]))
+    assert sorted(panel.groups) == sorted([f"matrix {matrix_digest(first)}", f"matrix {matrix_digest(second)}"])
+    assert all(len(group) == 1 for group in panel.groups.values()) and panel.left_out == []
+
+
+def test_a_long_expression_title_is_wrapped_to_its_panel():
+    from symtheory.empirical.plots import TITLE_WIDTH, _panel_title
+
+    expression = "log(1 + p) + " * 6 + "1 - p"
+    run = type("Run", (), {"train": {"loss_expr": expression, "loss_params": {"a": 0.5}}, "config": {}})()
+    title = _panel_title(("mlp", "mnist", "expr", "{}"), [run], [])
+    assert max(len(line) for line in title.splitlines()) <= TITLE_WIDTH
+    assert " ".join(title.split()) == f"L = {' '.join(expression.split())} (a=0.5) mlp / mnist"
