@@ -231,11 +231,15 @@ def _seeds_drawn(runs: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[Pat
 
 def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     """The panels of a figure, in the paper's loss order: one per experiment (see :attr:`RunRecord.panel_key`),
-    runs without a recorded epoch left out; BadInput when none is left."""
+    runs without a recorded epoch, or with jumbled epochs (:func:`epoch_problem`), left out; BadInput when
+    none is left."""
     if not any(r.rows for r in runs):
         raise BadInput("no run has a recorded epoch to plot ("
                        + _first_and_count([(r.path, _why_no_epoch(r.path)) for r in runs]) + ")")
     runs = [r for r in runs if r.rows]
+    if all(epoch_problem(r) for r in runs):
+        raise BadInput("no run can be drawn (" + _first_and_count([(r.path, epoch_problem(r)) for r in runs]) + ")")
+    runs = [r for r in runs if not epoch_problem(r)]
     panels: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
         panels.setdefault(run.panel_key, []).append(run)
@@ -255,6 +259,18 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     return laid_out
 
 
+def epoch_problem(run: RunRecord) -> str | None:
+    """Why a run's metrics cannot be drawn as its curve: more lines than its planned epochs, or epochs not
+    1, 2, ... in order (two processes appended to one run: which lines are its own is unknown); else None."""
+    epochs = [row.get("epoch") for row in run.rows]
+    planned = run.train.get("epochs")
+    if isinstance(planned, int) and len(epochs) > planned:
+        return f"metrics.jsonl holds {len(epochs)} lines for {planned} epochs (a run two processes appended to?)"
+    if epochs != list(range(1, len(epochs) + 1)):
+        return "metrics.jsonl's epochs are not 1, 2, ... in order (a run two processes appended to?)"
+    return None
+
+
 def _why_no_epoch(path: Path) -> str:
     """'no recorded epoch', with the status and message its summary.json gives (a run that diverged in its
     first epoch, say)."""
@@ -266,7 +282,8 @@ def _why_no_epoch(path: Path) -> str:
 def runs_not_drawn(runs: list[RunRecord]) -> list[tuple[Path, str]]:
     """The runs a figure of ``runs`` leaves out, with why (no recorded epoch; see :class:`Panel`)."""
     empty = [(r.path, _why_no_epoch(r.path)) for r in runs if not r.rows]
-    return empty + [item for panel in layout_panels(runs) for item in panel.left_out]
+    jumbled = [(r.path, why) for r in runs if r.rows and (why := epoch_problem(r))]
+    return empty + jumbled + [item for panel in layout_panels(runs) for item in panel.left_out]
 
 
 def plot_runs(runs: list[RunRecord], out: str | Path, kind: str = "j1j2", title: str | None = None) -> Path:

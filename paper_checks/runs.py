@@ -130,11 +130,9 @@ def unfinished_reason(record) -> str | None:
         return f"status {status!r}, {recorded} of {planned} epochs recorded" + (f" ({message})" if message else "")
     if summary.get("epochs_completed") != planned or recorded < planned:
         return f"finished with {recorded} of {planned} epochs recorded"
-    epochs = [row.get("epoch") for row in record.rows]
-    if epochs != list(range(1, planned + 1)):
-        return (f"metrics.jsonl holds {recorded} lines for {planned} epochs" if recorded != planned else
-                "metrics.jsonl's epochs are not 1, 2, ... in order") + " (a run two processes appended to?)"
-    return None
+    from symtheory.empirical.plots import epoch_problem
+
+    return epoch_problem(record)
 
 
 def _curves(record, label: str) -> RunRecord:

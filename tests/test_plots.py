@@ -238,3 +238,23 @@ def test_a_long_expression_title_is_wrapped_to_its_panel():
     title = _panel_title(("mlp", "mnist", "expr", "{}"), [run], [])
     assert max(len(line) for line in title.splitlines()) <= TITLE_WIDTH
     assert " ".join(title.split()) == f"L = {' '.join(expression.split())} (a=0.5) mlp / mnist"
+
+
+def test_a_run_with_extra_or_repeated_epoch_lines_is_left_out_and_named(tmp_path):
+    from symtheory.empirical.plots import runs_not_drawn
+
+    good = write_run(tmp_path / "good")
+    extra = write_run(tmp_path / "extra", seed=1)
+    metrics = extra / "metrics.jsonl"
+    metrics.write_text(metrics.read_text() + json.dumps({"epoch": 4, "j1": 0.9, "j2": 0.1}) + "\n")
+    repeated = write_run(tmp_path / "repeated", seed=2)
+    lines = (repeated / "metrics.jsonl").read_text().splitlines()
+    (repeated / "metrics.jsonl").write_text("\n".join([lines[0], lines[0], lines[1]]) + "\n")
+    runs = collect_runs([tmp_path])
+    [panel] = layout_panels(runs)
+    assert [r.path for group in panel.groups.values() for r in group] == [good]
+    assert dict(runs_not_drawn(runs)) == {
+        extra: "metrics.jsonl holds 4 lines for 3 epochs (a run two processes appended to?)",
+        repeated: "metrics.jsonl's epochs are not 1, 2, ... in order (a run two processes appended to?)"}
+    with pytest.raises(BadInput, match="no run can be drawn"):
+        layout_panels([r for r in runs if r.path != good])
