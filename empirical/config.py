@@ -273,14 +273,19 @@ class TrainConfig:
         '(1-p^a)/a' and '(1 - p**a)/a' name one run ('expr-...' as for the latter)."""
         if self.loss_expr is None:
             return self.loss
-        return f"{self.loss}-{hashlib.sha256(expression_spelling(self.loss_expr).encode()).hexdigest()[:8]}"
+        return f"{self.loss}-{short_digest(expression_spelling(self.loss_expr))}"
+
+
+def short_digest(text: str) -> str:
+    """The first 8 hex digits of the SHA-256 of ``text``: a short name that tells long things apart (a user's
+    expression, a transition matrix, an experiment's name) in folder and file names."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def matrix_digest(matrix) -> str:
-    """The first 8 hex digits of the SHA-256 of a transition matrix's rows, each value as its shortest float
-    repr: a short name that tells matrices apart in folder names, figure legends and report headings."""
-    text = ";".join(",".join(repr(float(v)) for v in row) for row in matrix)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    """:func:`short_digest` of a transition matrix's rows, each value as its shortest float repr: a short name
+    that tells matrices apart in folder names, figure legends and report headings."""
+    return short_digest(";".join(",".join(repr(float(v)) for v in row) for row in matrix))
 
 
 def expression_spelling(text: str) -> str:

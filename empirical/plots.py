@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symtheory.empirical.config import EXECUTION_FIELDS
+from symtheory.empirical.config import EXECUTION_FIELDS, matrix_digest
 from symtheory.empirical.run_dir import RunDir, is_run_dir, read_summary, run_dirs_below
 from symtheory.errors import BadInput
 from symtheory.figure_file import figure_target
@@ -127,8 +127,6 @@ def _eta_label(run: RunRecord) -> str:
     """'eta = 0.4', 'pair eta = 0.2', or for transition-matrix noise 'matrix' and 8 hex digits of the matrix
     (:func:`~symtheory.empirical.config.matrix_digest`), so runs of two matrices are two lines, not seeds of
     one."""
-    from symtheory.empirical.config import matrix_digest
-
     t = run.train
     if t.get("noise") == "matrix":
         return f"matrix {matrix_digest(t['noise_matrix'])}" if t.get("noise_matrix") else "matrix"
@@ -236,10 +234,11 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     if not any(r.rows for r in runs):
         raise BadInput("no run has a recorded epoch to plot ("
                        + _first_and_count([(r.path, _why_no_epoch(r.path)) for r in runs]) + ")")
-    runs = [r for r in runs if r.rows]
-    if all(epoch_problem(r) for r in runs):
-        raise BadInput("no run can be drawn (" + _first_and_count([(r.path, epoch_problem(r)) for r in runs]) + ")")
-    runs = [r for r in runs if not epoch_problem(r)]
+    recorded = [r for r in runs if r.rows]
+    runs = [r for r in recorded if not epoch_problem(r)]
+    if not runs:
+        raise BadInput("no run can be drawn (" + _first_and_count([(r.path, epoch_problem(r)) for r in recorded])
+                       + ")")
     panels: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
         panels.setdefault(run.panel_key, []).append(run)

@@ -10,9 +10,9 @@ are listed under "Runs not used" with the reason.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
+from symtheory.empirical.config import short_digest
 from symtheory.errors import BadInput
 from symtheory.paper_checks.claim import ClaimResult
 from symtheory.paper_checks.runs import Grid, format_field, load_runs
@@ -34,7 +34,7 @@ def _slug(name: str) -> str:
         slug = slug.replace("--", "-")
     slug = slug.strip("-")
     if len(slug) > 80:
-        slug = slug[:71].rstrip("-") + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+        slug = slug[:71].rstrip("-") + "-" + short_digest(name)
     return slug
 
 
@@ -59,18 +59,13 @@ def mean_sd(run, value) -> str:
 def _final_table(grid: Grid) -> list[str]:
     lines = ["| loss | eta | seeds | epochs | final J1 | final J2 | best J2 | final test acc |",
              "|---|---|---|---|---|---|---|---|"]
+    matrix = grid.setting.get("noise") == "matrix"  # its runs carry eta 0, which would read as clean labels
     for (loss, eta), run in sorted(grid.items()):
         seeds = ", ".join(str(s) for s in run.seeds) or "-"
-        lines.append(f"| {markdown_cell(loss)} | {_eta_cell(run, eta)} | {seeds} | {len(run.j1)} | {mean_sd(run, lambda r: r.final_j1)} | "
+        lines.append(f"| {markdown_cell(loss)} | {'matrix' if matrix else f'{eta:g}'} | {seeds} | {len(run.j1)} | {mean_sd(run, lambda r: r.final_j1)} | "
                      f"{mean_sd(run, lambda r: r.final_j2)} | {mean_sd(run, lambda r: max(r.j2))} | "
                      f"{mean_sd(run, lambda r: r.test_accuracy[-1] if r.test_accuracy else float('nan'))} |")
     return lines
-
-
-def _eta_cell(run, eta: float) -> str:
-    """The eta column: 'matrix' for transition-matrix noise (its runs carry eta 0, which would read as clean)."""
-    first = run.per_seed[0].run if run.per_seed else None
-    return "matrix" if first is not None and first.train.get("noise") == "matrix" else f"{eta:g}"
 
 
 def markdown_cell(text: str) -> str:

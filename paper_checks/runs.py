@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from symtheory.empirical.config import EXECUTION_FIELDS, expression_spelling
+from symtheory.empirical.config import EXECUTION_FIELDS, expression_spelling, matrix_digest
 from symtheory.errors import BadInput
 
 PER_RUN_FIELDS = ("loss", "loss_params", "loss_expr", "eta", "seed")
@@ -202,8 +202,6 @@ def format_field(name: str, value: Any) -> str:
     if name == "noise":
         return f"{value} noise"
     if name == "noise_matrix":
-        from symtheory.empirical.config import matrix_digest
-
         return f"noise matrix {matrix_digest(value)}"
     return f"{name} {value}"
 
