@@ -227,6 +227,14 @@ def _seeds_drawn(runs: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[Pat
     return drawn, left_out
 
 
+def _settings_order(settings_json: str) -> list[tuple[str, int, Any]]:
+    """A sort key for a panel's other settings: numbers by value (epochs 30 before 100), the rest by their
+    JSON text, each after its setting's name."""
+    settings = json.loads(settings_json)
+    return [(name, 0, value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else (name, 1, json.dumps(value, sort_keys=True, default=str)) for name, value in sorted(settings.items())]
+
+
 def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     """The panels of a figure, in the paper's loss order: one per experiment (see :attr:`RunRecord.panel_key`),
     runs without a recorded epoch, or with jumbled epochs (:func:`epoch_problem`), left out; BadInput when
@@ -243,7 +251,7 @@ def layout_panels(runs: list[RunRecord]) -> list[Panel]:
     for run in runs:
         panels.setdefault(run.panel_key, []).append(run)
     order = {name: i for i, name in enumerate(LOSS_ORDER)}
-    keys = sorted(panels, key=lambda k: (k[0], k[1], order.get(k[2], len(order)), k[2], k[3]))
+    keys = sorted(panels, key=lambda k: (k[0], k[1], order.get(k[2], len(order)), k[2], _settings_order(k[3])))
     varying = _varying_settings(keys)
     laid_out = []
     for key in keys:

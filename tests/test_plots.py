@@ -258,3 +258,14 @@ def test_a_run_with_extra_or_repeated_epoch_lines_is_left_out_and_named(tmp_path
         repeated: "metrics.jsonl's epochs are not 1, 2, ... in order (a run two processes appended to?)"}
     with pytest.raises(BadInput, match="no run can be drawn"):
         layout_panels([r for r in runs if r.path != good])
+
+
+def test_panels_of_numeric_settings_come_in_numeric_order(tmp_path):
+    for epochs in (100, 30, 5):
+        write_run(tmp_path / f"e{epochs}", epochs=epochs, recorded=2)
+    write_run(tmp_path / "s", epochs=30, recorded=2, subset=1000)
+    titles = [p.title for p in layout_panels(collect_runs([tmp_path]))]
+    assert [t.splitlines()[1:] for t in titles] == [["mlp / mnist, n=200", "epochs=5"],
+                                                    ["mlp / mnist, n=200", "epochs=30"],
+                                                    ["mlp / mnist, n=1000", "epochs=30"],
+                                                    ["mlp / mnist, n=200", "epochs=100"]]
