@@ -105,8 +105,10 @@ def reproduce_command(
     and write the report. Exit 0 when every run finished, whatever the verdicts; 1 when a run did not."""
     from symtheory.analysis import parse_param_options
     from symtheory.empirical.paper_grid import (
-        call_record, check_data, data_problems, plan_paper, read_calls, recording, resolve_backend, train_paper, unfinished,
+        call_record, check_data, data_problems, output_problem, plan_paper, read_calls, recording, resolve_backend,
+        train_paper, unfinished,
     )
+    from symtheory.errors import BadInput
     from symtheory.empirical.grid import epochs_counted_by_run
 
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_losses(losses, expr),
@@ -120,12 +122,17 @@ def reproduce_command(
         problems = data_problems(grids, data_dir)[1]
         for row in plan:
             row["data"] = problems.get(row["preset"])
+        outputs = output_problem(out)
         if as_json:
-            print_json({"backend": chosen, "plan": plan})
+            print_json({"backend": chosen, "plan": plan, "refused": outputs})
         else:
-            print_lines(plan_lines(plan, chosen, out, download))
+            print_lines(plan_lines(plan, chosen, out, download)
+                        + ([f"a call that trains would be refused: {outputs}"] if outputs else []))
         return
     calls = read_calls(out)
+    problem = output_problem(out)
+    if problem:
+        raise BadInput(problem)
     record = call_record(invoked_command(), chosen, device, plan)
     if not as_json:
         print_lines(plan_lines(plan, chosen, out))

@@ -177,6 +177,24 @@ def read_calls(out: str | Path) -> list[dict]:
     return calls
 
 
+OUTPUTS = {"claims.json": "claims", "report.md": "report"}
+"""The files a call writes under OUT once its training ends (besides :data:`RECORD`), with what they hold."""
+
+
+def output_problem(out: str | Path) -> str | None:
+    """Why OUT/claims.json or OUT/report.md, written after the training, could not be written (a folder or a
+    device in its place; OUT itself a file), so that a call is refused before its training, not after it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"--out {str(out)!r} is a file, not a folder"
+    for name, what in OUTPUTS.items():
+        path = out / name
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            return f"{path} is {kind}, and the call writes its {what} there: move it away or choose another --out"
+    return None
+
+
 def call_record(command: Sequence[str], backend: str, device: str | None, plan: list[dict]) -> dict[str, Any]:
     """The start of a call's record: its command, start time, backend, machine (versions and the device)
     and plan; :func:`recording` adds its outcomes and end."""

@@ -289,3 +289,16 @@ def test_a_sweep_runs_each_preset_grid_once_per_value(tmp_path):
     done = run_cli("reproduce", "--plan", "--presets", "mnist-resnet18", "--sweep", "alpha=0.01,0.45", "--device",
                    "cpu", "--out", str(tmp_path / "paper"))
     assert "20 runs x 200 epochs (20 new); 4,000 epochs to train" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("name", ["claims.json", "report.md"])
+def test_an_output_path_taken_by_a_folder_refuses_the_call_before_training(name, tmp_path):
+    out = tmp_path / "paper"
+    (out / name).mkdir(parents=True)
+    args = ["reproduce", "--presets", "mnist-resnet18", "--losses", "cce", "--etas", "0", "--epochs", "1",
+            "--subset", "10", "--device", "cpu", "--out", str(out)]
+    assert_bad_input(run_cli(*args), f"{out / name} is a folder, and the call writes its")
+    assert sorted(p.name for p in out.iterdir()) == [name]
+    plan = run_cli(*args, "--plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["refused"].startswith(f"{out / name} is a folder")
