@@ -51,6 +51,9 @@ def interval_range(f: sp.Expr) -> Range | None:
         if sign.is_positive:
             return Range(scale * inner.lower, scale * inner.upper)
         return Range(scale * inner.upper, scale * inner.lower)
+    kinks = nonsmooth_points(f)
+    if kinks is None:
+        return None
     derivative = reduce_expr(sp.diff(f, T))
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
@@ -66,11 +69,33 @@ def interval_range(f: sp.Expr) -> Range | None:
     except (NotImplementedError, ValueError, TypeError):
         return None
     if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
-        values = [at_zero, at_one] + [f.subs(T, c) for c in critical]
+        values = [at_zero, at_one] + [f.subs(T, c) for c in set(critical) | kinks]
         if any(v.has(sp.nan, sp.zoo) for v in values):
             return None
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def nonsmooth_points(f: sp.Expr) -> set[sp.Expr] | None:
+    """The points of (0, 1) where f(t) may have no derivative though it is continuous -- the kink of |h(t)| and
+    the cusp of h(t)**e (e not an integer) where h(t) = 0 -- which an extreme can sit on with f' nowhere 0
+    (|t - 1/2| - 3/2 (t - 9/20)**2 is least at t = 1/2); None when they are not a finite set of numbers."""
+    heads = [a.args[0] for a in f.atoms(sp.Abs, sp.sign, sp.Heaviside)]
+    heads += [a.base for a in f.atoms(sp.Pow) if not a.exp.is_integer]
+    points: set[sp.Expr] = set()
+    for head in heads:
+        if T not in head.free_symbols or on_unit_interval(head).is_positive:
+            continue
+        try:
+            found = sp.solveset(head, T, sp.Interval.open(0, 1))
+        except (NotImplementedError, ValueError, TypeError):
+            return None
+        if found is sp.S.EmptySet:
+            continue
+        if not (isinstance(found, sp.FiniteSet) and all(c.is_number for c in found)):
+            return None
+        points |= set(found)
+    return points
 
 
 def on_unit_interval(f: sp.Expr) -> sp.Expr:
@@ -93,7 +118,9 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     nodes = list(f.atoms(sp.Min, sp.Max))
     if len(nodes) > 3 or any(arg.has(sp.Min, sp.Max) for node in nodes for arg in node.args):
         return None
-    points: set[sp.Expr] = set()
+    points = nonsmooth_points(f)
+    if points is None:
+        return None
     equations = [x - y for node in nodes for x, y in combinations(node.args, 2)]
     branches = [f.xreplace(dict(zip(nodes, choice))) for choice in product(*(node.args for node in nodes))]
     equations += [sp.diff(branch, T) for branch in branches]

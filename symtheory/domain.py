@@ -399,9 +399,13 @@ def _breaks(condition: Condition, point: tuple[sp.Expr, ...], k: int, n: int) ->
     """The condition (at concrete parameters) fails for label k at ``point``: in g_k, or in some g_j, j != k,
     for a quantity inside a sum."""
     quantity = condition.quantity.subs(K, n)
-    if Q in quantity.free_symbols:
+    sums = {node: sp.Dummy() for node in quantity.atoms(SumOther)}
+    bare = quantity.xreplace(sums)
+    if Q in bare.free_symbols:
         others = [point[j] for j in range(n) if j != k]
-        return any(condition.fails_at(exact_loss(quantity.subs(Q, x), point, k)) for x in dict.fromkeys(others))
+        back = {dummy: node for node, dummy in sums.items()}
+        return any(condition.fails_at(exact_loss(bare.subs(Q, x).xreplace(back), point, k))
+                   for x in dict.fromkeys(others))
     return condition.fails_at(exact_loss(quantity, point, k))
 
 

@@ -79,10 +79,11 @@ class SpecialCase:
 
 
 def candidate_points(classes: int) -> list[tuple[sp.Rational, ...]]:
-    """A few exact points of the open simplex: the centre, and points with one or two large coordinates."""
+    """A few exact points of the open simplex: the centre, and points with one or two large coordinates (at
+    K = 2 six points, so that a sum constant at three of them by chance is still refuted)."""
     r = sp.Rational
     rest = lambda head: [(sp.Integer(1) - sum(head)) / (classes - len(head))] * (classes - len(head))  # noqa: E731
-    heads = [[], [r(1, 2)], [r(9, 10)], [r(1, 10)], [r(1, 2), r(1, 3)], [r(3, 5), r(1, 4)]]
+    heads = [[], [r(1, 2)], [r(9, 10)], [r(1, 10)], [r(1, 3)], [r(3, 4)], [r(1, 2), r(1, 3)], [r(3, 5), r(1, 4)]]
     points = []
     for head in heads:
         if len(head) < classes:

@@ -223,3 +223,10 @@ def test_a_loss_undefined_as_written_is_refused_though_sympy_cancels_the_undefin
 def test_a_cancelled_part_defined_on_the_simplex_is_no_obstacle(text, constant):
     symmetry = analysis.analyse_expression(text).symmetry
     assert (symmetry.verdict, str(symmetry.constant)) == ("proved", constant)
+
+
+def test_a_normalizing_sum_is_evaluated_whole_not_at_one_coordinate_in_place_of_its_variable():
+    # sum_all(q - 1/4) is the constant 1/4 at K = 3; the check put q_j = 1/4 in the sum's body as well, read
+    # the divisor as (K - 1)(1/4 - 1/4) + p - 1/4 = 0 at g = (1/2, 1/4, 1/4) and refused the loss 4p - 1
+    symmetry = analysis.analyse_expression("(p - 1/4)/sum_all(q - 1/4)", classes=3).symmetry
+    assert (symmetry.verdict, symmetry.constant) == ("proved", 1)

@@ -334,3 +334,40 @@ def test_min_and_max_in_g_k_get_their_inf_and_sup(text, lower, upper):
 def test_a_ramp_loss_summed_over_the_other_classes_gets_valid_bounds():
     bounds = analyse_expression("min(1, 2*(1-p)) + sum_other(min(1, 2*q))/(K-1)").bounds
     assert (bounds.bounded, bounds.lower, bounds.upper) == (True, 0, 2)
+
+
+@pytest.mark.parametrize("text, lower, upper", [
+    ("-abs(p - 1/2) + 3/2*(p - 9/20)**2", sp.Rational(-13, 60), sp.Rational(3, 800)),  # sup at the kink p = 1/2
+    ("abs(p - 1/2) - 3/2*(p - 9/20)**2", sp.Rational(-3, 800), sp.Rational(13, 60)),
+    ("sqrt(abs(p - 1/3)) - p", sp.Rational(-1, 3), sp.sqrt(3) / 3),                   # inf at the cusp p = 1/3
+    ("max(-abs(p - 1/2) + 3/2*(p - 9/20)**2, -1)", sp.Rational(-13, 60), sp.Rational(3, 800)),
+])
+def test_an_extreme_at_a_kink_or_cusp_where_the_derivative_is_never_zero_is_found(text, lower, upper):
+    bounds = analyse_expression(text).bounds
+    assert (bounds.bounded, bounds.lower_exact, bounds.upper_exact) == (True, True, True)
+    assert sp.simplify(bounds.lower - lower) == 0 and sp.simplify(bounds.upper - upper) == 0
+    t = np.linspace(1e-9, 1 - 1e-9, 60001)
+    values = compile_loss_matrix(analyse_expression(text).form, 3)(np.column_stack([t, 1 - t - 1e-12, 0 * t + 1e-12]))
+    assert values[:, 0].min() == pytest.approx(float(lower), abs=5e-3)   # a cusp sqrt|t - c| between grid points
+    assert values[:, 0].max() == pytest.approx(float(upper), abs=5e-3)
+
+
+def test_a_body_that_dips_below_zero_at_a_kink_is_not_taken_as_a_positive_normalizer():
+    # the denominator is 0 at g ~ (0.5033, 0.4967) for K = 2: its body's range missed the kink at q = 1/2,
+    # so the normalization was "proved" symmetric with 0 <= L <= 1 (L = -0.0198 at K = 3, g = (1e-6, 1/2, 1/2))
+    text = ("(p/1000 + sum_other(abs(q - 1/2) - 3/2*(q - 9/20)**2))"
+            "/sum_all(q/1000 + (K-1)*(abs(q - 1/2) - 3/2*(q - 9/20)**2))")
+    for classes in (None, 2, 3):
+        result = analyse_expression(text, classes=classes, seconds=None)
+        assert result.symmetry.verdict != "proved" and result.bounds.bounded is not True
+
+
+@pytest.mark.parametrize("text", ["(p-1/2)**4/2 - 2/25*(p-1/2)**2",
+                                  "-abs(p - 1/2) + 3/2*(p - 9/20)**2 + sum_other(q**2)"])
+def test_a_k2_sum_equal_at_three_points_by_chance_is_still_refuted(text):
+    # sum_j L is the same at (1/2, 1/2), (9/10, 1/10) and (1/10, 9/10), the only K = 2 points tried before
+    symmetry = analyse_expression(text, classes=2).symmetry
+    assert symmetry.verdict == "refuted"
+    witness = symmetry.counterexample
+    assert abs(exact_label_sum(analyse_expression(text).form.subs({K: 2}), witness.point_a)
+               - exact_label_sum(analyse_expression(text).form.subs({K: 2}), witness.point_b)) > 1e-3
