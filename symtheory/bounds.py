@@ -82,12 +82,18 @@ def nonsmooth_points(f: sp.Expr) -> set[sp.Expr] | None:
     (|t - 1/2| - 3/2 (t - 9/20)**2 is least at t = 1/2); None when they are not a finite set of numbers."""
     heads = [a.args[0] for a in f.atoms(sp.Abs, sp.sign, sp.Heaviside)]
     heads += [a.base for a in f.atoms(sp.Pow) if not a.exp.is_integer]
+    return roots_on_unit([h for h in heads if T in h.free_symbols and not on_unit_interval(h).is_positive])
+
+
+def roots_on_unit(equations: list[sp.Expr]) -> set[sp.Expr] | None:
+    """The roots in (0, 1) of each h(t) = 0 (one that reduces to 0 skipped); None when any root set is not a
+    finite set of numbers, or sympy cannot solve it."""
     points: set[sp.Expr] = set()
-    for head in heads:
-        if T not in head.free_symbols or on_unit_interval(head).is_positive:
+    for equation in equations:
+        if reduce_expr(equation) == 0:
             continue
         try:
-            found = sp.solveset(head, T, sp.Interval.open(0, 1))
+            found = sp.solveset(equation, T, sp.Interval.open(0, 1))
         except (NotImplementedError, ValueError, TypeError):
             return None
         if found is sp.S.EmptySet:
@@ -118,24 +124,13 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     nodes = list(f.atoms(sp.Min, sp.Max))
     if len(nodes) > 3 or any(arg.has(sp.Min, sp.Max) for node in nodes for arg in node.args):
         return None
-    points = nonsmooth_points(f)
-    if points is None:
-        return None
+    kinks = nonsmooth_points(f)
     equations = [x - y for node in nodes for x, y in combinations(node.args, 2)]
     branches = [f.xreplace(dict(zip(nodes, choice))) for choice in product(*(node.args for node in nodes))]
-    equations += [sp.diff(branch, T) for branch in branches]
-    for equation in equations:
-        if reduce_expr(equation) == 0:
-            continue
-        try:
-            found = sp.solveset(equation, T, sp.Interval.open(0, 1))
-        except (NotImplementedError, ValueError, TypeError):
-            return None
-        if found is sp.S.EmptySet:
-            continue
-        if not (isinstance(found, sp.FiniteSet) and all(c.is_number for c in found)):
-            return None
-        points |= set(found)
+    crossings = roots_on_unit(equations + [sp.diff(branch, T) for branch in branches])
+    if kinks is None or crossings is None:
+        return None
+    points = kinks | crossings
     values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + [f.subs(T, c) for c in points]
     if any(v.has(sp.nan, sp.zoo) or not v.is_number for v in values):
         return None
