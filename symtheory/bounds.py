@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.calculus.util import continuous_domain
 
 from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable
+from symtheory.expr import derivative as derivative_of
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, reduce_expr
 from symtheory.steps import Step
@@ -54,15 +55,18 @@ def interval_range(f: sp.Expr) -> Range | None:
     kinks = nonsmooth_points(f)
     if kinks is None:
         return None
-    derivative = reduce_expr(sp.diff(f, T))
+    derivative = reduce_expr(derivative_of(f, T))
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
-    on_unit = on_unit_interval(derivative)
+    sign = polynomial_sign(derivative)
+    if sign is None:
+        on_unit = on_unit_interval(derivative)
+        sign = 1 if on_unit.is_positive else -1 if on_unit.is_negative else None
     at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
-    if on_unit.is_positive:
+    if sign == 1:
         return Range(at_zero, at_one, strict=True)
-    if on_unit.is_negative:
+    if sign == -1:
         return Range(at_one, at_zero, strict=True)
     try:
         critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
@@ -74,6 +78,21 @@ def interval_range(f: sp.Expr) -> Range | None:
             return None
         return Range(sp.Min(*values), sp.Max(*values))
     return None
+
+
+def polynomial_sign(f: sp.Expr) -> int | None:
+    """+1 or -1 when f is a polynomial in t with rational coefficients and no root in (0, 1) (Sturm's count of
+    the roots in [0, 1], less those at its ends), the sign it then keeps there; None otherwise. Exact, and fast
+    where t = 1/(1+u) would expand (1+u)**99."""
+    if f.free_symbols != {T} or not f.is_polynomial(T):
+        return None
+    poly = sp.Poly(f, T)
+    if poly.domain != sp.QQ and poly.domain != sp.ZZ:
+        return None
+    at_ends = sum(1 for end in (0, 1) if poly.eval(end) == 0)
+    if poly.count_roots(0, 1) - at_ends != 0:
+        return None
+    return 1 if poly.eval(sp.Rational(1, 2)) > 0 else -1
 
 
 def nonsmooth_points(f: sp.Expr) -> set[sp.Expr] | None:
@@ -127,7 +146,7 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     kinks = nonsmooth_points(f)
     equations = [x - y for node in nodes for x, y in combinations(node.args, 2)]
     branches = [f.xreplace(dict(zip(nodes, choice))) for choice in product(*(node.args for node in nodes))]
-    crossings = roots_on_unit(equations + [sp.diff(branch, T) for branch in branches])
+    crossings = roots_on_unit(equations + [derivative_of(branch, T) for branch in branches])
     if kinks is None or crossings is None:
         return None
     points = kinks | crossings
@@ -260,7 +279,7 @@ def _face_refinement(result: BoundsResult, a: sp.Expr, sum_part: sp.Expr, n_clas
 
 def curvature_sign(f: sp.Expr) -> int | None:
     """+1 if f'' >= 0 on (0, 1) (convex), -1 if f'' <= 0 (concave), 0 if f'' = 0 (affine); None if unknown."""
-    on_unit = on_unit_interval(sp.diff(f, T, 2))
+    on_unit = on_unit_interval(derivative_of(f, T, 2))
     if on_unit == 0:
         return 0
     if on_unit.is_nonnegative:

@@ -79,6 +79,19 @@ class SumOther(sp.Function):
         return "sum_other(%s)" % printer._print(self.args[0])
 
 
+_REAL_STAND_IN = sp.Dummy("x", real=True)
+
+
+def derivative(expr: sp.Expr, var: sp.Symbol, order: int = 1) -> sp.Expr:
+    """d^order expr / d var^order, taken in a real stand-in for the positive ``var``: the same derivative (an
+    expression is simplified for var > 0 when it is built), without sympy re-deriving facts of var > 0 for each
+    power on the way (25x on the 40 powers of taylor-ce at order 40)."""
+    expr = sp.sympify(expr)
+    if var not in expr.free_symbols:
+        return sp.S.Zero
+    return sp.diff(expr.xreplace({var: _REAL_STAND_IN}), _REAL_STAND_IN, order).xreplace({_REAL_STAND_IN: var})
+
+
 def sum_all(body: sp.Expr) -> sp.Expr:
     """sum_{j=1..K} f(g_j) = f(g_k) + sum_{j != k} f(g_j)."""
     return body.subs(Q, P) + SumOther(body)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symtheory.bounds import strictly_positive
-from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable, SumOther, sum_other_nodes
+from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable, SumOther, derivative, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
 
@@ -46,9 +46,9 @@ def fold_linear_sums(term: sp.Expr, n_classes: sp.Expr = K) -> sp.Expr:
     folded = {}
     for node in sum_other_nodes(term):
         body = node.args[0]
-        if P in body.free_symbols or sp.diff(body, Q, 2) != 0:
+        if P in body.free_symbols or derivative(body, Q, 2) != 0:
             continue
-        slope = sp.diff(body, Q)
+        slope = derivative(body, Q)
         folded[node] = slope * (1 - P) + body.subs(Q, 0) * (n_classes - 1)
     if not folded:
         return term

@@ -21,7 +21,7 @@ import sympy as sp
 from symtheory.bounds import strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
 from symtheory.exact_numbers import MAX_DIGITS
-from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable
+from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable, derivative
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero, reduce_expr, tidy
 from symtheory.steps import Step
@@ -323,17 +323,17 @@ def check_symmetry(form: LossForm, classes: int | None = None,
         steps.append(Step(f"  c = {sp.sstr(c)}, f(g_j) =", f))
     steps.append(Step(f"sum_k L(g, k) = sum_i phi(g_i) with phi({T}) = a({T}) + (K-1) sum_m c_m f_m({T}) =", phi))
     if classes == 2:
-        residual = sp.diff(phi + phi.subs(T, 1 - T), T)
+        residual = derivative(phi + phi.subs(T, 1 - T), T)
         steps.append(Step(f"K = 2: sum = phi({T}) + phi(1-{T}); its derivative in {T} is", reduce_expr(residual)))
     else:
-        residual = sp.diff(phi, T, 2)
+        residual = derivative(phi, T, 2)
         steps.append(Step(f"phi''({T}) reduces to", reduce_expr(residual)))
     zero = is_zero(residual)
     if zero is True:
         if classes == 2:
             separable_c = reduce_expr(phi + phi.subs(T, 1 - T)).subs(T, sp.Rational(1, 2))
         else:
-            c1 = reduce_expr(sp.diff(phi, T))
+            c1 = reduce_expr(derivative(phi, T))
             c0 = reduce_expr(phi - c1 * T)
             if T in c0.free_symbols or T in c1.free_symbols:
                 return _unknown(form, classes, defaults, scope, steps, f"phi is not reducible to c0 + c1 {T}")
@@ -348,7 +348,7 @@ def check_symmetry(form: LossForm, classes: int | None = None,
         return SymmetryResult("proved", scope, constant, steps)
     vanishing = _vanishing_within(residual, form.free_parameters())
     if classes == 2:
-        vanishing += [v for v in _vanishing_within(sp.diff(phi, T, 2), form.free_parameters()) if v not in vanishing]
+        vanishing += [v for v in _vanishing_within(derivative(phi, T, 2), form.free_parameters()) if v not in vanishing]
     free = form.free_parameters()
     missing = {s: v for s, v in defaults.items() if s in free}
     trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]

@@ -25,7 +25,7 @@ def load_script(name: str):
     return module
 
 
-@pytest.mark.parametrize("name", ["cold_start", "ranking_speed", "train_throughput", "grid_speed"])
+@pytest.mark.parametrize("name", ["cold_start", "ranking_speed", "train_throughput", "grid_speed", "theory_speed"])
 def test_script_imports_and_has_main(name):
     assert callable(load_script(name).main)
 
@@ -114,3 +114,15 @@ def test_grid_speed_refuses_bad_arguments(argv, message, capsys):
         grid_speed.parse_args(["--device", "cpu", *argv])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_theory_speed_times_each_case_and_reports_what_the_analysis_found(capsys):
+    theory_speed = load_script("theory_speed")
+    timings = theory_speed.main(["--repeats", "2", "--cases", "mae,taylor-ce:5,expr:kink"])
+    assert [(t.case, len(t.seconds), t.verdict, t.bounded) for t in timings] == [
+        ("mae", 2, "proved", "yes"), ("taylor-ce:5", 2, "refuted", "yes"), ("expr:kink", 2, "refuted", "yes")]
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[1].split() == ["case", "min", "s", "median", "s", "verdict", "bounded"] and len(rows) == 5
+    with pytest.raises(SystemExit) as exit_info:
+        theory_speed.parse_args(["--cases", "nope"])
+    assert exit_info.value.code == 2

@@ -371,3 +371,30 @@ def test_a_k2_sum_equal_at_three_points_by_chance_is_still_refuted(text):
     witness = symmetry.counterexample
     assert abs(exact_label_sum(analyse_expression(text).form.subs({K: 2}), witness.point_a)
                - exact_label_sum(analyse_expression(text).form.subs({K: 2}), witness.point_b)) > 1e-3
+
+
+@pytest.mark.parametrize("f, sign", [
+    ("t**2 + 1", 1), ("t*(t - 1)", -1),                   # roots at both ends only: negative on (0, 1)
+    ("(t - 1/3)*(t - 2/3)", None), ("-(1 - t)**99 - 1", -1), ("log(t)", None), ("a*t", None),
+])
+def test_polynomial_sign_counts_the_roots_inside_the_interval(f, sign):
+    from symtheory.bounds import polynomial_sign
+
+    assert polynomial_sign(sp.sympify(f, locals={"t": T, "a": A})) == sign
+
+
+def test_the_derivative_in_a_real_stand_in_equals_sympys_own():
+    from symtheory.expr import derivative
+
+    for f in ["(1 - t)**7/7 + log(a + t)", "abs(t - 1/2) - 3*t**2", "sqrt(t)*exp(-t)", "a"]:
+        expr = sp.sympify(f, locals={"t": T, "a": A})
+        for order in (1, 2):
+            assert sp.simplify(derivative(expr, T, order) - sp.diff(expr, T, order)) == 0
+
+
+def test_taylor_ce_of_order_100_is_refuted_with_its_exact_bounds():
+    # a polynomial of degree 100: its derivative's sign comes from a root count (was unknown at the time limit)
+    result = analyse_builtin("taylor-ce", {"order": "100"}, seconds=None)
+    assert result.symmetry.verdict == "refuted"
+    assert (result.bounds.lower, result.bounds.upper) == (0, sp.harmonic(100))
+    assert result.bounds.lower_exact and result.bounds.upper_exact
