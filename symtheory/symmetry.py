@@ -183,11 +183,14 @@ def numeric_spot_check(form: LossForm, classes: int, defaults: dict, samples: in
         return float(sums.max() - sums.min()), float(np.max(scale))
 
 
-def spot_check_note(spread: float, scale: float, classes: int) -> str:
+def spot_check_note(spread: float, scale: float, classes: int, parameters: dict | None = None) -> str:
     """The spot check in words: consistent with symmetry when the spread of the label sums is within rounding,
     SPOT_CHECK_ROUNDING K eps of the largest |L| (relative, so neither a loss of tiny values, p**1000, nor one
-    offset by a large constant hides a varying sum); inconclusive when float64 cannot represent the values."""
-    head = f"numeric spot check at K={classes}, 64 random points: "
+    offset by a large constant hides a varying sum); inconclusive when float64 cannot represent the values.
+    ``parameters``: the stand-in values the check used, named in it (a symmetric case among them would read as
+    support for the whole family)."""
+    shown = "".join(f", {k}={sp.sstr(v)}" for k, v in sorted((parameters or {}).items(), key=lambda kv: str(kv[0])))
+    head = f"numeric spot check at K={classes}{shown}, 64 random points: "
     if not (math.isfinite(spread) and math.isfinite(scale)) or scale == 0:
         return head + "inconclusive (the loss's values are 0, infinite or nan in float64; not a proof)"
     tolerance = SPOT_CHECK_ROUNDING * classes * sys.float_info.epsilon * scale
@@ -315,7 +318,7 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     constant_rest = sp.Add(*[w for w, _ in form.normalized]) + form.zero_one * (n_classes - 1)
     decomposition = affine_in_sums(form.separable)
     if decomposition is None:
-        return _concrete_range(form, classes, defaults, k_range, steps)
+        return _concrete_range(form, classes, defaults, k_range, steps, alternates)
     phi = decomposition.phi(n_classes)
     steps.append(Step("separable piece: L = a(g_k) + sum_m c_m sum_{j != k} f_m(g_j) with a(g_k) =",
                       decomposition.a))
@@ -358,6 +361,9 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     found = _first_counterexample(form, classes, trials, exact_differences=zero is False)
     if found is None and zero is False and free and trials:
         found = _first_counterexample(form, classes, _trials_off_the_roots(residual, free, trials))
+    if found is None and zero is None and free and trials:
+        found = _first_counterexample(form, classes, [tuple((s, value) for s in sorted(free, key=sp.default_sort_key))
+                                                      for value in OFF_ROOT_VALUES])
     if found is not None:
         ce_classes, ce = found
         tested = f"the derivative of phi({T}) + phi(1-{T})" if classes == 2 else "phi''"
@@ -377,7 +383,8 @@ def check_symmetry(form: LossForm, classes: int | None = None,
 
 OFF_ROOT_VALUES = (sp.Rational(7, 5), sp.Rational(5, 2), sp.Rational(1, 3), sp.Integer(5))
 """Tried for every parameter at once when phi'' vanishes at each of the stand-in values tried before them:
-(a-1)(a-2)(2a-1)(a-3) p**2 + 1 - p is symmetric at exactly a = 1, 2, 1/2 and 3."""
+(a-1)(a-2)(2a-1)(a-3) p**2 + 1 - p is symmetric at exactly a = 1, 2, 1/2 and 3; and when phi'' was not
+reduced, or L is not affine in its sums: min(p, a) + max(1 - p, a) is symmetric at each of 1, 2, 1/2 and 3."""
 
 
 def _first_counterexample(form: LossForm, classes: int | None, trials: list,
@@ -474,7 +481,7 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
     try:
         with time_limit(SPOT_CHECK_SECONDS) as limit:
             for n in ([classes] if classes else SPOT_CHECK_CLASSES):
-                notes.append(spot_check_note(*numeric_spot_check(form, n, values), n))
+                notes.append(spot_check_note(*numeric_spot_check(form, n, values), n, values))
                 if "consistent with" not in notes[-1]:
                     break
     except TimeLimitExceeded as exc:
@@ -490,10 +497,18 @@ def _unknown(form, classes, defaults, scope, steps, why) -> SymmetryResult:
     return SymmetryResult("unknown", scope, None, steps, numeric_check="; ".join(notes))
 
 
-def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
+def _concrete_range(form, classes, defaults, k_range, steps, alternates=()) -> SymmetryResult:
     """Losses not affine in their sums: prove each K in a range with explicit coordinates g_1..g_K; C is one
     value when it is the same for each K, else the tuple of C at K = k_range[0], ..., k_range[1]. For symbolic
-    K, a K where neither a proof nor a counterexample is found does not stop the search at the next K."""
+    K, a K where neither a proof nor a counterexample is found does not stop the search at the next K. A
+    counterexample is sought at the defaults, then at the alternates and OFF_ROOT_VALUES (min(p, a) +
+    max(1 - p, a) is symmetric at each of a = 1, 2, 1/2, 3)."""
+    free = form.free_parameters()
+    missing = {s: v for s, v in defaults.items() if s in free}
+    trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
+    if free and set(missing) == free:
+        trials += [{s: value for s in free} for value in OFF_ROOT_VALUES]
+    trials = [dict(t) for t in dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials)]
     ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
     constants, undecided = {}, []
     for kk in ks:
@@ -504,7 +519,7 @@ def _concrete_range(form, classes, defaults, k_range, steps) -> SymmetryResult:
         if all(g is True for g in gradient):
             constants[kk] = tidy(reduce_expr(total.subs({c: sp.Rational(1, kk) for c in coords})))
             continue
-        ce = find_counterexample(form, kk, {s: v for s, v in defaults.items() if s in form.free_parameters()})
+        ce = next((found for trial in trials if (found := find_counterexample(form, kk, trial)) is not None), None)
         if ce is not None:
             steps.append(Step(f"K = {kk}: the label sum has a nonzero gradient; counterexample found"))
             scope = f"K = {kk}" if classes else f"general K (counterexample at K = {kk})"

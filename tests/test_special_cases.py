@@ -132,3 +132,22 @@ def test_a_family_symmetric_at_every_stand_in_value_is_still_refuted():
     data = analyse_expression("(a-1)*(a-2)*(2*a-1)*(a-3)*p**2 + 1 - p").to_dict()
     assert (data["symmetric"], data["counterexample"]["parameters"]) == ("refuted", {"a": "7/5"})
     assert [case["parameters"]["a"] for case in data["symmetric_at"]] == ["1/2", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("min(p, a) + max(1 - p, a)", sp.Rational(1, 3)),    # phi'' not reduced; symmetric at a = 1, 2, 1/2 and 3
+    ("(a-1)*(a-2)*(2*a-1)*(a-3)*sum_other(q)*sum_other(q**2) + 1 - p", sp.Rational(7, 5)),  # not affine in sums
+])
+def test_a_family_symmetric_at_every_stand_in_value_is_refuted_at_a_value_off_them(text, value):
+    from symtheory.analysis import analyse_expression
+
+    symmetry = analyse_expression(text).symmetry
+    assert symmetry.verdict == "refuted" and symmetry.counterexample.parameters == {"a": value}
+    assert symmetry.counterexample.sum_a != symmetry.counterexample.sum_b
+
+
+def test_the_spot_check_names_the_parameter_values_it_used():
+    from symtheory.symmetry import spot_check_note
+
+    assert spot_check_note(0.0, 1.0, 3, {sp.Symbol("b"): 2, sp.Symbol("a"): sp.Rational(1, 2)}).startswith(
+        "numeric spot check at K=3, a=1/2, b=2, 64 random points: spread of sum_j L = 0")
