@@ -327,8 +327,12 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     check_classes(classes)
     if classes is not None:
         values[K] = sp.Integer(classes)
-    expr = bind_parameters(expr, values)
-    guards = [bind_parameters(guard, values) for guard in guards]
+    try:
+        expr = bind_parameters(expr, values)
+        guards = [bind_parameters(guard, values) for guard in guards]
+    except BadInput as exc:
+        bound = ", ".join(f"{'K' if s == K else s} = {sp.sstr(v)}" for s, v in values.items())
+        raise BadInput(f"{exc} (at {bound})") from None
     check_defined(expr, classes, seconds)
     symbolic = [param_symbol(n) for n in sorted(names - set(given))]
     trials = [{s: STAND_IN_VALUES[(i + j) % len(STAND_IN_VALUES)] for i, s in enumerate(symbolic)}

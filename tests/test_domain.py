@@ -230,3 +230,12 @@ def test_a_normalizing_sum_is_evaluated_whole_not_at_one_coordinate_in_place_of_
     # the divisor as (K - 1)(1/4 - 1/4) + p - 1/4 = 0 at g = (1/2, 1/4, 1/4) and refused the loss 4p - 1
     symmetry = analysis.analyse_expression("(p - 1/4)/sum_all(q - 1/4)", classes=3).symmetry
     assert (symmetry.verdict, symmetry.constant) == ("proved", 1)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"classes": 3}, "it contains zoo, complex infinity (1/0, log(0)) (at K = 3)"),
+    ({"params": {"a": "2"}}, "it contains zoo, complex infinity (1/0, log(0)) (at a = 2)"),
+])
+def test_a_loss_undefined_only_at_the_given_values_names_them(args, fragment):
+    with pytest.raises(BadInput, match=re.escape(fragment)):
+        analysis.analyse_expression("(1-p)/(K**2-5*K+6) + (1-p)/(a-2)", **args)
