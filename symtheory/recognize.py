@@ -106,8 +106,12 @@ def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp
     """(c, N) when ``term`` is c * N / sum_s N(g, s), with c free of g and finite for every K in scope (each
     K >= 2 for the symbol K; c may be 0 at some parameter value, log(a) p/sum_all(q), where the piece is 0);
     None otherwise."""
-    for exact in (False, True):  # exact: exp(-a p) stays in the numerator, not 1/exp(a p)
-        numerator, denominator = sp.fraction(term, exact=exact)
+    # exact: exp(-a p) stays in the numerator, not 1/exp(a p); then each factor 1/D with a sum, taking the rest
+    # as the numerator, where D's own numerator is not 1 (1/(p+a)/sum_all(1/(q+a)) has 1 over (p+a) D)
+    splits = [sp.fraction(term, exact=exact) for exact in (False, True)]
+    splits += [(term * f.base, f.base) for f in sp.Mul.make_args(term)
+               if f.is_Pow and f.exp == -1 and f.base.has(SumOther)]
+    for numerator, denominator in splits:
         weight_num, base = _split(numerator)
         weight_den, total = _split(denominator)
         ratio = None if total is None or base is None else _label_sum_ratio(total, base, n_classes)

@@ -26,6 +26,7 @@ NFL = "-(1-p)**g*log(p)/sum_all(-(1-q)**g*log(q))"
     (NMSE, 1),
     (NFL, 1),
     (NCE + " + 2*(1-p)", 2 * K - 1),
+    ("1/(p+a)/sum_all(1/(q+a))", 1),          # 1 over (p + a) D: the numerator is a factor, not the fraction's
 ])
 def test_hand_written_normalized_losses_are_proved_for_every_k(text, constant):
     symmetry = analyse_expression(text, seconds=None).symmetry
