@@ -19,7 +19,7 @@ from sympy.calculus.util import continuous_domain
 from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable
 from symtheory.expr import derivative as derivative_of
 from symtheory.forms import LossForm
-from symtheory.reduce import affine_in_sums, reduce_expr
+from symtheory.reduce import affine_in_sums, is_zero, reduce_expr
 from symtheory.steps import Step
 
 SEQUENCE_INDEX = ProofVariable("n", positive=True, integer=True)
@@ -59,6 +59,10 @@ def interval_range(f: sp.Expr) -> Range | None:
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
+    if T not in derivative.free_symbols and not kinks:
+        at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
+        if not (at_zero.has(sp.nan, sp.zoo) or at_one.has(sp.nan, sp.zoo)):
+            return Range(sp.Min(at_zero, at_one), sp.Max(at_zero, at_one), strict=is_zero(derivative) is False)
     sign = polynomial_sign(derivative)
     if sign is None:
         on_unit = on_unit_interval(derivative)

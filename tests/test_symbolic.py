@@ -398,3 +398,22 @@ def test_taylor_ce_of_order_100_is_refuted_with_its_exact_bounds():
     assert result.symmetry.verdict == "refuted"
     assert (result.bounds.lower, result.bounds.upper) == (0, sp.harmonic(100))
     assert result.bounds.lower_exact and result.bounds.upper_exact
+
+
+@pytest.mark.parametrize("text, lower, upper", [
+    ("p*log(a)", sp.Min(0, sp.log(A)), sp.Max(0, sp.log(A))),   # its slope's sign depends on a
+    ("(K-2)*p + 1", 1, K - 1),
+    ("(1-p)*log(K-1)", 0, sp.log(K - 1)),
+])
+def test_a_loss_affine_in_g_k_gets_the_values_at_the_ends_as_inf_and_sup(text, lower, upper):
+    bounds = analyse_expression(text).bounds
+    assert (bounds.bounded, bounds.lower_exact, bounds.upper_exact) == (True, True, True)
+    assert sp.simplify(bounds.lower - lower) == 0 and sp.simplify(bounds.upper - upper) == 0
+    for a in (0.5, 2.0):
+        for classes in (2, 5):
+            t = np.linspace(1e-6, 1 - 1e-6, 101)
+            points = np.column_stack([t] + [(1 - t) / (classes - 1)] * (classes - 1))
+            form = analyse_expression(text, params={"a": str(a)} if "a" in text else None).form
+            values = compile_loss_matrix(form.subs({K: classes}), classes)(points)[:, 0]
+            lo, hi = (float(sp.sympify(x).subs({A: a, K: classes})) for x in (lower, upper))
+            assert values.min() == pytest.approx(lo, abs=1e-5) and values.max() == pytest.approx(hi, abs=1e-5)
