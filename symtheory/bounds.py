@@ -59,15 +59,14 @@ def interval_range(f: sp.Expr) -> Range | None:
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
         return Range(value, value)
-    if T not in derivative.free_symbols and not kinks:
-        at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
-        if not (at_zero.has(sp.nan, sp.zoo) or at_one.has(sp.nan, sp.zoo)):
-            return Range(sp.Min(at_zero, at_one), sp.Max(at_zero, at_one), strict=is_zero(derivative) is False)
+    at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
+    ends_defined = not (at_zero.has(sp.nan, sp.zoo) or at_one.has(sp.nan, sp.zoo))
+    if T not in derivative.free_symbols and not kinks and ends_defined:
+        return Range(sp.Min(at_zero, at_one), sp.Max(at_zero, at_one), strict=is_zero(derivative) is False)
     sign = polynomial_sign(derivative)
     if sign is None:
         on_unit = on_unit_interval(derivative)
         sign = 1 if on_unit.is_positive else -1 if on_unit.is_negative else None
-    at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
     if sign == 1:
         return Range(at_zero, at_one, strict=True)
     if sign == -1:
@@ -148,10 +147,12 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     if len(nodes) > 3 or any(arg.has(sp.Min, sp.Max) for node in nodes for arg in node.args):
         return None
     kinks = nonsmooth_points(f)
+    if kinks is None:
+        return None
     equations = [x - y for node in nodes for x, y in combinations(node.args, 2)]
     branches = [f.xreplace(dict(zip(nodes, choice))) for choice in product(*(node.args for node in nodes))]
     crossings = roots_on_unit(equations + [derivative_of(branch, T) for branch in branches])
-    if kinks is None or crossings is None:
+    if crossings is None:
         return None
     points = kinks | crossings
     values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + [f.subs(T, c) for c in points]

@@ -85,7 +85,8 @@ _REAL_STAND_IN = sp.Dummy("x", real=True)
 def derivative(expr: sp.Expr, var: sp.Symbol, order: int = 1) -> sp.Expr:
     """d^order expr / d var^order, taken in a real stand-in for the positive ``var``: the same derivative (an
     expression is simplified for var > 0 when it is built), without sympy re-deriving facts of var > 0 for each
-    power on the way (25x on the 40 powers of taylor-ce at order 40)."""
+    power on the way (with :func:`symtheory.bounds.polynomial_sign`, taylor-ce at order 30 went from 5.5 s to
+    0.4 s: benchmarks/results/theory_speed.txt)."""
     expr = sp.sympify(expr)
     if var not in expr.free_symbols:
         return sp.S.Zero

@@ -353,17 +353,14 @@ def check_symmetry(form: LossForm, classes: int | None = None,
     if classes == 2:
         vanishing += [v for v in _vanishing_within(derivative(phi, T, 2), form.free_parameters()) if v not in vanishing]
     free = form.free_parameters()
-    missing = {s: v for s, v in defaults.items() if s in free}
-    trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
-    trials = list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
-    if not free <= set(missing):
+    trials = _stand_in_trials(free, defaults, alternates)
+    if not free <= {s for s, _ in trials[0]}:
         trials = []
     found = _first_counterexample(form, classes, trials, exact_differences=zero is False)
     if found is None and zero is False and free and trials:
         found = _first_counterexample(form, classes, _trials_off_the_roots(residual, free, trials))
     if found is None and zero is None and free and trials:
-        found = _first_counterexample(form, classes, [tuple((s, value) for s in sorted(free, key=sp.default_sort_key))
-                                                      for value in OFF_ROOT_VALUES])
+        found = _first_counterexample(form, classes, [_all_at(free, value) for value in OFF_ROOT_VALUES])
     if found is not None:
         ce_classes, ce = found
         tested = f"the derivative of phi({T}) + phi(1-{T})" if classes == 2 else "phi''"
@@ -387,6 +384,20 @@ OFF_ROOT_VALUES = (sp.Rational(7, 5), sp.Rational(5, 2), sp.Rational(1, 3), sp.I
 reduced, or L is not affine in its sums: min(p, a) + max(1 - p, a) is symmetric at each of 1, 2, 1/2 and 3."""
 
 
+def _stand_in_trials(free: set[sp.Symbol], defaults: dict[sp.Symbol, sp.Expr],
+                     alternates: Sequence[dict[sp.Symbol, sp.Expr]]) -> list[tuple]:
+    """The values of the free parameters a counterexample is sought at, as sorted (symbol, value) pairs: the
+    defaults, then each alternate in their place, without repeats."""
+    missing = {s: v for s, v in defaults.items() if s in free}
+    trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
+    return list(dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials))
+
+
+def _all_at(parameters: set[sp.Symbol], value: sp.Expr) -> tuple:
+    """Every parameter at one value, as sorted (symbol, value) pairs (a trial of OFF_ROOT_VALUES)."""
+    return tuple(sorted(((s, value) for s in parameters), key=sp.default_sort_key))
+
+
 def _first_counterexample(form: LossForm, classes: int | None, trials: list,
                           exact_differences: bool = False) -> tuple[int, Counterexample] | None:
     """(K, counterexample) for the first K (``classes``, or each of COUNTEREXAMPLE_CLASSES) and trial of
@@ -405,7 +416,7 @@ def _trials_off_the_roots(residual: sp.Expr, parameters: set[sp.Symbol], trials:
     if any(is_zero(residual.subs(dict(t))) is not True for t in trials):
         return []
     for value in OFF_ROOT_VALUES:
-        trial = tuple(sorted(((s, value) for s in parameters), key=sp.default_sort_key))
+        trial = _all_at(parameters, value)
         if is_zero(residual.subs(dict(trial))) is False:
             return [trial]
     return []
@@ -504,11 +515,9 @@ def _concrete_range(form, classes, defaults, k_range, steps, alternates=()) -> S
     counterexample is sought at the defaults, then at the alternates and OFF_ROOT_VALUES (min(p, a) +
     max(1 - p, a) is symmetric at each of a = 1, 2, 1/2, 3)."""
     free = form.free_parameters()
-    missing = {s: v for s, v in defaults.items() if s in free}
-    trials = [missing] + [{s: alternate.get(s, v) for s, v in missing.items()} for alternate in alternates]
-    if free and set(missing) == free:
-        trials += [{s: value for s in free} for value in OFF_ROOT_VALUES]
-    trials = [dict(t) for t in dict.fromkeys(tuple(sorted(t.items(), key=sp.default_sort_key)) for t in trials)]
+    trials = _stand_in_trials(free, defaults, alternates)
+    if free and free <= {s for s, _ in trials[0]}:
+        trials = list(dict.fromkeys(trials + [_all_at(free, value) for value in OFF_ROOT_VALUES]))
     ks = [classes] if classes else list(range(k_range[0], k_range[1] + 1))
     constants, undecided = {}, []
     for kk in ks:
@@ -519,7 +528,8 @@ def _concrete_range(form, classes, defaults, k_range, steps, alternates=()) -> S
         if all(g is True for g in gradient):
             constants[kk] = tidy(reduce_expr(total.subs({c: sp.Rational(1, kk) for c in coords})))
             continue
-        ce = next((found for trial in trials if (found := find_counterexample(form, kk, trial)) is not None), None)
+        ce = next((found for trial in trials if (found := find_counterexample(form, kk, dict(trial))) is not None),
+                  None)
         if ce is not None:
             steps.append(Step(f"K = {kk}: the label sum has a nonzero gradient; counterexample found"))
             scope = f"K = {kk}" if classes else f"general K (counterexample at K = {kk})"
