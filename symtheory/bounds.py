@@ -28,11 +28,15 @@ SEQUENCE_INDEX = ProofVariable("n", positive=True, integer=True)
 
 @dataclass
 class Range:
-    """The range of a one-variable function on t in (0, 1); ``strict`` when it is strictly monotone."""
+    """The range of a one-variable function on t in (0, 1); ``strict`` when it is strictly monotone;
+    ``interior`` the values at the points inside (0, 1) where an extreme may sit (critical points, kinks,
+    min/max crossings; () when strictly monotone), None when not known: f is strictly monotone between them,
+    so f > 0 on all of (0, 1) iff its end limits are >= 0 and each of these values is > 0."""
 
     lower: sp.Expr
     upper: sp.Expr
     strict: bool = False
+    interior: tuple | None = None
 
 
 def interval_range(f: sp.Expr) -> Range | None:
@@ -40,7 +44,7 @@ def interval_range(f: sp.Expr) -> Range | None:
     and for an f (of t alone) not continuous on all of (0, 1), where a pole or gap would escape that."""
     f = sp.sympify(f)
     if T not in f.free_symbols:
-        return Range(f, f)
+        return Range(f, f, interior=(f,))
     if f.free_symbols == {T} and not _continuous_on_unit(f):
         return None
     if f.has(sp.Min, sp.Max):
@@ -49,37 +53,57 @@ def interval_range(f: sp.Expr) -> Range | None:
         inner = _min_max_range(g) if g.free_symbols == {T} and (sign.is_positive or sign.is_negative) else None
         if inner is None:
             return None
+        interior = tuple(scale * v for v in inner.interior)
         if sign.is_positive:
-            return Range(scale * inner.lower, scale * inner.upper)
-        return Range(scale * inner.upper, scale * inner.lower)
+            return Range(scale * inner.lower, scale * inner.upper, interior=interior)
+        return Range(scale * inner.upper, scale * inner.lower, interior=interior)
     kinks = nonsmooth_points(f)
     if kinks is None:
         return None
     derivative = reduce_expr(derivative_of(f, T))
     if derivative == 0:
         value = f.subs(T, sp.Rational(1, 2))
-        return Range(value, value)
+        return Range(value, value, interior=(value,))
     at_zero, at_one = one_sided_limit(f, 0), one_sided_limit(f, 1)
     ends_defined = not (at_zero.has(sp.nan, sp.zoo) or at_one.has(sp.nan, sp.zoo))
     if T not in derivative.free_symbols and not kinks and ends_defined:
-        return Range(sp.Min(at_zero, at_one), sp.Max(at_zero, at_one), strict=is_zero(derivative) is False)
+        strict = is_zero(derivative) is False
+        return Range(sp.Min(at_zero, at_one), sp.Max(at_zero, at_one), strict=strict, interior=() if strict else None)
     sign = polynomial_sign(derivative)
     if sign is None:
         on_unit = on_unit_interval(derivative)
         sign = 1 if on_unit.is_positive else -1 if on_unit.is_negative else None
     if sign == 1:
-        return Range(at_zero, at_one, strict=True)
+        return Range(at_zero, at_one, strict=True, interior=())
     if sign == -1:
-        return Range(at_one, at_zero, strict=True)
+        return Range(at_one, at_zero, strict=True, interior=())
     try:
         critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
     except (NotImplementedError, ValueError, TypeError):
         return None
     if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
-        values = [at_zero, at_one] + [f.subs(T, c) for c in set(critical) | kinks]
-        if any(v.has(sp.nan, sp.zoo) for v in values):
+        inside = [f.subs(T, c) for c in set(critical) | kinks]
+        if any(v.has(sp.nan, sp.zoo) for v in [at_zero, at_one] + inside):
             return None
-        return Range(sp.Min(*values), sp.Max(*values))
+        return Range(sp.Min(at_zero, at_one, *inside), sp.Max(at_zero, at_one, *inside), interior=tuple(inside))
+    return None
+
+
+def sign_on_unit(f: sp.Expr) -> int | None:
+    """+1 when f(t) > 0 at every t in (0, 1), -1 when f(t) < 0 there, for every K >= 2 and positive parameters
+    (f strictly monotone between the points of :attr:`Range.interior`, so its end limits >= 0 and its values
+    there > 0 suffice); None when neither is shown."""
+    rng = interval_range(f)
+    if rng is None or rng.interior is None:
+        return None
+
+    def holds(value: sp.Expr, relation: str) -> bool:
+        return bool(getattr(sp.sympify(value).subs(K, K_MINUS_2 + 2), relation))
+
+    for sign, end, bound, inside in ((1, rng.lower, "is_extended_nonnegative", "is_positive"),
+                                     (-1, rng.upper, "is_extended_nonpositive", "is_negative")):
+        if holds(end, bound) and all(holds(v, inside) for v in rng.interior):
+            return sign
     return None
 
 
@@ -155,10 +179,11 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     if crossings is None:
         return None
     points = kinks | crossings
-    values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + [f.subs(T, c) for c in points]
+    inside = [f.subs(T, c) for c in points]
+    values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + inside
     if any(v.has(sp.nan, sp.zoo) or not v.is_number for v in values):
         return None
-    return Range(sp.Min(*values), sp.Max(*values))
+    return Range(sp.Min(*values), sp.Max(*values), interior=tuple(inside))
 
 
 def _continuous_on_unit(f: sp.Expr) -> bool:
@@ -367,7 +392,8 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
 
 def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
     """Bounds of a whole LossForm: the separable piece (with each normalized piece whose denominator is a
-    nonzero constant c folded in as w b(g,k)/c), [0, w] for each other normalized piece whose base is >= 0,
+    nonzero constant c folded in as w b(g,k)/c), [0, w] for each other normalized piece whose base is >= 0 or <= 0
+    (wherever its denominator is not 0, b(g,k)/sum_s b(g,s) is then in [0, 1]),
     [0, w] for the 0-1 piece."""
     form, folded = _fold_constant_normalizers(form, n_classes)
     result = separable_bounds(form.separable, n_classes)
@@ -379,9 +405,11 @@ def form_bounds(form: LossForm, n_classes: sp.Expr = K) -> BoundsResult:
     for weight, base in form.normalized:
         base_bounds = separable_bounds(base, n_classes)
         nonneg = base_bounds.lower is not None and sp.sympify(base_bounds.lower).is_extended_nonnegative
-        if not nonneg:
-            return BoundsResult(None, steps=steps + [Step("normalized piece: base not shown nonnegative", base)])
-        steps.append(Step(f"normalized piece with weight {sp.sstr(weight)}: base >= 0, so it lies in [0, weight]"))
+        nonpos = base_bounds.upper is not None and sp.sympify(base_bounds.upper).is_extended_nonpositive
+        if not (nonneg or nonpos):
+            return BoundsResult(None, steps=steps + [Step("normalized piece: base not shown of one sign", base)])
+        steps.append(Step(f"normalized piece with weight {sp.sstr(weight)}: base {'>=' if nonneg else '<='} 0, so "
+                          "b(g,k)/sum_s b(g,s) lies in [0, 1] and the piece in [0, weight]"))
         lower, upper = lower + sp.Min(0, weight), upper + sp.Max(0, weight)
     if form.zero_one != 0:
         steps.append(Step("0-1 piece lies in [0, weight]"))
@@ -411,15 +439,12 @@ def _fold_constant_normalizers(form: LossForm, n_classes: sp.Expr) -> tuple[Loss
 
 
 def strictly_positive(base: sp.Expr, n_classes: sp.Expr = K) -> bool:
-    """base(g, k) > 0 on the open simplex: a(t) strictly monotone with nonnegative limits, sum terms >= 0."""
+    """base(g, k) > 0 on the open simplex: a(t) > 0 on (0, 1) (:func:`sign_on_unit`), sum terms >= 0."""
     decomposition = affine_in_sums(base)
     if decomposition is None:
         return False
     a, terms = _fold_linear_sums(decomposition)
-    head = interval_range(a.subs(K, n_classes).subs(P, T))
-    if head is None or not head.strict or not sp.sympify(head.lower).is_extended_nonnegative:
-        return False
-    if not sp.sympify(head.upper).is_extended_nonnegative:
+    if sign_on_unit(a.subs(K, n_classes).subs(P, T)) != 1:
         return False
     for c, f in terms:
         rng = interval_range((c * f.subs(Q, T)).subs(K, n_classes))

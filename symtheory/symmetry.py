@@ -18,7 +18,7 @@ from typing import Literal, Sequence
 
 import sympy as sp
 
-from symtheory.bounds import strictly_positive
+from symtheory.bounds import sign_on_unit, strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
 from symtheory.exact_numbers import MAX_DIGITS
 from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable, derivative
@@ -238,6 +238,13 @@ def _denominator_nonzero(base: sp.Expr, n_classes) -> str | None:
     None if that cannot be shown."""
     if strictly_positive(base, n_classes):
         return "> 0 on the open simplex (each b(g, s) > 0 there)"
+    decomposition = affine_in_sums(base)
+    if decomposition is not None:
+        phi = decomposition.phi(n_classes)
+        sign = sign_on_unit(phi)
+        if sign is not None:
+            return (f"sum_i phi(g_i) with phi(t) = {sp.sstr(sp.factor_terms(phi))} {'>' if sign == 1 else '<'} 0 at every t in "
+                    f"(0, 1), so {'> 0' if sign == 1 else '< 0'} on the open simplex")
     total = normalizer_sum(base, n_classes)
     why = None if total is None else _never_zero(total)
     return f"the constant {sp.sstr(total)}{why} (b is itself symmetric)" if why else None

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
-from symtheory.bounds import Range, curvature_sign, interval_range
+from symtheory.bounds import Range, curvature_sign, interval_range, sign_on_unit
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
 
@@ -198,7 +198,7 @@ def test_curvature_sign(f, sign):
 
 def test_a_high_power_gets_its_range_without_expanding_it():
     # t = 1/(1+u) turns t**999 into 1/(1+u)**999: its sign is read before cancelling expands that power
-    assert interval_range(T**1000) == Range(0, 1, strict=True)
+    assert interval_range(T**1000) == Range(0, 1, strict=True, interior=())
     assert curvature_sign(1 - T**1000) == -1
     bounds = analyse_expression("p**1000", seconds=10).bounds
     assert (bounds.lower, bounds.upper, bounds.lower_exact, bounds.upper_exact) == (0, 1, True, True)
@@ -310,6 +310,38 @@ def test_a_normalized_piece_with_a_constant_denominator_gets_its_inf_and_sup(tex
 def test_a_normalized_piece_whose_denominator_varies_keeps_its_valid_bounds():
     bounds = analyse_expression("-log(p)/sum_all(-log(q))", seconds=None).bounds
     assert (bounds.lower, bounds.upper, bounds.upper_exact) == (0, 1, False)
+
+
+@pytest.mark.parametrize("text, constant, relation", [
+    ("sum_other(q**2)/sum_all(q**2)", K - 1, "> 0 at every t in (0, 1)"),           # each b(g, s) may be near 0
+    ("sum_other(q*log(q))/sum_all(q*log(q))", K - 1, "< 0 at every t in (0, 1)"),
+    ("p*log(p)/sum_all(q*log(q))", 1, "each b(g, s) > 0"),                           # -t log t peaks inside (0, 1)
+])
+def test_a_normalizer_of_one_sign_through_its_label_sum_is_proved_nonzero(text, constant, relation):
+    # were unknown: "wherever the denominator is not 0, which is not shown"
+    result = analyse_expression(text, seconds=None)
+    assert result.symmetry.verdict == "proved" and sp.simplify(result.symmetry.constant - constant) == 0
+    assert relation in result.symmetry.steps[0].text
+    assert (result.bounds.bounded, result.bounds.lower, result.bounds.upper) == (True, 0, constant)
+    rng = np.random.default_rng(5)
+    for classes in (2, 3, 6):
+        g = rng.dirichlet(np.full(classes, 0.3), size=400)
+        values = compile_loss_matrix(result.form, classes)(g)
+        assert np.abs(values.sum(axis=1) - float(sp.sympify(constant).subs(K, classes))).max() < 1e-9
+        assert values.min() >= -1e-12 and values.max() <= float(sp.sympify(constant).subs(K, classes)) + 1e-12
+
+
+@pytest.mark.parametrize("text, sign", [
+    ((T - sp.Rational(1, 2)) ** 2 + sp.Rational(1, 10), 1),      # least inside (0, 1), not monotone
+    ((K - 1) * T ** 2, 1),                                        # 0 only as t -> 0
+    (T * sp.log(T), -1),
+    ((T - sp.Rational(1, 2)) ** 2, None),                         # 0 at t = 1/2
+    (T - sp.Rational(1, 2), None),
+    (sp.sqrt(sp.Abs(T - sp.Rational(1, 3))) - T + sp.Rational(1, 2), 1),    # least at the cusp, 1/6
+    (sp.sqrt(sp.Abs(T - sp.Rational(1, 3))) - T + sp.Rational(1, 3), None),  # 0 at the cusp
+])
+def test_sign_on_the_open_unit_interval(text, sign):
+    assert sign_on_unit(text) == sign
 
 
 @pytest.mark.parametrize("text, lower, upper", [
