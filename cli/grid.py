@@ -10,6 +10,7 @@ from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.wording import plural
 from symtheory.cli.output import print_json
+from symtheory.empirical.threads import THREADS_HELP
 from symtheory.errors import BadInput
 
 
@@ -81,6 +82,8 @@ def grid_command(
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Override per-channel "
                                              "mean/std normalization."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP + " Not with --backend ray "
+                                          "(--cpus-per-run sets a Ray run's threads)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then the user cache)."),
     download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="local (one run after another; the default), fused "
@@ -111,6 +114,9 @@ def grid_command(
         BACKENDS, check_existing_runs, check_grid_inputs, epochs_counted_by_run, plan_grid, plan_sweep, run_grid,
     )
 
+    from symtheory.empirical.threads import check_threads, torch_threads
+
+    check_threads(threads)
     if fused and backend not in (None, "fused"):
         raise BadInput(f"--fused is --backend fused; it cannot be combined with --backend {backend}")
     backend = "fused" if fused else backend or "local"
@@ -121,6 +127,8 @@ def grid_command(
     fused_options = backend_options(backend, "fused", "--fused", layout=layout, compile=compile_fused,
                                     compile_backend=compile_backend, compile_mode=compile_mode,
                                     checkpoint_every=checkpoint_every, batch_order=batch_order)
+    if backend == "ray" and threads is not None:
+        raise BadInput("--threads sets this process's torch threads; Ray runs take theirs from --cpus-per-run")
     if fused_options:
         from symtheory.empirical.fused import FusedOptions
 
@@ -142,7 +150,7 @@ def grid_command(
     check_grid_inputs(runs, out, backend, data_dir, download)
     with grid_progress(f"grid ({plural(len(runs), 'run')})", total_epochs, epochs_counted_by_run(runs),
                        quiet=as_json) as (on_run, on_epoch):
-        with resume_hint_on_interrupt(lambda: RESUME_HINT):
+        with resume_hint_on_interrupt(lambda: RESUME_HINT), torch_threads(threads):
             outcomes = run_grid(runs, backend, data_dir=data_dir, download=download, on_run=on_run,
                                 on_epoch=on_epoch, table=table_path, **ray_options, **fused_options)
     rows = [o.__dict__ for o in outcomes]

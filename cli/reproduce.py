@@ -14,6 +14,7 @@ from symtheory.cli.grid import parse_list, parse_losses
 from symtheory.cli.grid_display import RESUME_HINT, grid_progress, print_outcomes
 from symtheory.wording import plural
 from symtheory.cli.output import console, print_json
+from symtheory.empirical.threads import THREADS_HELP
 
 
 def plan_lines(plan: list[dict], backend: str, out: Path, download: bool = False) -> list[str]:
@@ -92,6 +93,7 @@ def reproduce_command(
     sweep: Optional[str] = typer.Option(None, "--sweep", help="Each preset's grid once per value of a loss "
                                         "parameter, name=v1,v2,... (e.g. alpha=0.01,0.1,0.45), as grid --sweep."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root (default $SYMTHEORY_DATA, then "
                                             "the user cache)."),
     download: bool = typer.Option(False, "--download", help="Download missing datasets (needs internet)."),
@@ -110,7 +112,9 @@ def reproduce_command(
     )
     from symtheory.errors import BadInput
     from symtheory.empirical.grid import epochs_counted_by_run
+    from symtheory.empirical.threads import check_threads, torch_threads
 
+    check_threads(threads)
     grids = plan_paper(out, parse_list(presets, str, "preset"), cifar_dataset, parse_losses(losses, expr),
                        parse_list(etas, float, "eta"), parse_list(seeds, int, "seed"),
                        loss_params=parse_param_options(param, alpha), sweep=sweep,
@@ -136,7 +140,7 @@ def reproduce_command(
     record = call_record(invoked_command(), chosen, device, plan)
     if not as_json:
         print_lines(plan_lines(plan, chosen, out))
-    with resume_hint_on_interrupt(lambda: RESUME_HINT):
+    with resume_hint_on_interrupt(lambda: RESUME_HINT), torch_threads(threads):
         check_data(grids, data_dir, download)
         with recording(out, calls, record):
             with grid_progress(f"paper ({plural(sum(len(g.runs) for g in grids), 'run')})", sum(g.epochs for g in grids),

@@ -16,6 +16,7 @@ from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
 from symtheory.empirical.config import TrainConfig as DEFAULTS
 from symtheory.empirical.provenance import changes_note
+from symtheory.empirical.threads import THREADS_HELP
 from symtheory.errors import BadInput
 from symtheory.wording import plural
 
@@ -124,6 +125,7 @@ def train_command(
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Random 4-pixel crop, and left-right flip on CIFAR-10 (never on digits) (default off)."),
     normalize: Optional[bool] = typer.Option(None, "--normalize/--no-normalize", help="Per-channel mean/std (default on)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default: CUDA when present), cpu, cuda, cuda:N."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     precision: Optional[str] = typer.Option(None, "--precision", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Default: on for conv nets on CUDA."),
     compile_model: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile the network "
@@ -140,6 +142,9 @@ def train_command(
 ) -> None:
     """Train one network on noisy labels, recording J1 (noisy-label accuracy) and J2 (clean) every epoch."""
     from symtheory.empirical.presets import build_config
+    from symtheory.empirical.threads import check_threads, torch_threads
+
+    check_threads(threads)
 
     free = {
         "arch": arch, "dataset": dataset, "loss": loss, "expr": expr, "eta": eta, "noise": noise,
@@ -152,8 +157,8 @@ def train_command(
     if resume is not None:
         given = sorted(f"--{k.replace('_', '-')}" for k, v in free.items() if v is not None)
         if given:
-            raise BadInput(f"--resume continues a run with its saved settings; only --epochs, --device, --compile "
-                           f"and --data-dir may be given (got {', '.join(given)})")
+            raise BadInput(f"--resume continues a run with its saved settings; only --epochs, --device, --threads, "
+                           f"--compile and --data-dir may be given (got {', '.join(given)})")
         config, target = None, resume
         overrides = {"epochs": epochs, "device": device, "compile": compile_model}
     else:
@@ -220,7 +225,7 @@ def train_command(
             state["progress"].update(state["task"], completed=row["epoch"], stats=_stats(row))
 
     try:
-        with resume_hint_on_interrupt(lambda: _resume_hint(target)):
+        with resume_hint_on_interrupt(lambda: _resume_hint(target)), torch_threads(threads):
             result = train(config, target, resume=resume is not None, data_dir=data_dir, download=download,
                            on_start=on_start, on_epoch=on_epoch, **{k: v for k, v in overrides.items() if v is not None})
     finally:

@@ -25,7 +25,8 @@ def load_script(name: str):
     return module
 
 
-@pytest.mark.parametrize("name", ["cold_start", "ranking_speed", "train_throughput", "grid_speed", "theory_speed"])
+@pytest.mark.parametrize("name", ["cold_start", "ranking_speed", "train_throughput", "grid_speed", "theory_speed",
+                                  "cpu_threads"])
 def test_script_imports_and_has_main(name):
     assert callable(load_script(name).main)
 
@@ -38,15 +39,42 @@ def test_cold_start_phases_add_up_to_the_wall_time():
     assert phases["proof"] > 0 and phases["sympy"] > 0
 
 
+def assert_refused(script: str, argv: list[str], message: str) -> None:
+    """The benchmark script exits 2 with ``message`` on its last stderr line (argparse's usage error)."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *argv], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--entry", "nope"], "argument --entry: invalid choice: 'nope'"),
     (["--repeats", "0"], "--repeats must be at least 1, got 0"),
 ])
 def test_cold_start_refuses_bad_arguments(argv, message):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "cold_start.py"), *argv], capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert message in result.stderr.strip().splitlines()[-1]
+    assert_refused("cold_start.py", argv, message)
+
+
+def test_cpu_threads_names_the_fastest_thread_count_of_each_row(data_dir):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "cpu_threads.py"), "--archs", "mlp", "--threads", "1,2",
+                           "--busy", "1", "--steps", "1", "--warmup", "0", "--repeats", "1", "--images", "256",
+                           "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| mlp")]
+    assert [int(r[1]) for r in rows] == [0, 1]
+    for row in rows:
+        rates = {1: float(row[2]), 2: float(row[3])}
+        assert min(rates.values()) > 0
+        assert row[4].strip() == ("1 thread" if rates[1] > rates[2] else "2 threads")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--threads", "0,1"], "expected positive integers separated by commas, got '0,1'"),
+    (["--archs", "vgg"], "unknown architecture 'vgg'"),
+    (["--busy", "-1"], "--busy must be >= 0"),
+])
+def test_cpu_threads_refuses_bad_arguments(argv, message):
+    assert_refused("cpu_threads.py", argv, message)
 
 
 def test_grid_speed_runs_on_cpu_and_its_figures_agree(tmp_path, capsys):

@@ -23,6 +23,8 @@ BAD_FUSED_OPTIONS = {
     "mode with cudagraphs": (["--fused", "--compile-backend", "cudagraphs", "--compile-mode", "max-autotune"],
                              "applies to the inductor backend only"),
     "checkpoint every 0": (["--fused", "--checkpoint-every", "0"], "--checkpoint-every must be at least 1, got 0"),
+    "threads 0": (["--threads", "0"], "--threads must be at least 1, got 0"),
+    "threads with ray": (["--backend", "ray", "--threads", "1"], "Ray runs take theirs from --cpus-per-run"),
 }
 
 

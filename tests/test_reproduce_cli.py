@@ -88,6 +88,7 @@ def test_the_plan_counts_one_epoch_in_the_singular(tmp_path):
     (["--cifar-dataset", "cifar100"], "unknown CIFAR-10 dataset 'cifar100'; choices: cifar10, cifar10-subset"),
     (["--backend", "ray"], "unknown backend 'ray'; choices: auto, local, fused"),
     (["--etas", "0,,0.2"], "empty eta"),
+    (["--threads", "0"], "--threads must be at least 1, got 0"),
     (["--param", "q=0.5"], "--param q: none of the grid's losses (cce, mse, rll, nmse) has it"),
 ])
 def test_bad_input_exits_2_with_one_line_before_any_run_directory(args, expected, tmp_path):

@@ -90,6 +90,7 @@ BAD_INPUT = {
     "expr undefined": (["--expr", "log(p - 1/2)"], "a loss must be defined on the whole open simplex"),
     "expr constant": (["--expr", "1"], "the loss 1 does not depend on g: it has no gradient to train with"),
     "expr empty": (["--expr", " "], "the loss expression (--expr) is empty"),
+    "threads zero": (["--threads", "0"], "--threads must be at least 1, got 0"),
     "missing data": (["--data-dir", "{tmp}/empty", "--out", "{tmp}/new"], "mnist data not found or corrupt in {tmp}/empty"),
     "out is a file": (["--out", "{tmp}/existing/config.json"],
                       "{tmp}/existing/config.json is a file, not a run directory; choose another --out"),
@@ -202,6 +203,31 @@ def test_a_loss_expression_trains_is_recorded_and_resumes(tmp_path, data_dir):
     resumed = run_cli("train", "--resume", str(run), "--epochs", "2", "--json", "--quiet", timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["epochs_completed"] == 2
+
+
+def test_threads_sets_torch_threads_of_the_run_and_of_its_resume(tmp_path, data_dir):
+    run = tmp_path / "one-thread"
+    common = ["--quiet", "--json"]
+    done = run_cli("train", "--threads", "1", "--device", "cpu", "--subset", "100", "--epochs", "1", "--batch-size",
+                   "50", "--data-dir", str(data_dir), "--out", str(run), *common, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "config.json").read_text())["provenance"]["torch_threads"] == 1
+    resumed = run_cli("train", "--resume", str(run), "--threads", "2", "--epochs", "2", *common, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(torch threads 1 -> 2)" in resumed.stderr
+
+
+def test_threads_are_restored_after_the_block():
+    import torch
+
+    from symtheory.empirical.threads import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == before
 
 
 def test_train_json_then_plot(tmp_path, data_dir):
