@@ -143,3 +143,12 @@ def test_a_figure_is_printed_with_the_digits_that_keep_it_on_its_side_of_the_tol
     share[5] = j1[5] - 0.1  # 44 of 50: 88%
     result = e3_j2_above_j1.check(make_grid({("rll", 0.2): (j1, share)}))
     assert result.verdict == "does not hold" and "J2>J1 in 88% of epochs" in result.measured
+
+
+def test_e3_does_not_hold_when_rll_s_j2_falls_below_j1_at_the_end():
+    # J2 > J1 in 48 of 50 epochs (96%, within the allowance; J1 = J2 at the first), but not at the last
+    j1, j2 = resisting(0.2)
+    late = j2[:-1] + [j1[-1] - 0.01]
+    result = e3_j2_above_j1.check(make_grid({("rll", 0.2): (j1, late)}))
+    assert result.verdict == "does not hold", result.measured
+    assert f"rll eta=0.2: J2>J1 in 96% of epochs, final J1={j1[-1]:.3f}, J2={j1[-1] - 0.01:.3f}" in result.measured
