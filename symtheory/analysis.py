@@ -333,7 +333,13 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     except BadInput as exc:
         bound = ", ".join(f"{'K' if s == K else s} = {sp.sstr(v)}" for s, v in values.items())
         raise BadInput(f"{exc} (at {bound})") from None
-    check_defined(expr, classes, seconds)
+    try:
+        check_defined(expr, classes, seconds)
+        zero_over_zero = None
+    except UndefinedAtPoint as exc:
+        if not exc.value.has(sp.nan):
+            raise
+        zero_over_zero = exc
     symbolic = [param_symbol(n) for n in sorted(names - set(given))]
     trials = [{s: STAND_IN_VALUES[(i + j) % len(STAND_IN_VALUES)] for i, s in enumerate(symbolic)}
               for j in range(len(STAND_IN_VALUES))]
@@ -343,6 +349,8 @@ def prepare_expression(text: str, params: Mapping[str, str] | None = None, class
     if classes is None:
         _check_no_zero_normalizer(form)
     unshown = check_domain(expr, form, classes, trials if symbolic else [], seconds, guards)
+    if zero_over_zero is not None:
+        raise zero_over_zero
     domains = {param_symbol(n): Param(n, "1") for n in names}
     return PreparedExpression(text, form, shown, trials[0], trials[1:], unshown, domains)
 
@@ -360,10 +368,20 @@ def analyse_prepared(ready: PreparedExpression, classes: int | None = None,
                         ready.defaults, seconds, ready.domains, ready.alternates, ready.unshown)
 
 
+class UndefinedAtPoint(BadInput):
+    """L(g, k) is not a finite real number at a point :func:`check_defined` tried; ``value`` is what it is."""
+
+    def __init__(self, message: str, value: sp.Expr):
+        super().__init__(message)
+        self.value = value
+
+
 def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | None = DEFAULT_TIME_LIMIT) -> None:
-    """BadInput when L(g, k) is not a finite real number at one of a few exact points of the open simplex,
-    where every loss must be defined: the points with one or two large coordinates of the given K (K = 3
-    for symbolic K), and for symbolic K also the centre for each K in 2..8. Skipped past ``seconds``."""
+    """BadInput (:class:`UndefinedAtPoint`) when L(g, k) is not a finite real number at one of a few exact
+    points of the open simplex, where every loss must be defined: the points with one or two large coordinates
+    of the given K (K = 3 for symbolic K), and for symbolic K also the centre for each K in 2..8. Skipped past
+    ``seconds``. A 0/0 there (nan) is raised by :func:`prepare_expression` only after the checks that name
+    its divisor or K ((p - 1/2)/sum_all(q - 1/2): "undefined at K = 2")."""
     checks = [(classes or 3, point) for point in candidate_points(classes or 3)]
     if classes is None:
         checks += [(n, (sp.Rational(1, n),) * n) for n in range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1)]
@@ -374,9 +392,9 @@ def check_defined(expr: sp.Expr, classes: int | None = None, seconds: float | No
             for n, point in checks:
                 for k, value in losses_by_value(expr, point):
                     if not is_finite_real(value):
-                        raise BadInput(f"the loss is not a finite real number at g = ({shown_point(point)}), "
-                                       f"k = {k + 1} (K = {n}): it is {sp.sstr(value)}; a loss must be defined "
-                                       "on the whole open simplex")
+                        raise UndefinedAtPoint(f"the loss is not a finite real number at g = ({shown_point(point)}), "
+                                               f"k = {k + 1} (K = {n}): it is {sp.sstr(value)}; a loss must be "
+                                               "defined on the whole open simplex", value)
     except GIVE_UP:
         return
 

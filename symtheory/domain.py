@@ -327,7 +327,7 @@ def _refute(expr: sp.Expr, condition: Condition, classes: int | None,
                 for k, loss in losses_by_value(bound_expr, point):
                     if not _breaks(condition.subs(values), point, k, n):
                         continue
-                    divides_by_zero = condition.kind == "divisor" and (guard is not None or not loss.has(sp.nan, sp.zoo))
+                    divides_by_zero = condition.kind == "divisor"
                     if divides_by_zero or not is_finite_real(loss):
                         at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in sorted(
                             values.items(), key=lambda item: item[0].name))
@@ -370,14 +370,18 @@ def _fails_near_edge(condition: Condition) -> str | None:
 
 def _points(condition: Condition, n: int) -> list[tuple[sp.Expr, ...]]:
     """Points of the simplex for K = n with one coordinate c and the others equal: c near 0 or 1, and at each
-    root in (0, 1) of the quantity when it is a function of one coordinate (exactly, irrational roots
-    included) and on either side of it (by 1e-4, or half the way to 0 or 1 when the root is closer)."""
+    root in (0, 1) of the quantity when it is a function of one coordinate, or on that line (a normalizing
+    sum, :func:`_on_line`) (exactly, irrational roots included) and on either side of it (by 1e-4, or half the
+    way to 0 or 1 when the root is closer)."""
     values = list(EDGE_VALUES)
-    quantity = condition.quantity.subs(K, n)
+    quantity = _on_line(condition.quantity.subs(K, n), n)
     variables = quantity.free_symbols
     if len(variables) == 1 and variables <= {P, Q} and not quantity.has(SumOther):
         [variable] = variables
-        roots = sp.solveset(quantity, variable, sp.Interval.open(0, 1))
+        try:
+            roots = sp.solveset(quantity, variable, sp.Interval.open(0, 1))
+        except (NotImplementedError, ValueError, TypeError):
+            roots = sp.S.EmptySet
         if isinstance(roots, sp.FiniteSet):
             for root in list(roots)[:4]:
                 if not root.is_real:
@@ -395,6 +399,17 @@ def _points(condition: Condition, n: int) -> list[tuple[sp.Expr, ...]]:
     return points
 
 
+def _on_line(quantity: sp.Expr, n: int) -> sp.Expr:
+    """A quantity in g_k with sums over the other classes of bodies in g_j alone (a normalizing sum
+    sum_s b(g, s)), on the line of the points g_k = p, each other g_j = (1 - p)/(n - 1) of :func:`_points`: each
+    sum becomes (n - 1) body((1 - p)/(n - 1)), so its roots in p can be solved for; other quantities as given."""
+    nodes = quantity.atoms(SumOther)
+    if not nodes or not all(node.args[0].free_symbols & {P, Q} <= {Q} for node in nodes):
+        return quantity
+    rest = (1 - P) / (n - 1)
+    return quantity.xreplace({node: (n - 1) * node.args[0].subs(Q, rest) for node in nodes})
+
+
 def _breaks(condition: Condition, point: tuple[sp.Expr, ...], k: int, n: int) -> bool:
     """The condition (at concrete parameters) fails for label k at ``point``: in g_k, or in some g_j, j != k,
     for a quantity inside a sum."""
@@ -404,7 +419,7 @@ def _breaks(condition: Condition, point: tuple[sp.Expr, ...], k: int, n: int) ->
     if Q in bare.free_symbols:
         others = [point[j] for j in range(n) if j != k]
         back = {dummy: node for node, dummy in sums.items()}
-        return any(condition.fails_at(exact_loss(bare.subs(Q, x).xreplace(back), point, k))
+        return any(condition.fails_at(exact_loss(bare.xreplace(back), point, k, q=x))
                    for x in dict.fromkeys(others))
     return condition.fails_at(exact_loss(quantity, point, k))
 

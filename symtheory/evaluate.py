@@ -19,14 +19,21 @@ from symtheory.expr import K, P, Q, sum_other_nodes
 from symtheory.forms import LossForm
 
 
-def exact_loss(expr: sp.Expr, g: Sequence[sp.Expr], k: int) -> sp.Expr:
+def exact_loss(expr: sp.Expr, g: Sequence[sp.Expr], k: int, q: sp.Expr | None = None) -> sp.Expr:
     """L(g, k) of a separable expression at a concrete point g (0-based label k), exactly. Each sum over the
     other classes is taken over their distinct values with counts, so a point with many equal coordinates
-    costs O(distinct values), not O(K)."""
+    costs O(distinct values), not O(K). Every symbol is replaced at once (a sum's value first, then p, sympy
+    cancelled (M - 3/4)/(M - 3/4 + 0) to 1 before the point made it 0/0); nan where a min or max gets an
+    undefined argument (1/0 in it). ``q``: the value of a q outside the sums (a sum body's own quantity)."""
     others = Counter(g) - Counter({g[k]: 1})
-    mapping = {node: sp.Add(*[count * node.args[0].subs(Q, value) for value, count in others.items()])
-               for node in sum_other_nodes(expr)}
-    return expr.xreplace(mapping).subs({P: g[k], K: len(g)})
+    point = {P: sp.sympify(g[k]), K: sp.Integer(len(g))} | ({} if q is None else {Q: sp.sympify(q)})
+    try:
+        mapping = {node: sp.Add(*[count * node.args[0].xreplace({**point, Q: sp.sympify(value)})
+                                  for value, count in others.items()])
+                   for node in sum_other_nodes(expr)}
+        return sp.sympify(expr).xreplace({**mapping, **point})
+    except (ValueError, TypeError):
+        return sp.nan  # sympy refuses min(10, zoo): an argument that is undefined there
 
 
 def losses_by_value(expr: sp.Expr, g: Sequence[sp.Expr]):

@@ -28,7 +28,7 @@ A = param_symbol("a")
      "log argument -a + p > 0 fails there (and as g_k -> 0, where it tends to -a for every a > 0)"),
     ("-log(p - 1/25) + sum_other(log(q - 1/25))/(K-1)", {}, "log argument p - 1/25 > 0 fails there"),
     ("1/(p - 1/11) - sum_other(1/(q - 1/11))/(K-1)", {},
-     "at g = (1/11, 5/11, 5/11), k = 1 (K = 3): it is zoo; divisor p - 1/11 != 0 fails there"),
+     "at g = (1/11, 5/11, 5/11), k = 1 (K = 3): it is a division by 0; divisor p - 1/11 != 0 fails there"),
     ("sqrt(p - 1/25) - sum_other(sqrt(q - 1/25))/(K-1)", {}, "power base p - 1/25 >= 0 fails there"),
     ("p + sum_other(log(q - 1/25))", {}, "log argument q_j - 1/25 > 0 fails there"),
 ])
@@ -160,7 +160,8 @@ def test_cli_refuses_an_undefined_loss_with_one_line(args, fragment):
 @pytest.mark.parametrize("text, fragment", [
     ("1/(p^2 - p + 1/5)", "at g = (1/2 - sqrt(5)/10, sqrt(5)/20 + 1/4, sqrt(5)/20 + 1/4), k = 1 (K = 3): it is a "
      "division by 0; divisor p**2 - p + 1/5 != 0 fails there"),
-    ("1/(p - 1/sqrt(2))", "at g = (sqrt(2)/2, 1/2 - sqrt(2)/4, 1/2 - sqrt(2)/4), k = 1 (K = 3): it is zoo; "
+    ("1/(p - 1/sqrt(2))", "at g = (sqrt(2)/2, 1/2 - sqrt(2)/4, 1/2 - sqrt(2)/4), k = 1 (K = 3): it is a "
+     "division by 0; "
      "divisor p - sqrt(2)/2 != 0 fails there"),
     ("log(abs(p - 1/sqrt(2)))", "k = 1 (K = 3): it is zoo; log argument Abs(p - sqrt(2)/2) > 0 fails there"),
     ("sqrt(p - 1/1000000000)", "at g = (1/2000000000, 1999999999/4000000000, 1999999999/4000000000), k = 1 "
@@ -201,6 +202,32 @@ def test_a_normalized_loss_whose_denominator_is_0_somewhere_is_refused(text, cla
 
     with pytest.raises(BadInput, match=r"the loss is not a finite real number at .*" + re.escape(point)):
         analyse_expression(text, classes=classes)
+
+
+@pytest.mark.parametrize("text", ["min(10, 3 + 1/(3/8 - p))", "p/sum_all(K*min(10, 3 + 1/(3/8 - q)))"])
+def test_a_min_or_max_with_an_undefined_argument_is_refused_not_a_traceback(text):
+    # was ValueError: The argument 'zoo' is not comparable (sympy's Min at q = 3/8)
+    with pytest.raises(BadInput, match=re.escape("at g = (3/8, 5/16, 5/16), k = 1 (K = 3): it is a division by 0")):
+        analysis.analyse_expression(text)
+
+
+@pytest.mark.parametrize("text, params, classes, point, zero_k", [
+    ("(p**2 - 1/10)/sum_all(q**2 - 1/10)", None, None, "g = (1/4 + 3*sqrt(5)/20, 1/4 - sqrt(5)/20, ", 4),
+    ("(p**2 - a)/sum_all(q**2 - a)", {"a": "1/10"}, 5, "g = (1/5 + sqrt(6)/5, 1/5 - sqrt(6)/20, ", 5),
+])
+def test_a_normalizing_sum_that_is_0_on_a_curve_inside_the_simplex_is_refused_at_a_point_of_it(
+        text, params, classes, point, zero_k):
+    # were 'unknown ... consistent with symmetry': sum_j g_j**2 runs over [1/K, 1), which holds 10 a, so the
+    # denominator is 0 on a curve between the rational points tried; its root on the line g_k = c, the other
+    # classes equal, is the point named
+    with pytest.raises(BadInput, match=re.escape(point)) as info:
+        analysis.analyse_expression(text, classes=classes, params=params)
+    assert f"(K = {zero_k})" in str(info.value) and "it is a division by 0" in str(info.value)
+    root = sp.sympify(point[len("g = ("):].split(", ")[0])
+    others = (1 - root) / (zero_k - 1)
+    assert sp.simplify(root**2 + (zero_k - 1) * others**2 - zero_k * sp.Rational(1, 10)) == 0
+    # at K = 3 the sum of squares is >= 1/3 > 3/10: never 0, so the loss is not refused there
+    assert analysis.analyse_expression(text, classes=3, params=params).symmetry.verdict != "refuted"
 
 
 @pytest.mark.parametrize("text, fragment", [

@@ -93,3 +93,17 @@ def test_a_min_or_max_of_three_or_more_arguments_is_evaluated_as_written(text):
     got = compile_loss_matrix(form, 3)(np.array([[float(x) for x in point] for point in points]))
     exact = np.array([[float(exact_form_loss(form, point, k)) for k in range(3)] for point in points])
     assert np.max(np.abs(got - exact)) < 1e-12
+
+
+def test_an_exact_loss_replaces_every_symbol_at_once_so_nothing_cancels_before_the_point_is_in():
+    # the sum's value went in first and sympy cancelled (M - 3/4)/(M - 3/4 + 0) to 1, though M = 3/4 at the
+    # point: the loss, 0/0 everywhere, passed the domain check and was "proved" with C = nan
+    from symtheory.analysis import analyse_expression
+    from symtheory.errors import BadInput
+    from symtheory.evaluate import exact_loss
+
+    body = sp.Max(sp.Rational(3, 4), P - sp.Rational(1, 2)) - sp.Rational(3, 4)
+    expr = body / (body + SumOther(body.subs(P, Q)))
+    assert exact_loss(expr, (sp.Rational(1, 3),) * 3, 0) is sp.nan
+    with pytest.raises(BadInput, match=r"at g = \(1/3, 1/3, 1/3\), k = 1 \(K = 3\): it is nan"):
+        analyse_expression("(max(3/4, p - 1/2) - 3/4)/sum_all(max(3/4, q - 1/2) - 3/4)")
