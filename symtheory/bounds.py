@@ -30,8 +30,9 @@ SEQUENCE_INDEX = ProofVariable("n", positive=True, integer=True)
 class Range:
     """The range of a one-variable function on t in (0, 1); ``strict`` when it is strictly monotone;
     ``interior`` the values at the points inside (0, 1) where an extreme may sit (critical points, kinks,
-    min/max crossings; () when strictly monotone), None when not known: f is strictly monotone between them,
-    so f > 0 on all of (0, 1) iff its end limits are >= 0 and each of these values is > 0."""
+    min/max crossings) and at the middle of each piece between them (() when strictly monotone), None when not
+    known: on each piece f is strictly monotone or constant, so f > 0 on all of (0, 1) iff its end limits are
+    >= 0 and each of these values is > 0."""
 
     lower: sp.Expr
     upper: sp.Expr
@@ -81,18 +82,25 @@ def interval_range(f: sp.Expr) -> Range | None:
         critical = sp.solveset(derivative, T, sp.Interval.open(0, 1))
     except (NotImplementedError, ValueError, TypeError):
         return None
-    if isinstance(critical, sp.FiniteSet) and all(c.is_number for c in critical):
-        inside = [f.subs(T, c) for c in set(critical) | kinks]
+    if isinstance(critical, sp.FiniteSet) and all(c.is_number and c.is_real for c in critical):
+        inside = [f.subs(T, c) for c in set(critical) | kinks] + piece_middles(f, set(critical) | kinks)
         if any(v.has(sp.nan, sp.zoo) for v in [at_zero, at_one] + inside):
             return None
         return Range(sp.Min(at_zero, at_one, *inside), sp.Max(at_zero, at_one, *inside), interior=tuple(inside))
     return None
 
 
+def piece_middles(f: sp.Expr, points: set[sp.Expr]) -> list[sp.Expr]:
+    """f at the middle of each piece of (0, 1) between the given points (real numbers): where f may be
+    constant on a piece rather than strictly monotone, its value there."""
+    ordered = [sp.Integer(0)] + sorted(points, key=lambda c: sp.N(c, 50)) + [sp.Integer(1)]
+    return [f.subs(T, (lo + hi) / 2) for lo, hi in zip(ordered, ordered[1:])]
+
+
 def sign_on_unit(f: sp.Expr) -> int | None:
     """+1 when f(t) > 0 at every t in (0, 1), -1 when f(t) < 0 there, for every K >= 2 and positive parameters
-    (f strictly monotone between the points of :attr:`Range.interior`, so its end limits >= 0 and its values
-    there > 0 suffice); None when neither is shown."""
+    (:attr:`Range.interior`: its end limits >= 0 and its values there > 0 suffice); None when neither is
+    shown."""
     rng = interval_range(f)
     if rng is None or rng.interior is None:
         return None
@@ -150,6 +158,44 @@ def roots_on_unit(equations: list[sp.Expr]) -> set[sp.Expr] | None:
     return points
 
 
+def piecewise_affine(f: sp.Expr) -> tuple[sp.Expr, sp.Expr, int] | None:
+    """(c0, c1, pieces) when f(t), continuous on (0, 1) with min, max or abs in it (not nested, their
+    arguments numbers at each t), is c0 + c1 t on every piece of (0, 1) between the points where two arguments
+    of a min/max are equal or an abs's argument is 0: then f = c0 + c1 t on all of (0, 1), by continuity at
+    those points (max(t, 1/2) + min(t, 1/2) = t + 1/2); None otherwise."""
+    nodes = list(f.atoms(sp.Min, sp.Max, sp.Abs))
+    if not nodes or any(arg.has(sp.Min, sp.Max, sp.Abs) for node in nodes for arg in node.args):
+        return None
+    equations = [node.args[0] for node in nodes if isinstance(node, sp.Abs)]
+    equations += [x - y for node in nodes if not isinstance(node, sp.Abs) for x, y in combinations(node.args, 2)]
+    breaks = roots_on_unit(equations)
+    if breaks is None or not all(b.is_real for b in breaks):
+        return None
+    edges = [sp.Integer(0)] + sorted(breaks, key=float) + [sp.Integer(1)]
+    found: list[tuple[sp.Expr, sp.Expr]] = []
+    for lo, hi in zip(edges, edges[1:]):
+        middle = (lo + hi) / 2
+        chosen = {}
+        for node in nodes:
+            values = [arg.subs(T, middle) for arg in node.args]
+            if not all(v.is_number and v.is_real for v in values):
+                return None
+            if isinstance(node, sp.Abs):
+                chosen[node] = node.args[0] if values[0] >= 0 else -node.args[0]
+            else:
+                chosen[node] = node.args[values.index(node.func(*values))]
+        branch = f.xreplace(chosen)
+        c1 = reduce_expr(derivative_of(branch, T))
+        c0 = reduce_expr(branch - c1 * T)
+        if T in c0.free_symbols or T in c1.free_symbols:
+            return None
+        found.append((c0, c1))
+    first = found[0]
+    if any(is_zero(c0 - first[0]) is not True or is_zero(c1 - first[1]) is not True for c0, c1 in found[1:]):
+        return None
+    return first[0], first[1], len(found)
+
+
 def on_unit_interval(f: sp.Expr) -> sp.Expr:
     """f(t) with t = 1/(1+u), u > 0 (so t runs over (0, 1)) and K = k2 + 2, k2 >= 0, over one denominator, for
     sympy to read its sign; cancelled only when the uncancelled form's sign is unknown (cancelling expands
@@ -166,7 +212,9 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     """inf and sup over (0, 1) of a continuous f(t) with min/max in it (not nested): f is smooth between the
     points where two arguments of a min or max are equal, so its extremes are among those points, the critical
     points of each branch (f with each min/max replaced by one of its arguments; a constant branch has none) and
-    the one-sided limits at 0 and 1; None when any of these point sets is not a finite set of numbers."""
+    the one-sided limits at 0 and 1; None when any of these point sets is not a finite set of numbers. Between
+    two such points f is strictly monotone or constant (a constant branch), so ``interior`` holds the value at
+    the middle of each piece too: max(0, -(1-t)**2 (t+2)) is 0 on all of (0, 1), not > 0."""
     nodes = list(f.atoms(sp.Min, sp.Max))
     if len(nodes) > 3 or any(arg.has(sp.Min, sp.Max) for node in nodes for arg in node.args):
         return None
@@ -179,7 +227,9 @@ def _min_max_range(f: sp.Expr) -> Range | None:
     if crossings is None:
         return None
     points = kinks | crossings
-    inside = [f.subs(T, c) for c in points]
+    if not all(c.is_number and c.is_real for c in points):
+        return None
+    inside = [f.subs(T, c) for c in points] + piece_middles(f, points)
     values = [one_sided_limit(f, 0), one_sided_limit(f, 1)] + inside
     if any(v.has(sp.nan, sp.zoo) or not v.is_number for v in values):
         return None

@@ -18,7 +18,7 @@ from typing import Literal, Sequence
 
 import sympy as sp
 
-from symtheory.bounds import sign_on_unit, strictly_positive
+from symtheory.bounds import piecewise_affine, sign_on_unit, strictly_positive
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum, is_finite_real
 from symtheory.exact_numbers import MAX_DIGITS
 from symtheory.expr import K, K_MINUS_2, P, Q, T, ProofVariable, derivative
@@ -339,14 +339,25 @@ def check_symmetry(form: LossForm, classes: int | None = None,
         residual = derivative(phi, T, 2)
         steps.append(Step(f"phi''({T}) reduces to", reduce_expr(residual)))
     zero = is_zero(residual)
+    affine = None
+    if classes != 2 and zero is True:
+        c1 = reduce_expr(derivative(phi, T))
+        c0 = reduce_expr(phi - c1 * T)
+        affine = None if T in c0.free_symbols or T in c1.free_symbols else (c0, c1)
+    if (zero is not True or (classes != 2 and affine is None)) and phi.has(sp.Min, sp.Max, sp.Abs):
+        pieces = piecewise_affine(phi)
+        if pieces is not None:
+            zero, affine = True, pieces[:2]
+            steps.append(Step(f"phi is c0 + c1 {T} on each of the {pieces[2]} pieces of (0, 1) between the points "
+                              "where the arguments of a min or max are equal or that of an abs is 0, the same c0 "
+                              "and c1 on each; phi is continuous, so that holds on all of (0, 1)"))
     if zero is True:
-        if classes == 2:
+        if classes == 2 and affine is None:
             separable_c = reduce_expr(phi + phi.subs(T, 1 - T)).subs(T, sp.Rational(1, 2))
         else:
-            c1 = reduce_expr(derivative(phi, T))
-            c0 = reduce_expr(phi - c1 * T)
-            if T in c0.free_symbols or T in c1.free_symbols:
+            if affine is None:
                 return _unknown(form, classes, defaults, scope, steps, f"phi is not reducible to c0 + c1 {T}")
+            c0, c1 = affine
             steps.append(Step(f"so phi({T}) = c0 + c1 {T} with c0 =", tidy(c0)))
             steps.append(Step("and c1 =", tidy(c1)))
             separable_c = n_classes * tidy(c0) + tidy(c1)

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
-from symtheory.bounds import Range, curvature_sign, interval_range, sign_on_unit
+from symtheory.bounds import Range, curvature_sign, interval_range, piecewise_affine, sign_on_unit
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
 
@@ -331,6 +331,36 @@ def test_a_normalizer_of_one_sign_through_its_label_sum_is_proved_nonzero(text, 
         assert values.min() >= -1e-12 and values.max() <= float(sp.sympify(constant).subs(K, classes)) + 1e-12
 
 
+@pytest.mark.parametrize("text, classes, constant", [
+    ("max(p, 1/2) + min(p, 1/2)", None, (K + 2) / 2),                       # p + 1/2
+    ("max(p, 1/2) + min(p, 1/2)", 3, sp.Rational(5, 2)),
+    ("max(p, 1/2) + min(p, 1/2)", 2, 2),
+    ("max(p, 1/3) + sum_other(min(q, 1/3))/(K-1)", None, (K + 3) / 3),
+    ("abs(p - 1/4) + min(p, 1/4) - max(p, 1/4) + 3*p", None, 3 - K / 4 + K / 4 + 0),  # 3p + |p-1/4| - |p-1/4|
+])
+def test_a_phi_with_min_max_or_abs_that_is_affine_on_every_piece_is_proved(text, classes, constant):
+    # were unknown: "phi is not reducible to c0 + c1 t" (sympy keeps Heaviside(t - 1/2) + Heaviside(1/2 - t))
+    result = analyse_expression(text, classes=classes, seconds=None)
+    assert result.symmetry.verdict == "proved", [s.text for s in result.symmetry.steps]
+    assert sp.simplify(result.symmetry.constant - constant) == 0
+    rng = np.random.default_rng(3)
+    for k in ([classes] if classes else [2, 3, 7]):
+        values = compile_loss_matrix(result.form, k)(rng.dirichlet(np.ones(k), size=300)).sum(axis=1)
+        assert np.abs(values - float(sp.sympify(constant).subs(K, k))).max() < 1e-12
+
+
+@pytest.mark.parametrize("text", ["max(p, 1/2) + min(p, 1/3)", "abs(p - 1/2) + p", "max(p, 1/2)"])
+def test_a_phi_with_min_max_or_abs_that_is_not_affine_is_still_refuted(text):
+    assert analyse_expression(text, seconds=None).symmetry.verdict == "refuted"
+
+
+def test_piecewise_affine_reads_each_piece_between_the_crossings():
+    half = sp.Rational(1, 2)
+    assert piecewise_affine(sp.Max(T, half) + sp.Min(T, half)) == (half, 1, 2)
+    assert piecewise_affine(sp.Max(T, half)) is None
+    assert piecewise_affine(sp.Max(T, A) + sp.Min(T, A)) is None              # a crossing that is not a number
+
+
 @pytest.mark.parametrize("text, sign", [
     ((T - sp.Rational(1, 2)) ** 2 + sp.Rational(1, 10), 1),      # least inside (0, 1), not monotone
     ((K - 1) * T ** 2, 1),                                        # 0 only as t -> 0
@@ -339,9 +369,20 @@ def test_a_normalizer_of_one_sign_through_its_label_sum_is_proved_nonzero(text, 
     (T - sp.Rational(1, 2), None),
     (sp.sqrt(sp.Abs(T - sp.Rational(1, 3))) - T + sp.Rational(1, 2), 1),    # least at the cusp, 1/6
     (sp.sqrt(sp.Abs(T - sp.Rational(1, 3))) - T + sp.Rational(1, 3), None),  # 0 at the cusp
+    (sp.Max(0, 3 * T - T**3 - 2), None),                          # 0 on all of (0, 1): -(1-t)**2 (t+2) < 0
+    (sp.Rational(3, 4) - sp.Max(sp.Rational(3, 4), T - sp.Rational(1, 2)), None),
+    (sp.Max(sp.Rational(1, 2), T), 1),                            # constant 1/2 on a piece
 ])
 def test_sign_on_the_open_unit_interval(text, sign):
     assert sign_on_unit(text) == sign
+
+
+def test_a_body_that_is_0_on_the_whole_interval_written_with_max_is_not_a_positive_normalizer():
+    # was "proved for every K >= 2, C = 1" ("each b(g, s) > 0"): max(0, 3q - q**3 - 2) is 0 for q in (0, 1), so
+    # the denominator is (K-1) sum_j max(0, g_j - 1/20), 0 at the centre for K >= 20 (found by a review)
+    text = ("(max(0, 3*p - p**3 - 2) + sum_other(max(0, q - 1/20)))"
+            "/sum_all(max(0, 3*q - q**3 - 2) + (K-1)*max(0, q - 1/20))")
+    assert analyse_expression(text, seconds=None).symmetry.verdict != "proved"
 
 
 @pytest.mark.parametrize("text, lower, upper", [
