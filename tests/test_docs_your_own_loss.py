@@ -66,6 +66,7 @@ def test_the_page_has_its_blocks():
     assert [c for c, _ in console_cases()] == [
         'symtheory check-loss --expr "1 - p**2 + sum_other(q**2)/(K-1)"',
         'symtheory check-loss --expr "(1 - p**a)/a"',
+        'symtheory check-loss --expr "(1 - p**a)/sum_all(1 - q**a)"',
         'symtheory prove-risk --expr "1 - p**2 + sum_other(q**2)/(K-1)"',
         'symtheory verify-ranking --expr "1 - p**2 + sum_other(q**2)/(K-1)" --loss cce --eta 0.6,0.9,0.95']
     assert len(blocks("bash")) == 1
