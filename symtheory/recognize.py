@@ -18,6 +18,7 @@ from symtheory.bounds import strictly_positive
 from symtheory.expr import K, K_MINUS_2, P, Q, T, U, ProofVariable, SumOther, derivative, sum_other_nodes
 from symtheory.forms import LossForm
 from symtheory.reduce import affine_in_sums, is_zero
+from symtheory.time_limit import GIVE_UP, time_limit
 
 
 _V = ProofVariable("v", positive=True)
@@ -122,9 +123,24 @@ def normalized_piece(term: sp.Expr, n_classes: sp.Expr = K) -> tuple[sp.Expr, sp
     weight = weight_num / (weight_den * ratio)
     if not (_finite_nonzero(ratio) and _finite(weight)):
         return None
-    if not strictly_positive(base) and strictly_positive(-base):
+    if _negative_body(base):
         base = -base
     return weight, base
+
+
+ORIENTATION_SECONDS = 5.0
+"""How long :func:`normalized_piece` may look for the sign of a body: sympy's solveset can run for minutes
+((abs(p-1/3)**(2/3) + (p-1/2)**2 - 1/40) as a body ran past 5 minutes), and parsing has no other limit."""
+
+
+def _negative_body(base: sp.Expr) -> bool:
+    """The body is shown < 0 on the open simplex, not > 0 (then -b/sum_s(-b) is written with b > 0), within
+    :data:`ORIENTATION_SECONDS`; False when that is not shown in time."""
+    try:
+        with time_limit(ORIENTATION_SECONDS):
+            return not strictly_positive(base) and strictly_positive(-base)
+    except GIVE_UP:
+        return False
 
 
 def _split(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr | None]:

@@ -189,3 +189,16 @@ def test_a_spot_check_judges_cancelling_terms_by_their_own_size():
     spread, scale = numeric_spot_check(form, 3, {})
     assert spread < 1e-14 and 0.5 < scale < 10
     assert "(consistent with symmetry" in spot_check_note(spread, scale, 3)
+
+
+def test_a_body_whose_sign_sympy_cannot_settle_is_left_to_the_time_limits(monkeypatch):
+    # the body's sign (orienting the normalized piece, then the K at which its sum is 0) ran past 5 minutes
+    # outside any time limit (found by a review); now each gives up and the verdict is unknown
+    from symtheory import recognize
+
+    monkeypatch.setattr(recognize, "ORIENTATION_SECONDS", 0.5)
+    text = "(abs(p-1/3)**(2/3) + (p-1/2)**2 - 1/40)/sum_all(abs(q-1/3)**(2/3) + (q-1/2)**2 - 1/40)"
+    started = time.monotonic()
+    result = analysis.analyse_expression(text, seconds=1)
+    assert result.symmetry.verdict == "unknown"
+    assert time.monotonic() - started < 60
