@@ -9,6 +9,7 @@ import typer
 
 from symtheory.cli.app import app, resume_hint_on_interrupt
 from symtheory.cli.output import console, print_json
+from symtheory.empirical.threads import THREADS_HELP
 
 VERDICT_STYLE = {"holds": "green", "does not hold": "red", "not run": "yellow"}
 
@@ -48,14 +49,18 @@ def paper_check(
                                         "are judged)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset root for the ci grid."),
     no_train: bool = typer.Option(False, "--no-train", help="ci: use only runs already under --runs."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="ci: " + THREADS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Check the paper's claims (docs/claims.md); exit 1 if any claim that ran does not hold."""
+    from symtheory.empirical.threads import check_threads, torch_threads
     from symtheory.paper_checks.suite import run_suite
+
+    check_threads(threads)
 
     hint = ("run the same command again: the ci grid's finished runs are kept, interrupted ones resume"
             if tier == "ci" else "run the same command again")
-    with resume_hint_on_interrupt(lambda: hint):
+    with resume_hint_on_interrupt(lambda: hint), torch_threads(threads):
         results = run_suite(tier, only, runs, progress=None if as_json else print_plain,
                             train_missing=not no_train, data_dir=data_dir)
     if as_json:

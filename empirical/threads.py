@@ -1,4 +1,4 @@
-"""torch's intra-op CPU threads for this process (``--threads`` of train, grid and reproduce).
+"""torch's intra-op CPU threads for this process (``--threads`` of train, grid, reproduce and paper-check).
 
 torch runs each CPU op on one thread per core. When other processes hold those cores, the threads of one op
 wait on each other at every barrier: on a 2-core machine with both cores busy, the MLP's train step ran 26

@@ -64,6 +64,7 @@ def test_s3_cce_selects_s3_with_which_it_is_judged():
 @pytest.mark.parametrize("args, fragment", [
     (["paper-check", "--tier", "huge"], "unknown tier"),
     (["paper-check", "--only", "E9"], "unknown claim 'E9'"),
+    (["paper-check", "--threads", "0"], "--threads must be at least 1, got 0"),
     (["report", "/nonexistent/runs"], "no run directory"),
     (["paper-check", "--tier", "full", "--only", "E1", "--runs", "/nonexistent/runs"],
      "no run directory at /nonexistent/runs"),
