@@ -180,10 +180,10 @@ def piecewise_affine(f: sp.Expr) -> tuple[sp.Expr, sp.Expr, int] | None:
             values = [arg.subs(T, middle) for arg in node.args]
             if not all(v.is_number and v.is_real for v in values):
                 return None
-            if isinstance(node, sp.Abs):
-                chosen[node] = node.args[0] if values[0] >= 0 else -node.args[0]
-            else:
-                chosen[node] = node.args[values.index(node.func(*values))]
+            active = _active_argument(node, values)
+            if active is None:
+                return None
+            chosen[node] = active
         branch = f.xreplace(chosen)
         c1 = reduce_expr(derivative_of(branch, T))
         c0 = reduce_expr(branch - c1 * T)
@@ -194,6 +194,17 @@ def piecewise_affine(f: sp.Expr) -> tuple[sp.Expr, sp.Expr, int] | None:
     if any(is_zero(c0 - first[0]) is not True or is_zero(c1 - first[1]) is not True for c0, c1 in found[1:]):
         return None
     return first[0], first[1], len(found)
+
+
+def _active_argument(node: sp.Expr, values: list[sp.Expr]) -> sp.Expr | None:
+    """What a min, max or abs equals at a point where its arguments take ``values``: the argument that wins
+    (abs: its argument or minus it); None when sympy cannot order the values (log(3) against log(3/2) + log(2))."""
+    try:
+        if isinstance(node, sp.Abs):
+            return node.args[0] if bool(values[0] >= 0) else -node.args[0]
+        return node.args[values.index(node.func(*values))]
+    except (TypeError, ValueError):
+        return None
 
 
 def on_unit_interval(f: sp.Expr) -> sp.Expr:
@@ -248,8 +259,11 @@ def _continuous_on_unit(f: sp.Expr) -> bool:
 def one_sided_limit(f: sp.Expr, end: int) -> sp.Expr:
     """lim f(t) as t -> end from inside (0, 1): direct substitution when it is finite (or, with symbolic K, when
     nothing infinite or undefined appears in it: an elementary function is continuous where it is defined),
-    else sympy's limit."""
-    value = f.subs(T, end)
+    else sympy's limit; nan (unknown) where a min or max gets an infinite argument there."""
+    try:
+        value = f.subs(T, end)
+    except (TypeError, ValueError):
+        return sp.nan  # max(t, 1/(1-t)) at 1 is max(1, zoo), and sympy's limit of it is 1, not oo: unknown
     if value.is_finite or (value.is_finite is None and not value.has(sp.oo, -sp.oo, sp.zoo, sp.nan)):
         return value
     return sp.limit(f, T, end, "+" if end == 0 else "-")

@@ -402,12 +402,14 @@ def _points(condition: Condition, n: int) -> list[tuple[sp.Expr, ...]]:
 def _on_line(quantity: sp.Expr, n: int) -> sp.Expr:
     """A quantity in g_k with sums over the other classes of bodies in g_j alone (a normalizing sum
     sum_s b(g, s)), on the line of the points g_k = p, each other g_j = (1 - p)/(n - 1) of :func:`_points`: each
-    sum becomes (n - 1) body((1 - p)/(n - 1)), so its roots in p can be solved for; other quantities as given."""
+    sum becomes (n - 1) body((1 - p)/(n - 1)), so its roots in p can be solved for, when that is a rational
+    function of p (solveset can take seconds on exp, log or a max of a cubic); other quantities as given."""
     nodes = quantity.atoms(SumOther)
     if not nodes or not all(node.args[0].free_symbols & {P, Q} <= {Q} for node in nodes):
         return quantity
     rest = (1 - P) / (n - 1)
-    return quantity.xreplace({node: (n - 1) * node.args[0].subs(Q, rest) for node in nodes})
+    on_line = quantity.xreplace({node: (n - 1) * node.args[0].subs(Q, rest) for node in nodes})
+    return on_line if on_line.is_rational_function(P) else quantity
 
 
 def _breaks(condition: Condition, point: tuple[sp.Expr, ...], k: int, n: int) -> bool:

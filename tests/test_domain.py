@@ -266,3 +266,12 @@ def test_a_normalizing_sum_is_evaluated_whole_not_at_one_coordinate_in_place_of_
 def test_a_loss_undefined_only_at_the_given_values_names_them(args, fragment):
     with pytest.raises(BadInput, match=re.escape(fragment)):
         analysis.analyse_expression("(1-p)/(K**2-5*K+6) + (1-p)/(a-2)", **args)
+
+
+def test_only_a_normalizing_sum_rational_on_the_line_is_solved_there():
+    # solveset took 13 s of a 15 s budget on a max of a cubic, and seconds on exp(q) - 3/2, which it cannot solve
+    square = P**2 - sp.Rational(1, 10) + SumOther(Q**2 - sp.Rational(1, 10))
+    assert domain._on_line(square, 4) == P**2 - sp.Rational(1, 10) + 3 * (((1 - P) / 3)**2 - sp.Rational(1, 10))
+    for body in (sp.exp(Q) - sp.Rational(3, 2), sp.Max(0, 3 * Q - Q**3 - 2)):
+        quantity = body.subs(Q, P) + SumOther(body)
+        assert domain._on_line(quantity, 4) == quantity

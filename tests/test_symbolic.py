@@ -7,7 +7,9 @@ import pytest
 import sympy as sp
 
 from symtheory.analysis import analyse_builtin, analyse_expression, normalization_report
-from symtheory.bounds import Range, curvature_sign, interval_range, piecewise_affine, sign_on_unit
+from symtheory.bounds import (
+    Range, curvature_sign, interval_range, one_sided_limit, piecewise_affine, sign_on_unit,
+)
 from symtheory.evaluate import compile_loss_matrix, exact_label_sum
 from symtheory.expr import K, T, param_symbol
 
@@ -352,6 +354,23 @@ def test_a_phi_with_min_max_or_abs_that_is_affine_on_every_piece_is_proved(text,
 @pytest.mark.parametrize("text", ["max(p, 1/2) + min(p, 1/3)", "abs(p - 1/2) + p", "max(p, 1/2)"])
 def test_a_phi_with_min_max_or_abs_that_is_not_affine_is_still_refuted(text):
     assert analyse_expression(text, seconds=None).symmetry.verdict == "refuted"
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("min(log(2*p + 2), log(2) + log(p + 1)) + p", "refuted"),     # its arguments are equal, sympy cannot order them
+    ("abs(log(2*p + 2) - log(2) - log(p + 1)) + max(p, 1/3) + min(p, 1/3)", "unknown"),
+])
+def test_a_min_max_or_abs_sympy_cannot_order_at_a_piece_is_no_traceback(text, verdict):
+    # were ValueError ("Min(log(3/2) + log(2), log(3)) is not in list") and TypeError (truth value of a Relational)
+    assert analyse_expression(text, seconds=None).symmetry.verdict == verdict
+
+
+def test_a_max_with_a_pole_at_an_end_gets_no_bounds_from_sympy_s_limit():
+    # sympy's limit of max(t, 1/(1-t)) as t -> 1 is 1, not oo: the loss was a traceback, and taking that limit
+    # would give 1 <= L <= 2 "inf and sup" for a loss that grows without bound as g_k -> 1
+    assert one_sided_limit(sp.Max(T, 1 / (1 - T)), 1) is sp.nan
+    bounds = analyse_expression("max(p, 1/(1-p))", seconds=None).bounds
+    assert bounds.bounded is not True
 
 
 def test_piecewise_affine_reads_each_piece_between_the_crossings():
