@@ -13,12 +13,14 @@ CLAIM = "E4"
 STATEMENT = "with cce at eta > 0, J2 rises, peaks and falls (the 'flip'); with rll it does not fall"
 MIN_DROP = 0.05
 MAX_RLL_DROP = 0.03
-TOLERANCE = f"cce: peak J2 - final J2 >= {MIN_DROP} (peak before the end); rll: peak J2 - final J2 <= {MAX_RLL_DROP}"
+TOLERANCE = (f"cce: J2 rises (peak after the first epoch) and peak J2 - final J2 >= {MIN_DROP} (peak before the end); "
+             f"rll: peak J2 - final J2 <= {MAX_RLL_DROP}")
 NOISY = [0.2, 0.4, 0.6]
 
 
 def check(grid: Grid) -> ClaimResult:
-    """Drop of J2 from its peak to the last epoch, per run."""
+    """Per run, J2 at the first epoch, its peak, and its drop from the peak to the last epoch; cce's rise is seen
+    within the recorded epochs (a network is first evaluated after epoch 1)."""
     runs, missing = required_runs(grid, CLAIM, STATEMENT, TOLERANCE, {"cce": NOISY, "rll": NOISY})
     if missing:
         return missing
@@ -29,10 +31,10 @@ def check(grid: Grid) -> ClaimResult:
             peak_epoch = run.j2.index(peak) + 1
             drop = peak - run.final_j2
             if loss == "cce":
-                ok &= at_least(drop, MIN_DROP) and peak_epoch < len(run.j2)
+                ok &= at_least(drop, MIN_DROP) and 1 < peak_epoch < len(run.j2)
             else:
                 ok &= at_most(drop, MAX_RLL_DROP)
             limit = MIN_DROP if loss == "cce" else MAX_RLL_DROP
-            parts.append(f"{loss} eta={run.eta:g}: J2 peak {peak:.3f} at epoch {peak_epoch}, final {run.final_j2:.3f}"
-                         f" (drop {figure(drop, (limit,))}){seeds_note(run)}")
+            parts.append(f"{loss} eta={run.eta:g}: J2 {run.j2[0]:.3f} at epoch 1, peak {peak:.3f} at epoch "
+                         f"{peak_epoch}, final {run.final_j2:.3f} (drop {figure(drop, (limit,))}){seeds_note(run)}")
     return ClaimResult(CLAIM, STATEMENT, "; ".join(parts), TOLERANCE, verdict_of(ok))

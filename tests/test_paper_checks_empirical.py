@@ -127,6 +127,16 @@ def test_a_figure_exactly_at_the_tolerance_holds_whatever_float_rounding_does():
     assert result.verdict == "holds" and "final 0.920 (drop 0.050)" in result.measured, result.measured
 
 
+def test_e4_needs_cce_j2_to_rise_after_the_first_epoch():
+    # J2 highest at epoch 1, then falling by 0.37: a fall, but no rise, so no flip as the paper describes it.
+    falling = {("cce", 0.4): (memorizing(0.4)[0], list(np.linspace(0.97, 0.6, EPOCHS)))}
+    result = e4_flip.check(make_grid(falling))
+    assert result.verdict == "does not hold", result.measured
+    assert "cce eta=0.4: J2 0.970 at epoch 1, peak 0.970 at epoch 1, final 0.600 (drop 0.370)" in result.measured
+    rising = e4_flip.check(make_grid())
+    assert rising.verdict == "holds" and "cce eta=0.2: J2 0.000 at epoch 1, peak 0.969 at epoch 16" in rising.measured
+
+
 def test_a_figure_is_printed_with_the_digits_that_keep_it_on_its_side_of_the_tolerance():
     from symtheory.paper_checks.empirical_common import figure
 
