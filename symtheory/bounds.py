@@ -256,17 +256,30 @@ def _continuous_on_unit(f: sp.Expr) -> bool:
         return False
 
 
+def limit_of(f: sp.Expr, var: sp.Symbol, point: sp.Expr, direction: str) -> sp.Expr:
+    """lim f as var -> point (sympy's direction '+' or '-'). A min or max of arguments whose limits all exist in
+    the extended reals tends to the min or max of those limits; nan (unknown) where sympy cannot take the limit
+    of another expression holding a min or max (its limit of max(t, 1/(1-t)) at 1 is 1, not oo)."""
+    if isinstance(f, (sp.Min, sp.Max)):
+        ends = [limit_of(arg, var, point, direction) for arg in f.args]
+        known = all(v.is_extended_real and not v.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo) for v in ends)
+        return f.func(*ends) if known else sp.nan  # sin(1/t) at 0 has no limit: sympy gives AccumBounds(-1, 1)
+    if f.has(sp.Min, sp.Max):
+        return sp.nan
+    return sp.limit(f, var, point, direction)
+
+
 def one_sided_limit(f: sp.Expr, end: int) -> sp.Expr:
     """lim f(t) as t -> end from inside (0, 1): direct substitution when it is finite (or, with symbolic K, when
     nothing infinite or undefined appears in it: an elementary function is continuous where it is defined),
-    else sympy's limit; nan (unknown) where a min or max gets an infinite argument there."""
+    else :func:`limit_of`."""
     try:
         value = f.subs(T, end)
     except (TypeError, ValueError):
-        return sp.nan  # max(t, 1/(1-t)) at 1 is max(1, zoo), and sympy's limit of it is 1, not oo: unknown
+        value = sp.nan  # max(t, 1/(1-t)) at 1 is max(1, zoo)
     if value.is_finite or (value.is_finite is None and not value.has(sp.oo, -sp.oo, sp.zoo, sp.nan)):
         return value
-    return sp.limit(f, T, end, "+" if end == 0 else "-")
+    return limit_of(f, T, end, "+" if end == 0 else "-")
 
 
 @dataclass
@@ -433,7 +446,7 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
     from symtheory.evaluate import exact_loss
 
     classes = int(n_classes) if sp.sympify(n_classes).is_number else 3
-    at_zero = _is_infinite(sp.limit(fn, T, 0, "+"))
+    at_zero = _is_infinite(one_sided_limit(fn, 0))
     eps = 1 / SEQUENCE_INDEX if at_zero else 1 - 1 / SEQUENCE_INDEX
     if label.startswith("a("):
         point = [eps] + [(1 - eps) / (classes - 1)] * (classes - 1)
@@ -449,7 +462,7 @@ def _unbounded(expr, label, fn, n_classes, steps) -> BoundsResult:
         point = [sp.Rational(1, 2), eps / 2] + [(sp.Rational(1, 2) - eps / 2) / (classes - 2)] * (classes - 2)
         description = f"K={classes}, g_k = 1/2, g_2 = {sp.sstr(eps / 2)}, the rest equal, label k = 1"
     value = exact_loss(expr.subs(K, classes), point, 0)
-    limit = sp.limit(value, SEQUENCE_INDEX, sp.oo)
+    limit = limit_of(value, SEQUENCE_INDEX, sp.oo, "-")
     steps.append(Step(f"{label} is unbounded; along g^({SEQUENCE_INDEX}): {description}, L -> {limit}", value))
     return BoundsResult(False if _is_infinite(limit) else None, sequence=description, sequence_limit=limit, steps=steps)
 

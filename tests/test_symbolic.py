@@ -365,12 +365,21 @@ def test_a_min_max_or_abs_sympy_cannot_order_at_a_piece_is_no_traceback(text, ve
     assert analyse_expression(text, seconds=None).symmetry.verdict == verdict
 
 
-def test_a_max_with_a_pole_at_an_end_gets_no_bounds_from_sympy_s_limit():
-    # sympy's limit of max(t, 1/(1-t)) as t -> 1 is 1, not oo: the loss was a traceback, and taking that limit
-    # would give 1 <= L <= 2 "inf and sup" for a loss that grows without bound as g_k -> 1
-    assert one_sided_limit(sp.Max(T, 1 / (1 - T)), 1) is sp.nan
-    bounds = analyse_expression("max(p, 1/(1-p))", seconds=None).bounds
-    assert bounds.bounded is not True
+def test_a_max_with_a_pole_at_an_end_is_unbounded_by_its_arguments_limits():
+    # sympy's limit of max(t, 1/(1-t)) as t -> 1 is 1, not oo (taken, it gave 1 <= L <= 2 "inf and sup" for a loss
+    # that grows without bound as g_k -> 1), and max(-log(t), 1) at 0 is a TypeError inside sympy: a top-level
+    # min or max now tends to the min or max of its arguments' limits
+    assert one_sided_limit(sp.Max(T, 1 / (1 - T)), 1) == sp.oo
+    assert one_sided_limit(sp.Max(-sp.log(T), 1), 0) == sp.oo
+    assert one_sided_limit(sp.Min(T, 1 / (1 - T)), 1) == 1
+    assert one_sided_limit(T + sp.Max(T, 1 / (1 - T)), 1) is sp.nan       # min/max inside a sum: unknown
+    assert one_sided_limit(sp.Max(sp.sin(1 / T), 0), 0) is sp.nan           # an argument with no limit
+    for text, lower, sequence in [("max(p, 1/(1-p))", 1, "g_k = 1 - 1/n"), ("max(-log(p), 1)", 1, "g_k = 1/n")]:
+        bounds = analyse_expression(text, seconds=None).bounds
+        assert (bounds.bounded, bounds.lower, bounds.upper, bounds.sequence_limit) == (False, lower, sp.oo, sp.oo)
+        assert sequence in bounds.sequence, bounds.sequence
+    bounds = analyse_expression("max(p, 1/(1-p)) + p", seconds=None).bounds
+    assert bounds.bounded is None
 
 
 def test_piecewise_affine_reads_each_piece_between_the_crossings():
